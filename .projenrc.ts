@@ -1,0 +1,70 @@
+import { cdk8s, javascript } from 'projen';
+
+const project = new cdk8s.ConstructLibraryCdk8s({
+  name: 'cdk8s-image-jobs',
+  description: 'cdk8s constructs that synthesize Kubernetes Jobs to build, push and promote container images (kaniko, skopeo) with digests you can trust and credentials that never leak.',
+  author: 'cdk8s-image-jobs authors',
+  authorAddress: 'maintainers@cdk8s-image-jobs.dev',
+  repositoryUrl: 'https://github.com/cdk8s-image-jobs/cdk8s-image-jobs.git',
+  license: 'Apache-2.0',
+  keywords: ['cdk8s', 'kaniko', 'skopeo', 'harbor', 'kubernetes', 'container-image', 'job'],
+  defaultReleaseBranch: 'main',
+
+  jsiiVersion: '~6.0.0',
+  typescriptVersion: '~6.0.0',
+  cdk8sVersion: '2.70.106',
+  constructsVersion: '10.8.1',
+  peerDeps: ['cdk8s-plus-28@^2.5.6'],
+  devDeps: ['@types/node@^20', 'vitest@^4.1.12', 'kubernetes-models@^5.1.0', 'yaml@^2.9.1'],
+
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  jest: false,
+  sampleCode: false,
+  github: false,
+  buildWorkflow: false,
+  release: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+  vscode: false,
+});
+
+// jsii prints an end-of-life banner on Node 20, the newest Node these machines have.
+project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
+
+// examples are type-checked with the tests; ESM-only kubernetes-models needs bundler resolution.
+project.tsconfigDev.addInclude('../examples/**/*.ts');
+project.tsconfigDev.file.addOverride('compilerOptions.module', 'preserve');
+project.tsconfigDev.file.addOverride('compilerOptions.moduleResolution', 'bundler');
+
+// lint without rewriting sources: CI must see what was committed.
+project.eslint?.addLintPattern('examples');
+project.eslint?.eslintTask.reset('eslint --ext .ts --no-error-on-unmatched-pattern src test examples .projenrc.ts');
+project.addTask('eslint:fix', {
+  description: 'Fix lint findings in place',
+  exec: 'eslint --ext .ts --fix --no-error-on-unmatched-pattern src test examples .projenrc.ts',
+});
+
+// test = type-check + lint + vitest (which also runs shellcheck on every embedded script).
+project.testTask.reset();
+project.testTask.exec('tsc --noEmit -p test/tsconfig.json');
+project.testTask.spawn(project.eslint!.eslintTask);
+project.testTask.exec('vitest run --reporter=default --reporter=json --outputFile.json=test-reports/vitest.json', { receiveArgs: true });
+project.addTask('test:watch', { description: 'Run vitest in watch mode', exec: 'vitest' });
+project.addTask('test:update', {
+  description: 'Re-record vitest snapshots on purpose',
+  exec: 'vitest run --update',
+});
+project.addTask('synth:examples', {
+  description: 'Synthesize every examples/*.ts into examples/dist/*.k8s.yaml',
+  exec: 'ts-node --project projenrc/tsconfig.json examples/synth.ts',
+});
+project.addTask('bench', {
+  description: 'Run the synthesis benchmark (bench/synth.ts)',
+  exec: 'ts-node --project projenrc/tsconfig.json bench/synth.ts',
+});
+
+project.gitignore.exclude('/test-reports/', '/.e2e/');
+project.npmignore?.exclude('/examples/', '/vitest.config.mts', '/bench/', '/.ci/', '/test-reports/', '/images/');
+
+project.synth();

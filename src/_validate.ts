@@ -1,0 +1,129 @@
+/**
+ * Input checks shared by every construct. Each throws one line: the prop, the value received and what
+ * is allowed, so a bad input fails at synth time instead of in the cluster.
+ */
+
+/** Throws the library's one-line validation error. */
+export function invalid(prop: string, value: unknown, allowed: string): never {
+  throw new Error(`${prop}: got ${JSON.stringify(value)}; ${allowed}`);
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A Kubernetes object name that must also fit a label value (Jobs, Secrets, ConfigMaps, ServiceAccounts). */
+export function checkObjectName(prop: string, value: string): string {
+  if (value.length > 63 || !DNS_SUBDOMAIN.test(value)) {
+    invalid(prop, value, 'expected a Kubernetes name of at most 63 characters: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit');
+  }
+  return value;
+}
+
+/** A DNS-1123 label (container names, volume names). */
+export function checkDnsLabel(prop: string, value: string): string {
+  if (value.length > 63 || !DNS_LABEL.test(value)) {
+    invalid(prop, value, 'expected a DNS label of at most 63 characters: lower-case letters, digits and "-", starting and ending with a letter or digit');
+  }
+  return value;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** An environment variable or build-arg name usable from POSIX shell. */
+export function checkEnvName(prop: string, value: string): string {
+  if (!ENV_NAME.test(value)) {
+    invalid(prop, value, 'expected a name of letters, digits and "_" that does not start with a digit');
+  }
+  return value;
+}
+
+const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
+
+/** A Kubernetes label or annotation key: optional DNS-subdomain prefix, "/", name of at most 63 characters. */
+export function checkLabelKey(prop: string, key: string): string {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix));
+  if (!prefixOk || !LABEL_NAME.test(name)) {
+    invalid(prop, key, 'expected a Kubernetes label key: an optional DNS-subdomain prefix and "/", then at most 63 letters, digits, "-", "_" or "."');
+  }
+  return key;
+}
+
+/** A Kubernetes label value: empty, or at most 63 letters, digits, "-", "_", "." starting and ending alphanumeric. */
+export function checkLabelValue(prop: string, value: string): string {
+  if (value !== '' && !LABEL_NAME.test(value)) {
+    invalid(prop, value, 'expected a Kubernetes label value: empty, or at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit');
+  }
+  return value;
+}
+
+const SHA256_HEX = /^[a-f0-9]{64}$/;
+
+/** A bare sha256 hex digest (64 lower-case hex characters), as `sha256sum` prints it. */
+export function checkSha256(prop: string, value: string): string {
+  if (!SHA256_HEX.test(value)) {
+    invalid(prop, value, 'expected 64 lower-case hexadecimal characters, as printed by sha256sum');
+  }
+  return value;
+}
+
+/**
+ * A download URL: https, or http only when the caller opted in. Credentials in the URL are refused because
+ * the URL lands in the Job's YAML.
+ */
+export function checkDownloadUrl(prop: string, value: string, allowInsecureHttp: boolean): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return invalid(prop, value, 'expected an absolute https:// URL');
+  }
+  if (url.protocol === 'http:' && !allowInsecureHttp) {
+    invalid(prop, value, 'expected an https:// URL; plain http needs allowInsecureHttp: true');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    invalid(prop, value, 'expected an https:// URL (or http:// with allowInsecureHttp: true)');
+  }
+  if (url.username || url.password) {
+    invalid(prop, redactUrl(value), 'expected a URL without user:password; credentials in a URL end up in the Job YAML');
+  }
+  if (/\s/.test(value)) {
+    invalid(prop, value, 'expected a URL without white space');
+  }
+  return value;
+}
+
+function redactUrl(value: string): string {
+  return value.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+/** A non-empty list. */
+export function checkNonEmpty<T>(prop: string, values: readonly T[] | undefined): T[] {
+  if (!values || values.length === 0) {
+    invalid(prop, values ?? [], 'expected at least one entry');
+  }
+  return [...values];
+}
+
+/** A whole number within [min, max]. */
+export function checkInteger(prop: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    invalid(prop, value, `expected a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** Every key of a string map, checked by `check`; returns the entries sorted by key for deterministic output. */
+export function sortedEntries(prop: string, map: { [key: string]: string } | undefined, check: (prop: string, key: string) => string): [string, string][] {
+  return Object.entries(map ?? {})
+    .map(([key, value]) => {
+      check(`${prop} key`, key);
+      if (typeof value !== 'string') {
+        invalid(`${prop}.${key}`, value, 'expected a string value');
+      }
+      return [key, value] as [string, string];
+    })
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}

@@ -1,0 +1,125 @@
+import { checkObjectName, invalid } from './_validate';
+
+/** Options for `RegistryCredentials.fromUsernamePassword()`. */
+export interface UsernamePasswordOptions {
+  /**
+   * The key of the Secret that holds the user name.
+   *
+   * @default "username"
+   */
+  readonly usernameKey?: string;
+
+  /**
+   * The key of the Secret that holds the password or token.
+   *
+   * @default "password"
+   */
+  readonly passwordKey?: string;
+}
+
+/** How a `RegistryCredentials` value reaches the tools. */
+export enum CredentialsSource {
+  /** No credentials: anonymous pulls and pushes. */
+  ANONYMOUS = 'anonymous',
+  /** A Secret holding a complete docker `config.json`, mounted as a file. */
+  DOCKER_CONFIG_SECRET = 'docker-config-secret',
+  /** A Secret holding a user name and a password, composed into a `config.json` by an init step. */
+  USERNAME_PASSWORD_SECRET = 'username-password-secret',
+}
+
+const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+
+/**
+ * Credentials for a container registry, always by reference to a Kubernetes Secret.
+ *
+ * The tools always receive a docker `config.json` file, never a password on the command line or in the
+ * YAML: a docker-config Secret is mounted read-only, and a username/password Secret is turned into a
+ * `config.json` (mode 0600) on a memory-backed emptyDir by a small init container.
+ */
+export class RegistryCredentials {
+  /**
+   * A `kubernetes.io/dockerconfigjson` Secret (or an Opaque one) holding a complete docker `config.json`.
+   *
+   * Create one with `kubectl create secret docker-registry NAME --docker-server=… --docker-username=… --docker-password=…`.
+   * Its `auths` keys must match the registries exactly (`host:port`).
+   *
+   * @param secretName name of the Secret in the Job's namespace
+   * @param key the key holding the JSON document; `.dockercfg`-format keys are not supported
+   */
+  public static fromDockerConfigSecret(secretName: string, key: string = '.dockerconfigjson'): RegistryCredentials {
+    checkObjectName('RegistryCredentials.fromDockerConfigSecret secretName', secretName);
+    checkSecretKey('RegistryCredentials.fromDockerConfigSecret key', key);
+    return new RegistryCredentials(CredentialsSource.DOCKER_CONFIG_SECRET, secretName, key);
+  }
+
+  /**
+   * A Secret holding a user name and a password or token, such as seed 000's `harbor-credentials`
+   * (`username` / `password` keys).
+   *
+   * An init container reads both keys through `secretKeyRef` (as `HARBOR_USERNAME` / `HARBOR_PASSWORD`) and
+   * writes a `config.json` with an entry for each registry the credentials are used for.
+   *
+   * @param secretName name of the Secret in the Job's namespace
+   * @param options the Secret's keys
+   */
+  public static fromUsernamePassword(secretName: string, options: UsernamePasswordOptions = {}): RegistryCredentials {
+    checkObjectName('RegistryCredentials.fromUsernamePassword secretName', secretName);
+    const usernameKey = checkSecretKey('RegistryCredentials.fromUsernamePassword usernameKey', options.usernameKey ?? 'username');
+    const passwordKey = checkSecretKey('RegistryCredentials.fromUsernamePassword passwordKey', options.passwordKey ?? 'password');
+    if (usernameKey === passwordKey) {
+      invalid('RegistryCredentials.fromUsernamePassword passwordKey', passwordKey, 'expected a key other than usernameKey');
+    }
+    return new RegistryCredentials(CredentialsSource.USERNAME_PASSWORD_SECRET, secretName, undefined, usernameKey, passwordKey);
+  }
+
+  /** No credentials: the registry allows anonymous access. */
+  public static anonymous(): RegistryCredentials {
+    return new RegistryCredentials(CredentialsSource.ANONYMOUS);
+  }
+
+  /** How the credentials reach the tools. */
+  public readonly source: CredentialsSource;
+
+  /**
+   * The Secret's name.
+   *
+   * @default - no Secret (anonymous)
+   */
+  public readonly secretName?: string;
+
+  /**
+   * The Secret key holding a docker `config.json` (docker-config Secrets only).
+   *
+   * @default - not a docker-config Secret
+   */
+  public readonly dockerConfigKey?: string;
+
+  /**
+   * The Secret key holding the user name (username/password Secrets only).
+   *
+   * @default - not a username/password Secret
+   */
+  public readonly usernameKey?: string;
+
+  /**
+   * The Secret key holding the password (username/password Secrets only).
+   *
+   * @default - not a username/password Secret
+   */
+  public readonly passwordKey?: string;
+
+  private constructor(source: CredentialsSource, secretName?: string, dockerConfigKey?: string, usernameKey?: string, passwordKey?: string) {
+    this.source = source;
+    this.secretName = secretName;
+    this.dockerConfigKey = dockerConfigKey;
+    this.usernameKey = usernameKey;
+    this.passwordKey = passwordKey;
+  }
+}
+
+function checkSecretKey(prop: string, key: string): string {
+  if (!SECRET_KEY.test(key)) {
+    invalid(prop, key, 'expected a Secret key of letters, digits, "-", "_" and "."');
+  }
+  return key;
+}

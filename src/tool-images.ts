@@ -1,0 +1,90 @@
+import { invalid } from './_validate';
+import { ImageReference } from './image-reference';
+
+/**
+ * Per-construct overrides of the tool images a Job runs.
+ *
+ * Point these at your own mirror (air-gapped clusters) or at a newer release. Each value must pin a tag
+ * or a digest; `latest` without a digest is refused.
+ */
+export interface ToolImagesOptions {
+  /**
+   * The kaniko executor image. It must provide `/kaniko/executor`.
+   *
+   * @default ToolImages.KANIKO
+   */
+  readonly kaniko?: string;
+
+  /**
+   * The skopeo image. It must provide `skopeo`, `sh`, `sha256sum` and a `/etc/containers/policy.json`.
+   *
+   * @default ToolImages.SKOPEO
+   */
+  readonly skopeo?: string;
+
+  /**
+   * The small helper image that downloads build contexts and composes registry credentials. It must
+   * provide `sh`, `curl`, `sha256sum`, `tar`, `gzip` and `base64`.
+   *
+   * @default ToolImages.DOWNLOAD_HELPER
+   */
+  readonly downloadHelper?: string;
+}
+
+/**
+ * The one place that pins the default tool images. Every construct takes overrides through
+ * `toolImages` (see `ToolImagesOptions`).
+ *
+ * Kaniko: `GoogleContainerTools/kaniko` was archived on 2025-06-03 (last release v1.24.0). The default is
+ * the maintained fork `osscontainertools/kaniko`, which publishes multi-arch images on ghcr.io and keeps
+ * the upstream flags and image layout (`/kaniko/executor`, `DOCKER_CONFIG=/kaniko/.docker`). To stay on
+ * the archived upstream, or to use another fork or a mirror, set `toolImages: { kaniko: ToolImages.KANIKO_UPSTREAM_ARCHIVED }`
+ * (or any pinned reference).
+ */
+export class ToolImages {
+  /**
+   * Kaniko executor from the maintained fork `osscontainertools/kaniko`, pinned to an exact release.
+   *
+   * No digest is pinned: no index digest for this tag could be established from public material when
+   * it was chosen. Mirror it and pin your mirror's digest for full immutability.
+   */
+  public static readonly KANIKO = 'ghcr.io/osscontainertools/kaniko:v1.28.5';
+
+  /** The last upstream kaniko release (archived project, no security fixes), pinned by its index digest. */
+  public static readonly KANIKO_UPSTREAM_ARCHIVED = 'gcr.io/kaniko-project/executor:v1.24.0@sha256:4e7a52dd1f14872430652bb3b027405b8dfd17c4538751c620ac005741ef9698';
+
+  /**
+   * skopeo from the upstream image build, on its `-immutable` tag: plain `vX.Y.Z` tags there are rebuilt
+   * daily and old digests vanish, while `-immutable` tags are never overwritten.
+   */
+  public static readonly SKOPEO = 'quay.io/skopeo/stable:v1.22.3-immutable';
+
+  /** curl's official image (Alpine: busybox `sh`, `tar`, `gzip`, `sha256sum`, `base64`), pinned by digest. */
+  public static readonly DOWNLOAD_HELPER = 'docker.io/curlimages/curl:8.22.0@sha256:58adaa4e8dca9c988bae2aba4ab3434a0bb2da16bbe3f92dec39ec7785166777';
+
+  private constructor() {}
+}
+
+/** Tool images after defaults and validation. */
+export interface ResolvedToolImages {
+  readonly kaniko: string;
+  readonly skopeo: string;
+  readonly downloadHelper: string;
+}
+
+/** Applies defaults and refuses unpinned overrides. */
+export function resolveToolImages(options: ToolImagesOptions = {}): ResolvedToolImages {
+  return {
+    kaniko: checkPinned('toolImages.kaniko', options.kaniko ?? ToolImages.KANIKO),
+    skopeo: checkPinned('toolImages.skopeo', options.skopeo ?? ToolImages.SKOPEO),
+    downloadHelper: checkPinned('toolImages.downloadHelper', options.downloadHelper ?? ToolImages.DOWNLOAD_HELPER),
+  };
+}
+
+function checkPinned(prop: string, image: string): string {
+  const ref = ImageReference._parseFor(prop, image);
+  if (!ref.digest && (!ref.tag || ref.tag === 'latest')) {
+    invalid(prop, image, 'expected an image pinned to an exact tag or an @sha256: digest, never an implicit or explicit "latest"');
+  }
+  return image;
+}
