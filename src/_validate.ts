@@ -127,3 +127,12 @@ export function sortedEntries(prop: string, map: { [key: string]: string } | und
     })
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
+
+/** A relative path inside a build context: no leading "/", no ".." segment, nothing a shell or kubelet expands. */
+export function checkRelativePath(prop: string, path: string): string {
+  const segments = path.split('/');
+  if (path === '' || path.startsWith('/') || segments.includes('..') || /[\s$`\\]/.test(path)) {
+    invalid(prop, path, 'expected a relative path inside the context, without "..", white space, "$", "`" or "\\"');
+  }
+  return path;
+}

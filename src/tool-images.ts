@@ -1,6 +1,3 @@
-import { invalid } from './_validate';
-import { ImageReference } from './image-reference';
-
 /**
  * Per-construct overrides of the tool images a Job runs.
  *
@@ -63,28 +60,4 @@ export class ToolImages {
   public static readonly DOWNLOAD_HELPER = 'docker.io/curlimages/curl:8.22.0@sha256:58adaa4e8dca9c988bae2aba4ab3434a0bb2da16bbe3f92dec39ec7785166777';
 
   private constructor() {}
-}
-
-/** Tool images after defaults and validation. */
-export interface ResolvedToolImages {
-  readonly kaniko: string;
-  readonly skopeo: string;
-  readonly downloadHelper: string;
-}
-
-/** Applies defaults and refuses unpinned overrides. */
-export function resolveToolImages(options: ToolImagesOptions = {}): ResolvedToolImages {
-  return {
-    kaniko: checkPinned('toolImages.kaniko', options.kaniko ?? ToolImages.KANIKO),
-    skopeo: checkPinned('toolImages.skopeo', options.skopeo ?? ToolImages.SKOPEO),
-    downloadHelper: checkPinned('toolImages.downloadHelper', options.downloadHelper ?? ToolImages.DOWNLOAD_HELPER),
-  };
-}
-
-function checkPinned(prop: string, image: string): string {
-  const ref = ImageReference._parseFor(prop, image);
-  if (!ref.digest && (!ref.tag || ref.tag === 'latest')) {
-    invalid(prop, image, 'expected an image pinned to an exact tag or an @sha256: digest, never an implicit or explicit "latest"');
-  }
-  return image;
 }

@@ -1,0 +1,32 @@
+/**
+ * Synthesizes every example into `examples/dist/<example>.k8s.yaml` and prints what it wrote.
+ * Run with `npx projen synth:examples`.
+ */
+import { mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { App, Chart } from 'cdk8s';
+import * as buildFromContext from './build-from-context';
+import * as promote from './promote';
+
+/** Every example, by the file name of its YAML. */
+export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
+  'build-from-context': buildFromContext.build,
+  'promote': promote.build,
+};
+
+/** The YAML an example synthesizes. */
+export function synthExample(name: string): string {
+  const app = new App();
+  EXAMPLES[name](app);
+  return app.synthYaml();
+}
+
+if (require.main === module) {
+  const dist = join(__dirname, 'dist');
+  mkdirSync(dist, { recursive: true });
+  for (const name of Object.keys(EXAMPLES)) {
+    const file = join(dist, `${name}.k8s.yaml`);
+    writeFileSync(file, synthExample(name));
+    console.log(`wrote examples/dist/${name}.k8s.yaml`);
+  }
+}

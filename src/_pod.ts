@@ -1,0 +1,187 @@
+import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { checkInteger, checkLabelKey, checkLabelValue, checkObjectName, invalid, sortedEntries } from './_validate';
+import { ImageJobOptions, PodSecurityLevel } from './image-job';
+import { ResolvedToolImages, resolveToolImages } from './_tool-images';
+
+/** The uid and gid of every non-root helper container (the distroless "nonroot" user). */
+export const NON_ROOT_ID = 65532;
+
+/** How a container is confined. */
+export enum ContainerProfile {
+  /** Pod Security `restricted`: non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp. */
+  RESTRICTED,
+  /** kaniko: root (it unpacks images into its own root filesystem), nothing more; fits `baseline`. */
+  ROOT_BUILDER,
+}
+
+/** One volume mount of a container. */
+export interface Mount {
+  readonly path: string;
+  readonly volume: kplus.Volume;
+  readonly readOnly?: boolean;
+}
+
+/** A container of an image job: a constant script (or command) plus its environment and mounts. */
+export interface ContainerSpec {
+  readonly name: string;
+  readonly image: string;
+  /** A constant POSIX sh script, run as `sh -c`. */
+  readonly script?: string;
+  readonly command?: string[];
+  readonly args?: string[];
+  /** Environment in the order it should appear. */
+  readonly env: [string, kplus.EnvValue][];
+  readonly mounts: Mount[];
+  readonly profile: ContainerProfile;
+  readonly resources: kplus.ContainerResources;
+}
+
+/** Small helper containers: enough for curl, tar and sh. */
+export const HELPER_RESOURCES: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.millis(50) },
+  memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
+};
+
+const LIBRARY = 'cdk8s-image-jobs';
+
+/**
+ * The pod of an image job: owns the `kplus.Job` (construct id `Resource`), applies `ImageJobOptions`, and
+ * hands out volumes, Secret references and confined containers.
+ */
+export class ImageJobPod {
+  public readonly job: kplus.Job;
+  public readonly images: ResolvedToolImages;
+  private readonly scope: Construct;
+  private readonly volumes = new Map<string, kplus.Volume>();
+  private readonly secrets = new Map<string, kplus.ISecret>();
+
+  constructor(scope: Construct, options: ImageJobOptions, component: string, level: PodSecurityLevel) {
+    this.scope = scope;
+    this.images = resolveToolImages(options.toolImages);
+    const activeDeadline = options.activeDeadline ?? Duration.hours(1);
+    if (activeDeadline.toSeconds() < 1) {
+      invalid('activeDeadline', `${activeDeadline.toSeconds()}s`, 'expected at least 1 second');
+    }
+    this.job = new kplus.Job(scope, 'Resource', {
+      metadata: options.name ? { name: checkObjectName('name', options.name) } : undefined,
+      activeDeadline,
+      backoffLimit: checkInteger('backoffLimit', options.backoffLimit ?? 1, 0, 100),
+      ttlAfterFinished: options.ttlAfterFinished ?? Duration.days(1),
+      serviceAccount: options.serviceAccount,
+      automountServiceAccountToken: false,
+      // containers set their own users; fsGroup lets the non-root helpers read mounted Secret files (mode 0440).
+      securityContext: { ensureNonRoot: level === PodSecurityLevel.RESTRICTED, fsGroup: NON_ROOT_ID },
+    });
+
+    const labels: [string, string][] = [
+      ['app.kubernetes.io/created-by', LIBRARY],
+      ['app.kubernetes.io/component', component],
+      ...sortedEntries('jobLabels', options.jobLabels, checkLabelKey),
+    ];
+    for (const [key, value] of labels) {
+      checkLabelValue(`jobLabels.${key}`, value);
+      this.job.metadata.addLabel(key, value);
+      this.job.podMetadata.addLabel(key, value);
+    }
+    for (const [key, value] of sortedEntries('jobAnnotations', options.jobAnnotations, checkLabelKey)) {
+      this.job.metadata.addAnnotation(key, value);
+      this.job.podMetadata.addAnnotation(key, value);
+    }
+    const nodeSelector = sortedEntries('nodeSelector', options.nodeSelector, checkLabelKey);
+    for (const [key, value] of nodeSelector) {
+      checkLabelValue(`nodeSelector.${key}`, value);
+    }
+    if (nodeSelector.length > 0) {
+      ApiObject.of(this.job).addJsonPatch(JsonPatch.add('/spec/template/spec/nodeSelector', Object.fromEntries(nodeSelector)));
+    }
+    if (options.tolerations && options.tolerations.length > 0) {
+      this.job.scheduling.tolerate(kplus.Node.tainted(...options.tolerations));
+    }
+  }
+
+  /** An emptyDir volume, created once per name. */
+  public emptyDir(name: string, sizeLimit: Size, memory = false): kplus.Volume {
+    return this.volume(name, () => kplus.Volume.fromEmptyDir(this.scope, `Volume-${name}`, name, {
+      sizeLimit,
+      medium: memory ? kplus.EmptyDirMedium.MEMORY : undefined,
+    }));
+  }
+
+  /** A volume projecting one key of a Secret as `path`, readable by the pod's fsGroup only. */
+  public secretFileVolume(name: string, secretName: string, key: string, path: string): kplus.Volume {
+    return this.volume(name, () => kplus.Volume.fromSecret(this.scope, `Volume-${name}`, this.secret(secretName), {
+      name,
+      items: { [key]: { path } },
+      defaultMode: 0o440,
+    }));
+  }
+
+  /** A reference to an existing Secret, created once per name. */
+  public secret(secretName: string): kplus.ISecret {
+    let secret = this.secrets.get(secretName);
+    if (!secret) {
+      secret = kplus.Secret.fromSecretName(this.scope, `Secret-${secretName}`, secretName);
+      this.secrets.set(secretName, secret);
+    }
+    return secret;
+  }
+
+  /** Adds a confined container; init containers run in the order they are added. */
+  public addContainer(spec: ContainerSpec, init: boolean): kplus.Container {
+    const props: kplus.ContainerProps = {
+      name: spec.name,
+      image: spec.image,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      command: spec.script ? ['/bin/sh', '-c', spec.script] : spec.command,
+      args: spec.args,
+      envVariables: Object.fromEntries(spec.env),
+      resources: spec.resources,
+      securityContext: securityContextOf(spec.profile),
+    };
+    const container = init ? this.job.addInitContainer(props) : this.job.addContainer(props);
+    for (const mount of spec.mounts) {
+      container.mount(mount.path, mount.volume, { readOnly: mount.readOnly ?? false });
+    }
+    return container;
+  }
+
+  /** Makes `kubectl logs` and `kubectl exec` pick this container. */
+  public setDefaultContainer(name: string): void {
+    this.job.podMetadata.addAnnotation('kubectl.kubernetes.io/default-container', name);
+  }
+
+  private volume(name: string, create: () => kplus.Volume): kplus.Volume {
+    let volume = this.volumes.get(name);
+    if (!volume) {
+      volume = create();
+      this.volumes.set(name, volume);
+    }
+    return volume;
+  }
+}
+
+function securityContextOf(profile: ContainerProfile): kplus.ContainerSecurityContextProps {
+  const common = {
+    privileged: false,
+    allowPrivilegeEscalation: false,
+    seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+  };
+  switch (profile) {
+    case ContainerProfile.ROOT_BUILDER:
+      // kaniko unpacks base images into its own root: root user, writable root filesystem, the runtime's
+      // default capabilities (all inside the baseline set).
+      return { ...common, user: 0, group: 0, ensureNonRoot: false, readOnlyRootFilesystem: false };
+    case ContainerProfile.RESTRICTED:
+    default:
+      return {
+        ...common,
+        user: NON_ROOT_ID,
+        group: NON_ROOT_ID,
+        ensureNonRoot: true,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: [kplus.Capability.ALL] },
+      };
+  }
+}

@@ -1,0 +1,27 @@
+import { invalid } from './_validate';
+import { ImageReference } from './image-reference';
+import { ToolImages, ToolImagesOptions } from './tool-images';
+
+/** Tool images after defaults and validation. */
+export interface ResolvedToolImages {
+  readonly kaniko: string;
+  readonly skopeo: string;
+  readonly downloadHelper: string;
+}
+
+/** Applies defaults and refuses unpinned overrides. */
+export function resolveToolImages(options: ToolImagesOptions = {}): ResolvedToolImages {
+  return {
+    kaniko: checkPinned('toolImages.kaniko', options.kaniko ?? ToolImages.KANIKO),
+    skopeo: checkPinned('toolImages.skopeo', options.skopeo ?? ToolImages.SKOPEO),
+    downloadHelper: checkPinned('toolImages.downloadHelper', options.downloadHelper ?? ToolImages.DOWNLOAD_HELPER),
+  };
+}
+
+function checkPinned(prop: string, image: string): string {
+  const ref = ImageReference._parseFor(prop, image);
+  if (!ref.digest && (!ref.tag || ref.tag === 'latest')) {
+    invalid(prop, image, 'expected an image pinned to an exact tag or an @sha256: digest, never an implicit or explicit "latest"');
+  }
+  return image;
+}

@@ -1,0 +1,190 @@
+import { Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
+import { FETCH_CONTEXT_SCRIPT } from './_scripts';
+import { checkDownloadUrl, checkRelativePath, checkSha256, invalid } from './_validate';
+
+/** Options for `BuildContext.fromUrl()`. */
+export interface UrlBuildContextOptions {
+  /**
+   * The expected sha256 of the archive (64 hex characters, as `sha256sum` prints it). The build stops
+   * before anything runs if the download differs.
+   *
+   * @default - the download is not verified (https still protects it in transit)
+   */
+  readonly sha256?: string;
+
+  /**
+   * Allow a plain `http://` URL. Without a `sha256`, anyone on the network path could change what is built.
+   *
+   * @default false
+   */
+  readonly allowInsecureHttp?: boolean;
+}
+
+/** Options for `BuildContext.fromGit()`. */
+export interface GitBuildContextOptions {
+  /**
+   * The branch, tag, full ref (`refs/heads/main`, `refs/pull/42/head`) or commit to build.
+   *
+   * @default - the remote's default branch
+   */
+  readonly ref?: string;
+
+  /**
+   * The directory inside the repository to use as the build context (kaniko `--context-sub-path`).
+   *
+   * @default - the repository root
+   */
+  readonly subPath?: string;
+}
+
+/** Where a build context comes from. */
+export enum BuildContextSource {
+  /** A `.tar.gz` archive downloaded over https by an init container. */
+  URL = 'url',
+  /** A git repository cloned over https by the builder itself. */
+  GIT = 'git',
+}
+
+/**
+ * How a builder container reaches its context.
+ *
+ * @internal
+ */
+export interface ContextBinding {
+  /** kaniko `--context` value. */
+  readonly kanikoContext: string;
+  /** kaniko `--dockerfile` value; it refers to `$(DOCKERFILE_PATH)`. */
+  readonly kanikoDockerfile: string;
+  /** More kaniko flags the context needs. */
+  readonly kanikoArgs: string[];
+  /** Volumes the builder mounts. */
+  readonly mounts: Mount[];
+}
+
+/**
+ * Options of a context binding.
+ *
+ * @internal
+ */
+export interface ContextBindOptions {
+  /** Size limit of the workspace emptyDir holding a downloaded context. */
+  readonly workspaceSizeLimit: Size;
+  /** The Dockerfile's path relative to the context root (seed 000's `DOCKERFILE_PATH`). */
+  readonly dockerfile: string;
+}
+
+const GIT_REF = /^(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9_][A-Za-z0-9._/-]{0,254}$/;
+
+/**
+ * The files a Dockerfile is built from.
+ *
+ * Values reach the pod as environment variables (seed 000's `BUILD_CONTEXT_URL`) or kaniko flags, never
+ * as shell text.
+ */
+export abstract class BuildContext {
+  /**
+   * A gzip-compressed tar archive (`.tar.gz`) fetched over https: seed 000's `BUILD_CONTEXT_URL`.
+   *
+   * An init container downloads it (retrying refused connections, timeouts and 5xx answers, not 404),
+   * checks its sha256 when given, and unpacks it into an emptyDir the builder reads.
+   *
+   * @param url the archive's address; credentials in the URL are refused (they would land in the YAML)
+   * @param options checksum and transport options
+   */
+  public static fromUrl(url: string, options: UrlBuildContextOptions = {}): BuildContext {
+    const allowInsecureHttp = options.allowInsecureHttp ?? false;
+    checkDownloadUrl('BuildContext.fromUrl url', url, allowInsecureHttp);
+    if (options.sha256 !== undefined) {
+      checkSha256('BuildContext.fromUrl sha256', options.sha256);
+    }
+    return new UrlContext(url, options.sha256, allowInsecureHttp);
+  }
+
+  /**
+   * A git repository cloned over https by kaniko itself (its `git://` context), so no init container is
+   * needed. For a private repository, see the kaniko documentation on `GIT_USERNAME` / `GIT_PASSWORD`.
+   *
+   * @param url the repository's https address, e.g. `https://github.com/acme/api.git`
+   * @param options ref and sub-directory
+   */
+  public static fromGit(url: string, options: GitBuildContextOptions = {}): BuildContext {
+    checkDownloadUrl('BuildContext.fromGit url', url, false);
+    if (url.includes('#') || url.includes('?')) {
+      invalid('BuildContext.fromGit url', url, 'expected a repository URL without "#" or "?"; give the ref as the ref option');
+    }
+    if (options.ref !== undefined && !GIT_REF.test(options.ref)) {
+      invalid('BuildContext.fromGit ref', options.ref, 'expected a branch, tag, refs/… name or commit: letters, digits, ".", "_", "-" and "/", no ".."');
+    }
+    if (options.subPath !== undefined) {
+      checkRelativePath('BuildContext.fromGit subPath', options.subPath);
+    }
+    return new GitContext(url, options.ref, options.subPath);
+  }
+
+  /** Where the context comes from. */
+  public abstract readonly source: BuildContextSource;
+
+  /** The context's address (URL of the archive or repository). */
+  public abstract readonly location: string;
+
+  /**
+   * Adds what the context needs to the pod and tells the builder how to reach it.
+   *
+   * @internal
+   */
+  public abstract _bind(pod: ImageJobPod, options: ContextBindOptions): ContextBinding;
+}
+
+class UrlContext extends BuildContext {
+  public readonly source = BuildContextSource.URL;
+
+  constructor(public readonly location: string, private readonly sha256: string | undefined, private readonly allowInsecureHttp: boolean) {
+    super();
+  }
+
+  public _bind(pod: ImageJobPod, options: ContextBindOptions): ContextBinding {
+    const workspace = pod.emptyDir('workspace', options.workspaceSizeLimit);
+    const value = kplus.EnvValue.fromValue;
+    pod.addContainer({
+      name: 'fetch-context',
+      image: pod.images.downloadHelper,
+      script: FETCH_CONTEXT_SCRIPT,
+      env: [
+        ['BUILD_CONTEXT_URL', value(this.location)],
+        ...(this.sha256 ? [['BUILD_CONTEXT_SHA256', value(this.sha256)] as [string, kplus.EnvValue]] : []),
+        ...(this.allowInsecureHttp ? [['ALLOW_INSECURE_HTTP', value('true')] as [string, kplus.EnvValue]] : []),
+        ['DOCKERFILE_PATH', value(options.dockerfile)],
+        ['CONTEXT_DIR', value('/workspace/context')],
+      ],
+      mounts: [{ path: '/workspace', volume: workspace }],
+      profile: ContainerProfile.RESTRICTED,
+      resources: HELPER_RESOURCES,
+    }, true);
+    return {
+      kanikoContext: 'dir:///workspace/context',
+      kanikoDockerfile: '/workspace/context/$(DOCKERFILE_PATH)',
+      kanikoArgs: [],
+      mounts: [{ path: '/workspace', volume: workspace }],
+    };
+  }
+}
+
+class GitContext extends BuildContext {
+  public readonly source = BuildContextSource.GIT;
+
+  constructor(public readonly location: string, private readonly ref: string | undefined, private readonly subPath: string | undefined) {
+    super();
+  }
+
+  public _bind(): ContextBinding {
+    const withoutScheme = this.location.replace(/^https:\/\//, '');
+    return {
+      kanikoContext: `git://${withoutScheme}${this.ref ? `#${this.ref}` : ''}`,
+      kanikoDockerfile: '$(DOCKERFILE_PATH)',
+      kanikoArgs: this.subPath ? [`--context-sub-path=${this.subPath}`] : [],
+      mounts: [],
+    };
+  }
+}

@@ -1,0 +1,126 @@
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { IConstruct } from 'constructs';
+import { ImageReference } from './image-reference';
+import { ToolImagesOptions } from './tool-images';
+
+/**
+ * The Pod Security Standards level a construct's pod fits.
+ *
+ * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/
+ */
+export enum PodSecurityLevel {
+  /** Fits `restricted`: non-root, no privilege escalation, all capabilities dropped, seccomp RuntimeDefault. */
+  RESTRICTED = 'restricted',
+  /** Fits `baseline` but not `restricted` (for example kaniko, which must run as root). */
+  BASELINE = 'baseline',
+  /** Needs a `privileged` namespace (privileged containers or Unconfined seccomp/AppArmor). */
+  PRIVILEGED = 'privileged',
+}
+
+/**
+ * Job-level options shared by every construct of this library.
+ *
+ * The defaults suit image builds and pushes, not long-running apps: one retry, a one-hour deadline, a day of
+ * history, no service-account token, and pinned images pulled only when missing.
+ */
+export interface ImageJobOptions {
+  /**
+   * The Job's `metadata.name`.
+   *
+   * Job pod templates are immutable: GitOps tools replace a changed Job only if its name changes, so
+   * consider putting a version in it.
+   *
+   * @default - a name cdk8s derives from the construct path (`<chart>-<id>-<hash>`), stable across synths
+   */
+  readonly name?: string;
+
+  /**
+   * How long the Job may run before Kubernetes stops it (`activeDeadlineSeconds`).
+   *
+   * @default Duration.hours(1)
+   */
+  readonly activeDeadline?: Duration;
+
+  /**
+   * How many times a failed pod is retried (`backoffLimit`).
+   *
+   * Tools already retry network faults inside the pod; a pod-level retry mostly repeats a failing build.
+   *
+   * @default 1
+   */
+  readonly backoffLimit?: number;
+
+  /**
+   * How long a finished Job (and its pod and logs) is kept (`ttlSecondsAfterFinished`).
+   *
+   * @default Duration.days(1)
+   */
+  readonly ttlAfterFinished?: Duration;
+
+  /**
+   * The service account the pod runs as. Its token is never mounted: no container here talks to the
+   * Kubernetes API.
+   *
+   * @default - the namespace's `default` service account, without a mounted token
+   */
+  readonly serviceAccount?: kplus.IServiceAccount;
+
+  /**
+   * Node labels the pod must match (`nodeSelector`), for example `{ 'kubernetes.io/arch': 'amd64' }`:
+   * builders produce images for the architecture of the node they run on.
+   *
+   * @default - any node
+   */
+  readonly nodeSelector?: { [key: string]: string };
+
+  /**
+   * Taints the pod tolerates, for example dedicated build nodes.
+   *
+   * @default - no tolerations
+   */
+  readonly tolerations?: kplus.NodeTaintQuery[];
+
+  /**
+   * Resources of the construct's main tool container (kaniko for builds, skopeo for pushes and promotions).
+   *
+   * @default - per construct; see each construct's documentation
+   */
+  readonly resources?: kplus.ContainerResources;
+
+  /**
+   * Extra labels for the Job and its pod template.
+   *
+   * Every Job also carries `app.kubernetes.io/created-by: cdk8s-image-jobs` and
+   * `app.kubernetes.io/component: <kind>` (for example `kaniko-build`).
+   *
+   * @default - only the library's labels
+   */
+  readonly jobLabels?: { [key: string]: string };
+
+  /**
+   * Extra annotations for the Job and its pod template.
+   *
+   * @default - only `kubectl.kubernetes.io/default-container` on the pod template
+   */
+  readonly jobAnnotations?: { [key: string]: string };
+
+  /**
+   * Overrides for the pinned tool images (mirrors, forks, newer releases).
+   *
+   * @default - the images pinned in `ToolImages`
+   */
+  readonly toolImages?: ToolImagesOptions;
+}
+
+/** What every construct of this library exposes. */
+export interface IImageJob extends IConstruct {
+  /** The underlying Job: the escape hatch for anything the props do not cover. */
+  readonly job: kplus.Job;
+
+  /** Every image reference the Job pushes to, in push order. */
+  readonly imageReferences: ImageReference[];
+
+  /** The Pod Security Standards level the Job's pod fits. */
+  readonly podSecurityLevel: PodSecurityLevel;
+}

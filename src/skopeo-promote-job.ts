@@ -1,0 +1,122 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { provideCredentials } from './_credentials';
+import { ImageJobPod } from './_pod';
+import { addPromoter, SKOPEO_RESOURCES } from './_promotion';
+import { parseDestinations } from './_refs';
+import { checkInteger } from './_validate';
+import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
+import { ImageReference } from './image-reference';
+import { RegistryCredentials } from './registry-credentials';
+
+/** Props of `SkopeoPromoteJob`. */
+export interface SkopeoPromoteJobProps extends ImageJobOptions {
+  /**
+   * The image to promote. Give it by digest (`…/api@sha256:<64 hex>`): that is immutable. A tag is resolved
+   * once when the Job starts, and every destination then receives that one digest.
+   *
+   * @example "registry.internal:5000/build/api@sha256:0b5d…"
+   */
+  readonly source: string;
+
+  /**
+   * Credentials for the source registry.
+   *
+   * @default RegistryCredentials.anonymous()
+   */
+  readonly sourceCredentials?: RegistryCredentials;
+
+  /**
+   * Where to copy the image, each with a tag. The first travels in seed 000's `HARBOR_REGISTRY` /
+   * `HARBOR_PROJECT` / `HARBOR_IMAGE_NAME` / `HARBOR_IMAGE_TAG`.
+   */
+  readonly destinations: string[];
+
+  /**
+   * Credentials for every destination registry.
+   *
+   * @default RegistryCredentials.anonymous()
+   */
+  readonly destinationCredentials?: RegistryCredentials;
+
+  /**
+   * Copy every platform of a multi-platform index (`--all`). Without it skopeo copies only the node's
+   * platform and the destination's digest differs from the source's.
+   *
+   * @default true
+   */
+  readonly copyAllPlatforms?: boolean;
+
+  /**
+   * Fail rather than let the copy change any digest (`--preserve-digests`), and check every destination
+   * received the source's digest.
+   *
+   * @default true
+   */
+  readonly preserveDigests?: boolean;
+
+  /**
+   * How often skopeo retries a failed registry operation (`--retry-times`).
+   *
+   * @default 3
+   */
+  readonly retryTimes?: number;
+
+  /**
+   * Require https with a verified certificate for the source.
+   *
+   * @default true
+   */
+  readonly sourceTlsVerify?: boolean;
+
+  /**
+   * Require https with a verified certificate for the destinations.
+   *
+   * @default true
+   */
+  readonly destinationTlsVerify?: boolean;
+}
+
+/**
+ * Copies one image by digest to one or more registries with skopeo and verifies every destination: the
+ * promoter of seed 000, usable on its own (for Kargo promotions, releases, mirroring).
+ *
+ * Pod: [compose-*-auth] → `promote` (skopeo, non-root, read-only root filesystem, no capabilities,
+ * RuntimeDefault seccomp, no service-account token): Pod Security `restricted`. The termination message
+ * lists `<destination>@<digest>` for every destination.
+ */
+export class SkopeoPromoteJob extends Construct implements IImageJob {
+  public readonly job: kplus.Job;
+  public readonly imageReferences: ImageReference[];
+  public readonly podSecurityLevel = PodSecurityLevel.RESTRICTED;
+
+  /** The parsed source reference. */
+  public readonly source: ImageReference;
+
+  constructor(scope: Construct, id: string, props: SkopeoPromoteJobProps) {
+    super(scope, id);
+    this.source = ImageReference._parseFor('source', props.source);
+    this.imageReferences = parseDestinations('destinations', props.destinations);
+    const retryTimes = checkInteger('retryTimes', props.retryTimes ?? 3, 0, 100);
+
+    const pod = new ImageJobPod(this, props, 'skopeo-promote', this.podSecurityLevel);
+    this.job = pod.job;
+    const sourceAuth = provideCredentials(pod, props.sourceCredentials ?? RegistryCredentials.anonymous(), 'source', [this.source.registry]);
+    const destinationAuth = provideCredentials(pod, props.destinationCredentials ?? RegistryCredentials.anonymous(), 'destination',
+      this.imageReferences.map(d => d.registry));
+    addPromoter(pod, {
+      name: 'promote',
+      sourceEnv: [['SOURCE_IMAGE', kplus.EnvValue.fromValue(this.source.toString())]],
+      destinations: this.imageReferences,
+      sourceAuth,
+      destinationAuth,
+      copyAllPlatforms: props.copyAllPlatforms ?? true,
+      preserveDigests: props.preserveDigests ?? true,
+      retryTimes,
+      sourceTlsVerify: props.sourceTlsVerify ?? true,
+      destinationTlsVerify: props.destinationTlsVerify ?? true,
+      resources: props.resources ?? SKOPEO_RESOURCES,
+    });
+    pod.setDefaultContainer('promote');
+  }
+}
