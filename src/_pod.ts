@@ -1,9 +1,9 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { checkInteger, checkLabelKey, checkLabelValue, checkObjectName, invalid, sortedEntries } from './_validate';
-import { ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ResolvedToolImages, resolveToolImages } from './_tool-images';
+import { checkInteger, checkLabelKey, checkLabelValue, checkObjectName, checkWholeSeconds, sortedEntries } from './_validate';
+import { ImageJobOptions, PodSecurityLevel } from './image-job';
 
 /** The uid and gid of every non-root helper container (the distroless "nonroot" user). */
 export const NON_ROOT_ID = 65532;
@@ -61,14 +61,14 @@ export class ImageJobPod {
     this.scope = scope;
     this.images = resolveToolImages(options.toolImages);
     const activeDeadline = options.activeDeadline ?? Duration.hours(1);
-    if (activeDeadline.toSeconds() < 1) {
-      invalid('activeDeadline', `${activeDeadline.toSeconds()}s`, 'expected at least 1 second');
-    }
+    checkWholeSeconds('activeDeadline', activeDeadline, 1);
+    const ttlAfterFinished = options.ttlAfterFinished ?? Duration.days(1);
+    checkWholeSeconds('ttlAfterFinished', ttlAfterFinished, 0);
     this.job = new kplus.Job(scope, 'Resource', {
       metadata: options.name ? { name: checkObjectName('name', options.name) } : undefined,
       activeDeadline,
       backoffLimit: checkInteger('backoffLimit', options.backoffLimit ?? 1, 0, 100),
-      ttlAfterFinished: options.ttlAfterFinished ?? Duration.days(1),
+      ttlAfterFinished,
       serviceAccount: options.serviceAccount,
       automountServiceAccountToken: false,
       // containers set their own users; fsGroup lets the non-root helpers read mounted Secret files (mode 0440).

@@ -1,3 +1,5 @@
+import { Duration } from 'cdk8s';
+
 /**
  * Input checks shared by every construct. Each throws one line: the prop, the value received and what
  * is allowed, so a bad input fails at synth time instead of in the cluster.
@@ -116,7 +118,11 @@ export function checkInteger(prop: string, value: number, min: number, max: numb
 }
 
 /** Every key of a string map, checked by `check`; returns the entries sorted by key for deterministic output. */
-export function sortedEntries(prop: string, map: { [key: string]: string } | undefined, check: (prop: string, key: string) => string): [string, string][] {
+export function sortedEntries(
+  prop: string,
+  map: { [key: string]: string } | undefined,
+  check: (prop: string, key: string) => string,
+): [string, string][] {
   return Object.entries(map ?? {})
     .map(([key, value]) => {
       check(`${prop} key`, key);
@@ -135,4 +141,13 @@ export function checkRelativePath(prop: string, path: string): string {
     invalid(prop, path, 'expected a relative path inside the context, without "..", white space, "$", "`" or "\\"');
   }
   return path;
+}
+
+/** A Duration of whole seconds, at least `minSeconds`; returns the seconds. */
+export function checkWholeSeconds(prop: string, duration: Duration, minSeconds: number): number {
+  const millis = duration.toMilliseconds();
+  if (millis % 1000 !== 0 || millis < minSeconds * 1000) {
+    invalid(prop, `${millis / 1000}s`, `expected a whole number of seconds, at least ${minSeconds}`);
+  }
+  return millis / 1000;
 }

@@ -5,7 +5,7 @@ import { provideCredentials } from './_credentials';
 import { ContainerProfile, ImageJobPod, Mount } from './_pod';
 import { addPromoter, SKOPEO_RESOURCES } from './_promotion';
 import { parseDestinations } from './_refs';
-import { checkEnvName, checkInteger, checkLabelKey, checkRelativePath, invalid, sortedEntries } from './_validate';
+import { checkEnvName, checkInteger, checkLabelKey, checkRelativePath, checkWholeSeconds, invalid, sortedEntries } from './_validate';
 import { BuildContext } from './build-context';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
@@ -156,12 +156,24 @@ const KANIKO_DEFAULT_FLAGS: [string, string][] = [
 
 /** Flags owned by props; `extraArgs` may not set them. */
 const KANIKO_MANAGED_FLAGS: { [flag: string]: string } = {
-  '--context': 'context', '-c': 'context', '--context-sub-path': 'context',
-  '--dockerfile': 'dockerfile', '-f': 'dockerfile',
-  '--destination': 'destinations', '-d': 'destinations', '--no-push': 'destinations', '--tar-path': 'destinations',
-  '--digest-file': 'the digest contract', '--image-name-with-digest-file': 'the digest contract', '--image-name-tag-with-digest-file': 'the digest contract',
-  '--build-arg': 'buildArgs', '--target': 'target', '--label': 'labels',
-  '--cache': 'cache', '--cache-repo': 'cache', '--cache-ttl': 'cache',
+  '--context': 'context',
+  '-c': 'context',
+  '--context-sub-path': 'context',
+  '--dockerfile': 'dockerfile',
+  '-f': 'dockerfile',
+  '--destination': 'destinations',
+  '-d': 'destinations',
+  '--no-push': 'destinations',
+  '--tar-path': 'destinations',
+  '--digest-file': 'the digest contract',
+  '--image-name-with-digest-file': 'the digest contract',
+  '--image-name-tag-with-digest-file': 'the digest contract',
+  '--build-arg': 'buildArgs',
+  '--target': 'target',
+  '--label': 'labels',
+  '--cache': 'cache',
+  '--cache-repo': 'cache',
+  '--cache-ttl': 'cache',
   '--insecure-registry': 'insecureRegistries',
 };
 
@@ -240,7 +252,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
       '--image-name-with-digest-file=/dev/termination-log',
       ...flagArgs.map(escapeKubeletExpansion),
       ...(cacheRepository ? ['--cache=true', `--cache-repo=${cacheRepository}`] : []),
-      ...(props.cache?.ttl ? [`--cache-ttl=${checkTtl(props.cache.ttl)}s`] : []),
+      ...(props.cache?.ttl ? [`--cache-ttl=${checkWholeSeconds('cache.ttl', props.cache.ttl, 1)}s`] : []),
       ...insecureRegistries.map(host => `--insecure-registry=${host}`),
       ...KANIKO_DEFAULT_FLAGS.filter(([flag]) => !overridden.has(flag)).map(([flag, v]) => `${flag}=${v}`),
       '--ignore-path=/product_uuid',
@@ -309,14 +321,6 @@ function checkCache(cache: KanikoCacheOptions): ImageReference {
     invalid('cache.repository', cache.repository, 'expected a repository without tag or digest; kaniko tags cached layers itself');
   }
   return ref;
-}
-
-function checkTtl(ttl: Duration): number {
-  const seconds = ttl.toSeconds();
-  if (!Number.isInteger(seconds) || seconds < 1) {
-    invalid('cache.ttl', `${seconds}s`, 'expected a whole number of seconds, at least 1');
-  }
-  return seconds;
 }
 
 function checkTarget(target: string): string {

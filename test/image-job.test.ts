@@ -1,0 +1,77 @@
+import { Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { describe, expect, test } from 'vitest';
+import { BuildContext, IImageJob, ImageJobOptions, KanikoBuildJob, PodSecurityLevel, SkopeoPromoteJob } from '../src';
+import { newChart, synthJob } from './util';
+
+/** Every construct, made with the given shared options. */
+const CONSTRUCTS: { [name: string]: (scope: Construct, options: ImageJobOptions) => IImageJob } = {
+  KanikoBuildJob: (scope, options) => new KanikoBuildJob(scope, 'job', {
+    context: BuildContext.fromUrl('https://a.example.com/c.tar.gz'), destinations: ['r.io/a:1'], ...options,
+  }),
+  SkopeoPromoteJob: (scope, options) => new SkopeoPromoteJob(scope, 'job', { source: 'r.io/a:1', destinations: ['h.io/a:1'], ...options }),
+};
+
+describe.each(Object.keys(CONSTRUCTS))('ImageJobOptions on %s', (name) => {
+  const make = (options: ImageJobOptions = {}) => {
+    const chart = newChart();
+    const construct = CONSTRUCTS[name](chart, options);
+    return { construct, job: synthJob(chart) };
+  };
+
+  test('build-friendly defaults', () => {
+    const { construct, job } = make();
+    const pod = job.spec.template.spec;
+    expect(job.spec.activeDeadlineSeconds).toBe(Duration.hours(1).toSeconds());
+    expect(job.spec.backoffLimit).toBe(1);
+    expect(job.spec.ttlSecondsAfterFinished).toBe(Duration.days(1).toSeconds());
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.serviceAccountName).toBeUndefined();
+    expect(job.metadata.labels['app.kubernetes.io/created-by']).toBe('cdk8s-image-jobs');
+    expect(job.metadata.name).toMatch(/^test-job-c8[a-f0-9]{6}$/);
+    expect(construct.job).toBeInstanceOf(kplus.Job);
+    for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+      expect(c.imagePullPolicy).toBe('IfNotPresent');
+      expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
+      expect(c.securityContext.privileged).toBe(false);
+      expect(c.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    }
+  });
+
+  test('options reach the Job and its pod', () => {
+    const chart = newChart();
+    const sa = kplus.ServiceAccount.fromServiceAccountName(chart, 'sa', 'builder');
+    const construct = CONSTRUCTS[name](chart, {
+      name: 'custom-name',
+      activeDeadline: Duration.minutes(10),
+      backoffLimit: 3,
+      ttlAfterFinished: Duration.minutes(5),
+      serviceAccount: sa,
+      nodeSelector: { 'kubernetes.io/arch': 'amd64', 'node.example.com/pool': 'builds' },
+      tolerations: [kplus.NodeTaintQuery.exists('builds')],
+      jobLabels: { team: 'platform' },
+      jobAnnotations: { 'example.com/ticket': 'OPS-1' },
+    });
+    const job = synthJob(chart);
+    const pod = job.spec.template.spec;
+    expect(job.metadata.name).toBe('custom-name');
+    expect(job.spec.activeDeadlineSeconds).toBe(600);
+    expect(job.spec.backoffLimit).toBe(3);
+    expect(job.spec.ttlSecondsAfterFinished).toBe(300);
+    expect(pod.serviceAccountName).toBe('builder');
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.nodeSelector).toEqual({ 'kubernetes.io/arch': 'amd64', 'node.example.com/pool': 'builds' });
+    expect(pod.tolerations).toEqual([{ key: 'builds', operator: 'Exists' }]);
+    expect(job.metadata.labels.team).toBe('platform');
+    expect(job.spec.template.metadata.labels.team).toBe('platform');
+    expect(job.metadata.annotations['example.com/ticket']).toBe('OPS-1');
+    expect(job.spec.template.metadata.annotations['example.com/ticket']).toBe('OPS-1');
+    expect(Object.values(PodSecurityLevel)).toContain(construct.podSecurityLevel);
+  });
+
+  test('resources replace the main tool container\'s defaults', () => {
+    const { job } = make({ resources: { cpu: { request: kplus.Cpu.units(3) }, memory: { limit: Size.gibibytes(6) } } });
+    expect(job.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '3' }, limits: { memory: '6144Mi' } });
+  });
+});

@@ -1,0 +1,86 @@
+import { Chart, Testing } from 'cdk8s';
+import { Job } from 'kubernetes-models/batch/v1/Job';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { expect } from 'vitest';
+
+/** A fresh chart in a fresh app. */
+export function newChart(): Chart {
+  return Testing.chart();
+}
+
+const MODELS: { [kind: string]: new (data: any) => { validate(): void } } = {
+  'batch/v1/Job': Job,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
+  'v1/ServiceAccount': ServiceAccount,
+  'rbac.authorization.k8s.io/v1/Role': Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+};
+
+/**
+ * Validates objects against the Kubernetes schema (kubernetes-models), plus the checks the schema misses
+ * for Jobs: restartPolicy Never, every container has an image, valid metadata.name.
+ */
+export function validateObjects(objects: any[]): void {
+  for (const object of objects) {
+    const model = MODELS[`${object.apiVersion}/${object.kind}`];
+    expect(model, `no schema for ${object.apiVersion} ${object.kind}`).toBeDefined();
+    expect(() => new model(object).validate()).not.toThrow();
+    expect(object.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/);
+    if (object.kind === 'Job') {
+      const spec = object.spec.template.spec;
+      expect(spec.restartPolicy).toBe('Never');
+      for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+        expect(c.image, c.name).toMatch(/.+[:@].+/);
+      }
+    }
+  }
+}
+
+/** Synthesizes a chart and validates every object; returns the objects. */
+export function synth(chart: Chart): any[] {
+  const objects = Testing.synth(chart);
+  validateObjects(objects);
+  return objects;
+}
+
+/** The only Job of a chart, validated. */
+export function synthJob(chart: Chart): any {
+  const jobs = synth(chart).filter(o => o.kind === 'Job');
+  expect(jobs).toHaveLength(1);
+  return jobs[0];
+}
+
+/** A container of a Job by name (init or main). */
+export function container(job: any, name: string): any {
+  const spec = job.spec.template.spec;
+  const found = [...(spec.initContainers ?? []), ...spec.containers].find((c: any) => c.name === name);
+  expect(found, `container ${name}`).toBeDefined();
+  return found;
+}
+
+/** A container's environment as a map of plain values (secret references as `secret:<name>/<key>`). */
+export function envOf(c: any): { [name: string]: string } {
+  const env: { [name: string]: string } = {};
+  for (const e of c.env ?? []) {
+    env[e.name] = e.value ?? `secret:${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`;
+  }
+  return env;
+}
+
+/** The names of a Job's init containers and main containers, in order. */
+export function containerNames(job: any): { init: string[]; main: string[] } {
+  const spec = job.spec.template.spec;
+  return { init: (spec.initContainers ?? []).map((c: any) => c.name), main: spec.containers.map((c: any) => c.name) };
+}
+
+/** The volume mounted at `path` by container `c`, resolved to its volume definition. */
+export function volumeAt(job: any, c: any, path: string): any {
+  const mount = (c.volumeMounts ?? []).find((m: any) => m.mountPath === path);
+  expect(mount, `mount ${path} in ${c.name}`).toBeDefined();
+  return { mount, volume: job.spec.template.spec.volumes.find((v: any) => v.name === mount.name) };
+}
