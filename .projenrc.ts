@@ -1,4 +1,4 @@
-import { cdk8s, javascript } from 'projen';
+import { cdk8s, DependencyType, javascript } from 'projen';
 
 const project = new cdk8s.ConstructLibraryCdk8s({
   name: 'cdk8s-image-jobs',
@@ -15,7 +15,12 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   cdk8sVersion: '2.70.106',
   constructsVersion: '10.8.1',
   peerDeps: ['cdk8s-plus-28@^2.5.6'],
-  devDeps: ['@types/node@^20', 'vitest@^4.1.12', 'kubernetes-models@^5.1.0', 'yaml@^2.9.1'],
+  devDeps: [
+    '@types/node@^20',
+    'vitest@^4.1.12',
+    'kubernetes-models@^5.1.0',
+    'yaml@^2.9.1',
+  ],
 
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
@@ -28,6 +33,11 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   pullRequestTemplate: false,
   vscode: false,
 });
+
+// eslint-import-resolver-typescript 4.x depends on unrs-resolver, whose per-platform optional packages the npm
+// registry these machines reach does not serve: package-lock.json then fails `npm ci`. 3.6 uses enhanced-resolve.
+project.deps.removeDependency('eslint-import-resolver-typescript', DependencyType.BUILD);
+project.deps.addDependency('eslint-import-resolver-typescript@~3.6.3', DependencyType.BUILD);
 
 // jsii prints an end-of-life banner on Node 20, the newest Node these machines have.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
