@@ -196,8 +196,13 @@ const DIGEST_FILE = '/results/digest';
  * promoter does the same for every final destination.
  */
 export class KanikoBuildJob extends Construct implements IImageJob {
+  /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
   public readonly job: kplus.Job;
+
+  /** Every reference the Job pushes to, in push order. */
   public readonly imageReferences: ImageReference[];
+
+  /** kaniko runs as root with no privilege escalation and RuntimeDefault seccomp: `baseline`. */
   public readonly podSecurityLevel = PodSecurityLevel.BASELINE;
 
   /** The references kaniko pushes to. */
@@ -206,6 +211,11 @@ export class KanikoBuildJob extends Construct implements IImageJob {
   /** The references the image is promoted to (empty without `promotion`). */
   public readonly promotionDestinations: ImageReference[];
 
+  /**
+   * @param scope the chart or construct to add the Job to
+   * @param id the construct id; it is part of the generated Job name, so keep it stable
+   * @param props what to build and where to push it
+   */
   constructor(scope: Construct, id: string, props: KanikoBuildJobProps) {
     super(scope, id);
     if (!props.context) {

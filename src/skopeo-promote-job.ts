@@ -86,13 +86,23 @@ export interface SkopeoPromoteJobProps extends ImageJobOptions {
  * lists `<destination>@<digest>` for every destination.
  */
 export class SkopeoPromoteJob extends Construct implements IImageJob {
+  /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
   public readonly job: kplus.Job;
+
+  /** Every reference the Job pushes to, in push order. */
   public readonly imageReferences: ImageReference[];
+
+  /** Every container is non-root, read-only, capability-free and RuntimeDefault-confined: `restricted`. */
   public readonly podSecurityLevel = PodSecurityLevel.RESTRICTED;
 
   /** The parsed source reference. */
   public readonly source: ImageReference;
 
+  /**
+   * @param scope the chart or construct to add the Job to
+   * @param id the construct id; it is part of the generated Job name, so keep it stable
+   * @param props what to promote and where to
+   */
   constructor(scope: Construct, id: string, props: SkopeoPromoteJobProps) {
     super(scope, id);
     this.source = ImageReference._parseFor('source', props.source);
