@@ -48,19 +48,28 @@ export enum BuildContextSource {
 }
 
 /**
- * How a builder container reaches its context.
+ * Where a builder finds its context: a directory the pod prepares, or a git repository the builder clones.
  *
  * @internal
  */
 export interface ContextBinding {
-  /** kaniko `--context` value. */
-  readonly kanikoContext: string;
-  /** kaniko `--dockerfile` value; it refers to `$(DOCKERFILE_PATH)`. */
-  readonly kanikoDockerfile: string;
-  /** More kaniko flags the context needs. */
-  readonly kanikoArgs: string[];
+  /** The context root inside the builder container, when the pod prepares the files. */
+  readonly directory?: string;
+  /** The repository to clone, when the builder fetches the context itself. */
+  readonly git?: GitLocation;
   /** Volumes the builder mounts. */
   readonly mounts: Mount[];
+}
+
+/**
+ * A git repository at a ref, optionally a sub-directory of it.
+ *
+ * @internal
+ */
+export interface GitLocation {
+  readonly url: string;
+  readonly ref?: string;
+  readonly subPath?: string;
 }
 
 /**
@@ -162,12 +171,7 @@ class UrlContext extends BuildContext {
       profile: ContainerProfile.RESTRICTED,
       resources: HELPER_RESOURCES,
     }, true);
-    return {
-      kanikoContext: 'dir:///workspace/context',
-      kanikoDockerfile: '/workspace/context/$(DOCKERFILE_PATH)',
-      kanikoArgs: [],
-      mounts: [{ path: '/workspace', volume: workspace }],
-    };
+    return { directory: '/workspace/context', mounts: [{ path: '/workspace', volume: workspace }] };
   }
 }
 
@@ -179,12 +183,6 @@ class GitContext extends BuildContext {
   }
 
   public _bind(): ContextBinding {
-    const withoutScheme = this.location.replace(/^https:\/\//, '');
-    return {
-      kanikoContext: `git://${withoutScheme}${this.ref ? `#${this.ref}` : ''}`,
-      kanikoDockerfile: '$(DOCKERFILE_PATH)',
-      kanikoArgs: this.subPath ? [`--context-sub-path=${this.subPath}`] : [],
-      mounts: [],
-    };
+    return { git: { url: this.location, ref: this.ref, subPath: this.subPath }, mounts: [] };
   }
 }

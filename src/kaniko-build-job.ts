@@ -6,7 +6,7 @@ import { ContainerProfile, ImageJobPod, Mount } from './_pod';
 import { addPromoter, SKOPEO_RESOURCES } from './_promotion';
 import { parseDestinations } from './_refs';
 import { checkEnvName, checkInteger, checkLabelKey, checkRelativePath, checkWholeSeconds, invalid, sortedEntries } from './_validate';
-import { BuildContext } from './build-context';
+import { BuildContext, ContextBinding } from './build-context';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
 import { RegistryCredentials } from './registry-credentials';
@@ -253,9 +253,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
       mounts.push({ path: '/kaniko/.docker', volume: buildAuth, readOnly: true });
     }
     const args = [
-      `--context=${binding.kanikoContext}`,
-      ...binding.kanikoArgs,
-      `--dockerfile=${binding.kanikoDockerfile}`,
+      ...kanikoContextArgs(binding),
       '--destination=$(INTERMEDIATE_REGISTRY_URL)/$(BUILD_IMAGE_NAME):$(BUILD_IMAGE_TAG)',
       ...others.map(d => `--destination=${d}`),
       `--digest-file=${DIGEST_FILE}`,
@@ -308,6 +306,20 @@ export class KanikoBuildJob extends Construct implements IImageJob {
     }
     pod.setDefaultContainer(props.promotion ? 'promote' : 'build');
   }
+}
+
+/** kaniko's flags for a context: a prepared directory, or its own `git://` clone. */
+function kanikoContextArgs(binding: ContextBinding): string[] {
+  if (binding.git) {
+    const { url, ref, subPath } = binding.git;
+    return [
+      `--context=git://${url.replace(/^https:\/\//, '')}${ref ? `#${ref}` : ''}`,
+      ...(subPath ? [`--context-sub-path=${subPath}`] : []),
+      // a relative --dockerfile is resolved inside the cloned context
+      '--dockerfile=$(DOCKERFILE_PATH)',
+    ];
+  }
+  return [`--context=dir://${binding.directory}`, `--dockerfile=${binding.directory}/$(DOCKERFILE_PATH)`];
 }
 
 /** kubelet expands `$(VAR)` in args; `$$` keeps a literal `$` in user-supplied values. */
