@@ -64,16 +64,199 @@ const DOWNLOAD = String.raw`download() {
 }
 `;
 
+/** `unpack_context ARCHIVE DIR`: unpacks a .tar.gz build context and checks DOCKERFILE_PATH is in it. */
+const UNPACK_CONTEXT = String.raw`unpack_context() {
+  mkdir -p "$2"
+  tar -xzf "$1" -C "$2" || die "cannot unpack the build context: expected a gzip-compressed tar archive"
+  rm -f "$1"
+  [ -f "$2/$DOCKERFILE_PATH" ] || die "the build context has no $DOCKERFILE_PATH (DOCKERFILE_PATH is relative to the context root)"
+  log "build context ready in $2"
+}
+`;
+
+/** `archive_format PATH`: prints oci-archive (has an oci-layout entry) or docker-archive (has manifest.json). */
+const ARCHIVE_FORMAT = String.raw`archive_format() {
+  entries=$(tar -tf "$1") || die "cannot read $1 as a tar archive"
+  for entry in $entries; do
+    case "$entry" in
+      oci-layout | ./oci-layout) echo oci-archive && return 0 ;;
+    esac
+  done
+  for entry in $entries; do
+    case "$entry" in
+      manifest.json | ./manifest.json) echo docker-archive && return 0 ;;
+    esac
+  done
+  die "$1 is neither an OCI archive (no oci-layout entry) nor a docker save archive (no manifest.json entry)"
+}
+`;
+
+/**
+ * skopeo helpers shared by promotion and archive pushes: settings from the environment, `repository_of`,
+ * `manifest_digest` and `copy_to`, which copies the pinned source, checks and verifies the digest and
+ * records `<destination>@<digest>` in the termination message.
+ */
+const SKOPEO = String.raw`: "${'$'}{RETRY_TIMES:=3}" "${'$'}{COPY_ALL_PLATFORMS:=true}" "${'$'}{PRESERVE_DIGESTS:=true}"
+: "${'$'}{SOURCE_TLS_VERIFY:=true}" "${'$'}{DEST_TLS_VERIFY:=true}"
+for flag in COPY_ALL_PLATFORMS PRESERVE_DIGESTS SOURCE_TLS_VERIFY DEST_TLS_VERIFY; do require_bool "$flag"; done
+case "$RETRY_TIMES" in '' | *[!0-9]*) die "RETRY_TIMES must be a whole number, got '$RETRY_TIMES'" ;; esac
+work_dir=$(mktemp -d "${'$'}{TMPDIR:-/tmp}/skopeo.XXXXXX")
+trap 'rm -rf "$work_dir"' EXIT
+
+# run_skopeo ARGS...: skopeo, with SKOPEO_POLICY as its signature policy when the image keeps it elsewhere.
+run_skopeo() {
+  if [ -n "${'$'}{SKOPEO_POLICY:-}" ]; then
+    skopeo --policy "$SKOPEO_POLICY" "$@"
+  else
+    skopeo "$@"
+  fi
+}
+
+# repository_of REF: the reference without its tag and digest.
+repository_of() {
+  without_digest=${'$'}{1%@*}
+  case "${'$'}{without_digest##*/}" in
+    *:*) printf '%s\n' "${'$'}{without_digest%:*}" ;;
+    *) printf '%s\n' "$without_digest" ;;
+  esac
+}
+
+# manifest_digest REF AUTH_FILE TLS_VERIFY: the digest of the manifest the registry serves for REF.
+manifest_digest() {
+  inspected_ref=$1
+  inspect_auth_file=$2
+  set -- --retry-times "$RETRY_TIMES" --tls-verify="$3"
+  [ -z "$inspect_auth_file" ] || set -- "$@" --authfile "$inspect_auth_file"
+  run_skopeo inspect --raw "$@" "docker://$inspected_ref" >"$work_dir/manifest" || die "cannot read the manifest of $inspected_ref (skopeo's message above)"
+  printf 'sha256:%s\n' "$(sha256sum "$work_dir/manifest" | cut -d ' ' -f 1)"
+}
+
+# record REF DIGEST: one "<ref>@<digest>" line in the termination message.
+record() {
+  printf '%s@%s\n' "$1" "$2" >>"$termination_log"
+  log "pushed $1@$2"
+}
+
+# verify_served REF DIGEST: the registry now serves DIGEST for REF's tag.
+verify_served() {
+  served_digest=$(manifest_digest "$1" "${'$'}{DEST_AUTH_FILE:-}" "$DEST_TLS_VERIFY")
+  [ "$served_digest" = "$2" ] || die "verification failed: $1 serves $served_digest, expected $2"
+}
+
+# copy_to DESTINATION: copy pinned_source (repository@digest), check the digest, verify the tag, record it.
+copy_to() {
+  destination=$1
+  set -- --retry-times "$RETRY_TIMES" --src-tls-verify="$SOURCE_TLS_VERIFY" --dest-tls-verify="$DEST_TLS_VERIFY" --digestfile "$work_dir/digest"
+  [ "$COPY_ALL_PLATFORMS" = false ] || set -- "$@" --all
+  [ "$PRESERVE_DIGESTS" = false ] || set -- "$@" --preserve-digests
+  [ -z "${'$'}{SOURCE_AUTH_FILE:-}" ] || set -- "$@" --src-authfile "$SOURCE_AUTH_FILE"
+  [ -z "${'$'}{DEST_AUTH_FILE:-}" ] || set -- "$@" --dest-authfile "$DEST_AUTH_FILE"
+  log "copying $pinned_source to $destination"
+  rm -f "$work_dir/digest"
+  run_skopeo copy "$@" "docker://$pinned_source" "docker://$destination" || die "copy of $pinned_source to $destination failed (skopeo's message above)"
+  written_digest=$(cat "$work_dir/digest")
+  if [ "$PRESERVE_DIGESTS" = true ] && [ "$written_digest" != "$source_digest" ]; then
+    die "$destination received digest $written_digest, expected $source_digest"
+  fi
+  verify_served "$destination" "$written_digest"
+  record "$destination" "$written_digest"
+}
+
+# first_destination: seed 000's HARBOR_REGISTRY/[HARBOR_PROJECT/]HARBOR_IMAGE_NAME:HARBOR_IMAGE_TAG.
+first_destination() {
+  require_env HARBOR_REGISTRY HARBOR_IMAGE_NAME HARBOR_IMAGE_TAG
+  printf '%s\n' "$HARBOR_REGISTRY/${'$'}{HARBOR_PROJECT:+$HARBOR_PROJECT/}$HARBOR_IMAGE_NAME:$HARBOR_IMAGE_TAG"
+}
+`;
+
+/**
+ * `promote_image`: copies one image by digest to every destination. Source: SOURCE_IMAGE, or
+ * INTERMEDIATE_REGISTRY_URL/BUILD_IMAGE_NAME at the digest in SOURCE_DIGEST_FILE (written by the build
+ * step). A source without a digest is resolved once; every copy then uses that digest. Destinations: the
+ * first destination, then ADDITIONAL_DESTINATIONS.
+ */
+const PROMOTE = String.raw`promote_image() {
+  if [ -n "${'$'}{SOURCE_IMAGE:-}" ]; then
+    source_ref=$SOURCE_IMAGE
+  else
+    require_env INTERMEDIATE_REGISTRY_URL BUILD_IMAGE_NAME SOURCE_DIGEST_FILE
+    [ -s "$SOURCE_DIGEST_FILE" ] || die "no digest in $SOURCE_DIGEST_FILE: the build step did not record what it pushed"
+    source_ref="$INTERMEDIATE_REGISTRY_URL/$BUILD_IMAGE_NAME@$(cat "$SOURCE_DIGEST_FILE")"
+  fi
+  case "$source_ref" in
+    *@*) source_digest=${'$'}{source_ref##*@} ;;
+    *)
+      log "$source_ref has no digest: resolving it once; every copy uses that digest"
+      source_digest=$(manifest_digest "$source_ref" "${'$'}{SOURCE_AUTH_FILE:-}" "$SOURCE_TLS_VERIFY")
+      ;;
+  esac
+  case "$source_digest" in
+    sha256:*) [ ${'$'}{#source_digest} -eq 71 ] || die "malformed source digest '$source_digest'" ;;
+    *) die "malformed source digest '$source_digest'" ;;
+  esac
+  pinned_source="$(repository_of "$source_ref")@$source_digest"
+  promotion_first=$(first_destination)
+  copy_to "$promotion_first"
+  for destination in ${'$'}{ADDITIONAL_DESTINATIONS:-}; do
+    copy_to "$destination"
+  done
+  log "promoted $pinned_source"
+}
+`;
+
+/**
+ * `push_archive PATH FORMAT`: pushes an image archive to the first destination (the registry computes the
+ * digest), verifies it, then copies that digest to ADDITIONAL_DESTINATIONS. OCI archives keep their
+ * manifest digest; docker archives get a new manifest, so the digest is whatever the registry holds.
+ */
+const PUSH_ARCHIVE = String.raw`push_archive() {
+  push_path=$1
+  push_format=$2
+  push_first=$(first_destination)
+  set -- --retry-times "$RETRY_TIMES" --dest-tls-verify="$DEST_TLS_VERIFY" --digestfile "$work_dir/digest"
+  [ -z "${'$'}{DEST_AUTH_FILE:-}" ] || set -- "$@" --dest-authfile "$DEST_AUTH_FILE"
+  case "$push_format" in
+    oci-archive) set -- "$@" --all --preserve-digests ;;
+    docker-archive) ;;
+    *) die "unknown archive format '$push_format' (oci-archive or docker-archive)" ;;
+  esac
+  log "pushing $push_format $push_path to $push_first"
+  run_skopeo copy "$@" "$push_format:$push_path" "docker://$push_first" || die "push of $push_path to $push_first failed (skopeo's message above)"
+  source_digest=$(cat "$work_dir/digest")
+  verify_served "$push_first" "$source_digest"
+  record "$push_first" "$source_digest"
+  # the others are copies of what the registry now holds, by digest, with the destination's credentials
+  pinned_source="$(repository_of "$push_first")@$source_digest"
+  SOURCE_AUTH_FILE=${'$'}{DEST_AUTH_FILE:-}
+  SOURCE_TLS_VERIFY=$DEST_TLS_VERIFY
+  for destination in ${'$'}{ADDITIONAL_DESTINATIONS:-}; do
+    copy_to "$destination"
+  done
+}
+`;
+
 /** Downloads BUILD_CONTEXT_URL, verifies it, unpacks it into CONTEXT_DIR and checks the Dockerfile is there. */
-export const FETCH_CONTEXT_SCRIPT = `${PRELUDE}${DOWNLOAD}${String.raw`
+export const FETCH_CONTEXT_SCRIPT = `${PRELUDE}${DOWNLOAD}${UNPACK_CONTEXT}${String.raw`
 require_env BUILD_CONTEXT_URL CONTEXT_DIR DOCKERFILE_PATH
-context_archive="$CONTEXT_DIR.tar.gz"
-download "$BUILD_CONTEXT_URL" "$context_archive" "${'$'}{BUILD_CONTEXT_SHA256:-}"
-mkdir -p "$CONTEXT_DIR"
-tar -xzf "$context_archive" -C "$CONTEXT_DIR" || die "cannot unpack the build context: expected a gzip-compressed tar archive"
-rm -f "$context_archive"
-[ -f "$CONTEXT_DIR/$DOCKERFILE_PATH" ] || die "the build context has no $DOCKERFILE_PATH (DOCKERFILE_PATH is relative to the context root)"
-log "build context ready in $CONTEXT_DIR"
+download "$BUILD_CONTEXT_URL" "$CONTEXT_DIR.tar.gz" "${'$'}{BUILD_CONTEXT_SHA256:-}"
+unpack_context "$CONTEXT_DIR.tar.gz" "$CONTEXT_DIR"
+`}`;
+
+/**
+ * Downloads IMAGE_TAR_URL to ARCHIVE_PATH (verifying IMAGE_TAR_SHA256) when set, and with ARCHIVE_FORMAT=auto
+ * writes the detected format to ARCHIVE_FORMAT_FILE.
+ */
+export const FETCH_ARCHIVE_SCRIPT = `${PRELUDE}${DOWNLOAD}${ARCHIVE_FORMAT}${String.raw`
+require_env ARCHIVE_PATH ARCHIVE_FORMAT
+if [ -n "${'$'}{IMAGE_TAR_URL:-}" ]; then
+  download "$IMAGE_TAR_URL" "$ARCHIVE_PATH" "${'$'}{IMAGE_TAR_SHA256:-}"
+fi
+[ -f "$ARCHIVE_PATH" ] || die "no image archive at $ARCHIVE_PATH"
+if [ "$ARCHIVE_FORMAT" = auto ]; then
+  require_env ARCHIVE_FORMAT_FILE
+  archive_format "$ARCHIVE_PATH" >"$ARCHIVE_FORMAT_FILE"
+  log "detected $(cat "$ARCHIVE_FORMAT_FILE") in $ARCHIVE_PATH"
+fi
 `}`;
 
 /**
@@ -98,87 +281,81 @@ mv -f "$AUTH_FILE.tmp" "$AUTH_FILE"
 log "wrote credentials for $AUTH_REGISTRIES to $AUTH_FILE (mode 0600)"
 `}`;
 
-/**
- * Promotes one image by digest to every destination with skopeo and verifies each.
- *
- * Source: SOURCE_IMAGE, or INTERMEDIATE_REGISTRY_URL/BUILD_IMAGE_NAME at the digest in SOURCE_DIGEST_FILE
- * (written by the build step). A source without a digest is resolved once; every copy then uses that digest.
- * Destinations: HARBOR_REGISTRY/[HARBOR_PROJECT/]HARBOR_IMAGE_NAME:HARBOR_IMAGE_TAG, then ADDITIONAL_DESTINATIONS.
- * Writes "<destination>@<digest>" lines to the termination message.
- */
-export const PROMOTE_SCRIPT = `${PRELUDE}${String.raw`
-: "${'$'}{RETRY_TIMES:=3}" "${'$'}{COPY_ALL_PLATFORMS:=true}" "${'$'}{PRESERVE_DIGESTS:=true}"
-: "${'$'}{SOURCE_TLS_VERIFY:=true}" "${'$'}{DEST_TLS_VERIFY:=true}"
-for flag in COPY_ALL_PLATFORMS PRESERVE_DIGESTS SOURCE_TLS_VERIFY DEST_TLS_VERIFY; do require_bool "$flag"; done
-case "$RETRY_TIMES" in '' | *[!0-9]*) die "RETRY_TIMES must be a whole number, got '$RETRY_TIMES'" ;; esac
-work_dir=$(mktemp -d "${'$'}{TMPDIR:-/tmp}/promote.XXXXXX")
-trap 'rm -rf "$work_dir"' EXIT
-
-# repository_of REF: the reference without its tag and digest.
-repository_of() {
-  without_digest=${'$'}{1%@*}
-  case "${'$'}{without_digest##*/}" in
-    *:*) printf '%s\n' "${'$'}{without_digest%:*}" ;;
-    *) printf '%s\n' "$without_digest" ;;
-  esac
-}
-
-# manifest_digest REF AUTH_FILE TLS_VERIFY: the digest of the manifest the registry serves for REF.
-manifest_digest() {
-  inspected_ref=$1
-  inspect_auth_file=$2
-  set -- --retry-times "$RETRY_TIMES" --tls-verify="$3"
-  [ -z "$inspect_auth_file" ] || set -- "$@" --authfile "$inspect_auth_file"
-  skopeo inspect --raw "$@" "docker://$inspected_ref" >"$work_dir/manifest" || die "cannot read the manifest of $inspected_ref (skopeo's message above)"
-  printf 'sha256:%s\n' "$(sha256sum "$work_dir/manifest" | cut -d ' ' -f 1)"
-}
-
-# copy_to DESTINATION: copy the pinned source, check the digest, verify the tag, record the result.
-copy_to() {
-  destination=$1
-  set -- --retry-times "$RETRY_TIMES" --src-tls-verify="$SOURCE_TLS_VERIFY" --dest-tls-verify="$DEST_TLS_VERIFY" --digestfile "$work_dir/digest"
-  [ "$COPY_ALL_PLATFORMS" = false ] || set -- "$@" --all
-  [ "$PRESERVE_DIGESTS" = false ] || set -- "$@" --preserve-digests
-  [ -z "${'$'}{SOURCE_AUTH_FILE:-}" ] || set -- "$@" --src-authfile "$SOURCE_AUTH_FILE"
-  [ -z "${'$'}{DEST_AUTH_FILE:-}" ] || set -- "$@" --dest-authfile "$DEST_AUTH_FILE"
-  log "copying $pinned_source to $destination"
-  rm -f "$work_dir/digest"
-  skopeo copy "$@" "docker://$pinned_source" "docker://$destination" || die "copy of $pinned_source to $destination failed (skopeo's message above)"
-  written_digest=$(cat "$work_dir/digest")
-  if [ "$PRESERVE_DIGESTS" = true ] && [ "$written_digest" != "$source_digest" ]; then
-    die "$destination received digest $written_digest, expected $source_digest"
-  fi
-  served_digest=$(manifest_digest "$destination" "${'$'}{DEST_AUTH_FILE:-}" "$DEST_TLS_VERIFY")
-  [ "$served_digest" = "$written_digest" ] || die "verification failed: $destination serves $served_digest, expected $written_digest"
-  printf '%s@%s\n' "$destination" "$written_digest" >>"$termination_log"
-  log "promoted $destination@$written_digest"
-}
-
-if [ -n "${'$'}{SOURCE_IMAGE:-}" ]; then
-  source_ref=$SOURCE_IMAGE
-else
-  require_env INTERMEDIATE_REGISTRY_URL BUILD_IMAGE_NAME SOURCE_DIGEST_FILE
-  [ -s "$SOURCE_DIGEST_FILE" ] || die "no digest in $SOURCE_DIGEST_FILE: the build step did not record what it pushed"
-  source_ref="$INTERMEDIATE_REGISTRY_URL/$BUILD_IMAGE_NAME@$(cat "$SOURCE_DIGEST_FILE")"
-fi
-case "$source_ref" in
-  *@*) source_digest=${'$'}{source_ref##*@} ;;
-  *)
-    log "$source_ref has no digest: resolving it once; every copy uses that digest"
-    source_digest=$(manifest_digest "$source_ref" "${'$'}{SOURCE_AUTH_FILE:-}" "$SOURCE_TLS_VERIFY")
-    ;;
-esac
-case "$source_digest" in
-  sha256:*) [ ${'$'}{#source_digest} -eq 71 ] || die "malformed source digest '$source_digest'" ;;
-  *) die "malformed source digest '$source_digest'" ;;
-esac
-pinned_source="$(repository_of "$source_ref")@$source_digest"
-
-require_env HARBOR_REGISTRY HARBOR_IMAGE_NAME HARBOR_IMAGE_TAG
+/** Promotes one image by digest to every destination with skopeo and verifies each (see `promote_image`). */
+export const PROMOTE_SCRIPT = `${PRELUDE}${SKOPEO}${PROMOTE}${String.raw`
 : >"$termination_log"
-copy_to "$HARBOR_REGISTRY/${'$'}{HARBOR_PROJECT:+$HARBOR_PROJECT/}$HARBOR_IMAGE_NAME:$HARBOR_IMAGE_TAG"
-for destination in ${'$'}{ADDITIONAL_DESTINATIONS:-}; do
-  copy_to "$destination"
-done
-log "promoted $pinned_source"
+promote_image
+`}`;
+
+/** Pushes the archive at ARCHIVE_PATH (format ARCHIVE_FORMAT, or the one in ARCHIVE_FORMAT_FILE) to every destination. */
+export const PUSH_ARCHIVE_SCRIPT = `${PRELUDE}${SKOPEO}${PUSH_ARCHIVE}${String.raw`
+require_env ARCHIVE_PATH ARCHIVE_FORMAT
+detected_format=$ARCHIVE_FORMAT
+if [ "$detected_format" = auto ]; then
+  require_env ARCHIVE_FORMAT_FILE
+  detected_format=$(cat "$ARCHIVE_FORMAT_FILE")
+fi
+: >"$termination_log"
+push_archive "$ARCHIVE_PATH" "$detected_format"
+`}`;
+
+/** Seed 000's `init-determine-action`: maps JOB_TYPE to the action the main container runs. */
+export const DETERMINE_ACTION_SCRIPT = `${PRELUDE}${String.raw`
+require_env JOB_TYPE ACTION_FILE
+case "$JOB_TYPE" in
+  build_and_push) action=build ;;
+  push_tar) action=push_tar ;;
+  *) die "unknown JOB_TYPE '$JOB_TYPE': expected build_and_push or push_tar" ;;
+esac
+printf '%s\n' "$action" >"$ACTION_FILE"
+log "JOB_TYPE $JOB_TYPE: action $action"
+`}`;
+
+/**
+ * Seed 000's `main-task-executor`: reads the action from ACTION_FILE and runs it with the tools of one
+ * combined image. build: download and unpack BUILD_CONTEXT_URL, kaniko builds and pushes to the intermediate
+ * registry (extra flags in KANIKO_ARGS, one per line), then the digest is promoted. push_tar: download
+ * IMAGE_TAR_URL (or use ARCHIVE_PATH), detect its format, push it.
+ */
+export const UNIFIED_SCRIPT = `${PRELUDE}${DOWNLOAD}${UNPACK_CONTEXT}${ARCHIVE_FORMAT}${SKOPEO}${PROMOTE}${PUSH_ARCHIVE}${String.raw`
+build_with_kaniko() {
+  require_env BUILD_CONTEXT_URL DOCKERFILE_PATH INTERMEDIATE_REGISTRY_URL BUILD_IMAGE_NAME BUILD_IMAGE_TAG CONTEXT_DIR SOURCE_DIGEST_FILE
+  download "$BUILD_CONTEXT_URL" "$CONTEXT_DIR.tar.gz" "${'$'}{BUILD_CONTEXT_SHA256:-}"
+  unpack_context "$CONTEXT_DIR.tar.gz" "$CONTEXT_DIR"
+  set -- --context="dir://$CONTEXT_DIR" --dockerfile="$CONTEXT_DIR/$DOCKERFILE_PATH" \
+    --destination="$INTERMEDIATE_REGISTRY_URL/$BUILD_IMAGE_NAME:$BUILD_IMAGE_TAG" --digest-file="$SOURCE_DIGEST_FILE"
+  set -f
+  saved_ifs=$IFS
+  IFS='
+'
+  for kaniko_arg in ${'$'}{KANIKO_ARGS:-}; do
+    set -- "$@" "$kaniko_arg"
+  done
+  IFS=$saved_ifs
+  set +f
+  log "building $INTERMEDIATE_REGISTRY_URL/$BUILD_IMAGE_NAME:$BUILD_IMAGE_TAG"
+  "${'$'}{KANIKO_EXECUTOR:-/kaniko/executor}" "$@" || die "kaniko failed (exit code $?)"
+}
+
+require_env ACTION_FILE
+[ -s "$ACTION_FILE" ] || die "no action in $ACTION_FILE: init-determine-action did not run"
+action=$(cat "$ACTION_FILE")
+: >"$termination_log"
+case "$action" in
+  build)
+    build_with_kaniko
+    promote_image
+    ;;
+  push_tar)
+    require_env ARCHIVE_PATH
+    if [ -n "${'$'}{IMAGE_TAR_URL:-}" ]; then
+      download "$IMAGE_TAR_URL" "$ARCHIVE_PATH" "${'$'}{IMAGE_TAR_SHA256:-}"
+    fi
+    [ -f "$ARCHIVE_PATH" ] || die "no image archive at $ARCHIVE_PATH"
+    detected_format=${'$'}{ARCHIVE_FORMAT:-auto}
+    [ "$detected_format" != auto ] || detected_format=$(archive_format "$ARCHIVE_PATH")
+    push_archive "$ARCHIVE_PATH" "$detected_format"
+    ;;
+  *) die "unknown action '$action' in $ACTION_FILE" ;;
+esac
 `}`;

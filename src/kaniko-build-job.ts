@@ -3,7 +3,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { provideCredentials } from './_credentials';
 import { ContainerProfile, ImageJobPod, Mount } from './_pod';
-import { addPromoter, SKOPEO_RESOURCES } from './_promotion';
+import { PROMOTE_SCRIPT } from './_scripts';
+import { addSkopeoContainer, SKOPEO_RESOURCES } from './_skopeo';
 import { parseDestinations } from './_refs';
 import { checkEnvName, checkInteger, checkLabelKey, checkRelativePath, checkWholeSeconds, invalid, sortedEntries } from './_validate';
 import { BuildContext, ContextBinding } from './build-context';
@@ -284,8 +285,9 @@ export class KanikoBuildJob extends Construct implements IImageJob {
     }, props.promotion !== undefined);
 
     if (props.promotion) {
-      addPromoter(pod, {
+      addSkopeoContainer(pod, {
         name: 'promote',
+        script: PROMOTE_SCRIPT,
         sourceEnv: [
           ['INTERMEDIATE_REGISTRY_URL', value(first.registry)],
           ['BUILD_IMAGE_NAME', value(first.repository)],
@@ -293,14 +295,17 @@ export class KanikoBuildJob extends Construct implements IImageJob {
           ['SOURCE_DIGEST_FILE', value(DIGEST_FILE)],
         ],
         destinations: this.promotionDestinations,
-        sourceAuth: buildAuth,
-        destinationAuth: promotionAuth,
-        copyAllPlatforms: true,
-        preserveDigests: true,
-        retryTimes: checkInteger('promotion.retryTimes', props.promotion.retryTimes ?? 3, 0, 100),
-        sourceTlsVerify: !insecureRegistries.includes(first.registry),
-        destinationTlsVerify: props.promotion.destinationTlsVerify ?? true,
+        settings: {
+          copyAllPlatforms: true,
+          preserveDigests: true,
+          retryTimes: checkInteger('promotion.retryTimes', props.promotion.retryTimes ?? 3, 0, 100),
+          sourceTlsVerify: !insecureRegistries.includes(first.registry),
+          destinationTlsVerify: props.promotion.destinationTlsVerify ?? true,
+          sourceAuth: buildAuth,
+          destinationAuth: promotionAuth,
+        },
         resources: SKOPEO_RESOURCES,
+        tmpSizeLimit: Size.gibibytes(1),
         extraMounts: [{ path: '/results', volume: results, readOnly: true }],
       });
     }

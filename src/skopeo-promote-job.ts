@@ -1,8 +1,10 @@
+import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { provideCredentials } from './_credentials';
 import { ImageJobPod } from './_pod';
-import { addPromoter, SKOPEO_RESOURCES } from './_promotion';
+import { PROMOTE_SCRIPT } from './_scripts';
+import { addSkopeoContainer, SKOPEO_RESOURCES } from './_skopeo';
 import { parseDestinations } from './_refs';
 import { checkInteger } from './_validate';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
@@ -114,18 +116,22 @@ export class SkopeoPromoteJob extends Construct implements IImageJob {
     const sourceAuth = provideCredentials(pod, props.sourceCredentials ?? RegistryCredentials.anonymous(), 'source', [this.source.registry]);
     const destinationAuth = provideCredentials(pod, props.destinationCredentials ?? RegistryCredentials.anonymous(), 'destination',
       this.imageReferences.map(d => d.registry));
-    addPromoter(pod, {
+    addSkopeoContainer(pod, {
       name: 'promote',
+      script: PROMOTE_SCRIPT,
       sourceEnv: [['SOURCE_IMAGE', kplus.EnvValue.fromValue(this.source.toString())]],
       destinations: this.imageReferences,
-      sourceAuth,
-      destinationAuth,
-      copyAllPlatforms: props.copyAllPlatforms ?? true,
-      preserveDigests: props.preserveDigests ?? true,
-      retryTimes,
-      sourceTlsVerify: props.sourceTlsVerify ?? true,
-      destinationTlsVerify: props.destinationTlsVerify ?? true,
+      settings: {
+        copyAllPlatforms: props.copyAllPlatforms ?? true,
+        preserveDigests: props.preserveDigests ?? true,
+        retryTimes,
+        sourceTlsVerify: props.sourceTlsVerify ?? true,
+        destinationTlsVerify: props.destinationTlsVerify ?? true,
+        sourceAuth,
+        destinationAuth,
+      },
       resources: props.resources ?? SKOPEO_RESOURCES,
+      tmpSizeLimit: Size.gibibytes(1),
     });
     pod.setDefaultContainer('promote');
   }
