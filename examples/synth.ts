@@ -7,11 +7,17 @@ import { join } from 'path';
 import { App, Chart } from 'cdk8s';
 import * as buildFromContext from './build-from-context';
 import * as promote from './promote';
+import * as pushTar from './push-tar';
+import * as unified from './unified';
+import * as unifiedToolsImage from './unified-tools-image';
 
 /** Every example, by the file name of its YAML. */
 export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
   'build-from-context': buildFromContext.build,
   'promote': promote.build,
+  'push-tar': pushTar.build,
+  'unified': unified.build,
+  'unified-tools-image': unifiedToolsImage.build,
 };
 
 /** The YAML an example synthesizes. */

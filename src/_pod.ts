@@ -72,7 +72,12 @@ export class ImageJobPod {
       serviceAccount: options.serviceAccount,
       automountServiceAccountToken: false,
       // containers set their own users; fsGroup lets the non-root helpers read mounted Secret files (mode 0440).
-      securityContext: { ensureNonRoot: level === PodSecurityLevel.RESTRICTED, fsGroup: NON_ROOT_ID },
+      // OnRootMismatch: a claim mounted for an archive is not re-chowned on every run.
+      securityContext: {
+        ensureNonRoot: level === PodSecurityLevel.RESTRICTED,
+        fsGroup: NON_ROOT_ID,
+        fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
+      },
     });
 
     const labels: [string, string][] = [
@@ -118,6 +123,12 @@ export class ImageJobPod {
     }));
   }
 
+  /** A PersistentVolumeClaim volume, mounted read-only by whoever uses it. */
+  public claimVolume(name: string, claimName: string): kplus.Volume {
+    return this.volume(name, () => kplus.Volume.fromPersistentVolumeClaim(this.scope, `Volume-${name}`,
+      kplus.PersistentVolumeClaim.fromClaimName(this.scope, `Claim-${claimName}`, claimName), { name, readOnly: true }));
+  }
+
   /** A reference to an existing Secret, created once per name. */
   public secret(secretName: string): kplus.ISecret {
     let secret = this.secrets.get(secretName);
@@ -136,7 +147,7 @@ export class ImageJobPod {
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command: spec.script ? ['/bin/sh', '-c', spec.script] : spec.command,
       args: spec.args,
-      envVariables: Object.fromEntries(spec.env),
+      envVariables: Object.fromEntries(spec.env.map(([name, value]) => [name, literal(value)])),
       resources: spec.resources,
       securityContext: securityContextOf(spec.profile),
     };
@@ -160,6 +171,11 @@ export class ImageJobPod {
     }
     return volume;
   }
+}
+
+/** kubelet expands `$(VAR)` in env values too; `$$` keeps every plain value literal. */
+function literal(value: kplus.EnvValue): kplus.EnvValue {
+  return typeof value.value === 'string' ? kplus.EnvValue.fromValue(value.value.replace(/\$/g, '$$$$')) : value;
 }
 
 function securityContextOf(profile: ContainerProfile): kplus.ContainerSecurityContextProps {

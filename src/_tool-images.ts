@@ -12,13 +12,14 @@ export interface ResolvedToolImages {
 /** Applies defaults and refuses unpinned overrides. */
 export function resolveToolImages(options: ToolImagesOptions = {}): ResolvedToolImages {
   return {
-    kaniko: checkPinned('toolImages.kaniko', options.kaniko ?? ToolImages.KANIKO),
-    skopeo: checkPinned('toolImages.skopeo', options.skopeo ?? ToolImages.SKOPEO),
-    downloadHelper: checkPinned('toolImages.downloadHelper', options.downloadHelper ?? ToolImages.DOWNLOAD_HELPER),
+    kaniko: checkToolImage('toolImages.kaniko', options.kaniko ?? ToolImages.KANIKO),
+    skopeo: checkToolImage('toolImages.skopeo', options.skopeo ?? ToolImages.SKOPEO),
+    downloadHelper: checkToolImage('toolImages.downloadHelper', options.downloadHelper ?? ToolImages.DOWNLOAD_HELPER),
   };
 }
 
-function checkPinned(prop: string, image: string): string {
+/** An image reference pinned to a tag (not `latest`) or a digest. */
+export function checkToolImage(prop: string, image: string): string {
   const ref = ImageReference._parseFor(prop, image);
   if (!ref.digest && (!ref.tag || ref.tag === 'latest')) {
     invalid(prop, image, 'expected an image pinned to an exact tag or an @sha256: digest, never an implicit or explicit "latest"');

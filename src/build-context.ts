@@ -144,6 +144,26 @@ export abstract class BuildContext {
    * @internal
    */
   public abstract _bind(pod: ImageJobPod, options: ContextBindOptions): ContextBinding;
+
+  /**
+   * The download settings of a URL context, for builders that download it themselves.
+   *
+   * @internal
+   */
+  public _urlSettings(): UrlSettings | undefined {
+    return undefined;
+  }
+}
+
+/**
+ * What a builder needs to download a URL context itself.
+ *
+ * @internal
+ */
+export interface UrlSettings {
+  readonly location: string;
+  readonly sha256?: string;
+  readonly allowInsecureHttp: boolean;
 }
 
 class UrlContext extends BuildContext {
@@ -151,6 +171,10 @@ class UrlContext extends BuildContext {
 
   constructor(public readonly location: string, private readonly sha256: string | undefined, private readonly allowInsecureHttp: boolean) {
     super();
+  }
+
+  public _urlSettings(): UrlSettings {
+    return { location: this.location, sha256: this.sha256, allowInsecureHttp: this.allowInsecureHttp };
   }
 
   public _bind(pod: ImageJobPod, options: ContextBindOptions): ContextBinding {

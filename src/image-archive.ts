@@ -114,7 +114,14 @@ export class ImageArchive {
    */
   public readonly claimName?: string;
 
-  private constructor(source: ImageArchiveSource, location: string, format: ArchiveFormat, sha256: string | undefined, allowInsecureHttp: boolean, claimName?: string) {
+  private constructor(
+    source: ImageArchiveSource,
+    location: string,
+    format: ArchiveFormat,
+    sha256: string | undefined,
+    allowInsecureHttp: boolean,
+    claimName?: string,
+  ) {
     this.source = source;
     this.location = location;
     this.format = format;

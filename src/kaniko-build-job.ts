@@ -2,11 +2,12 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { provideCredentials } from './_credentials';
+import { escapeKubeletExpansion, KANIKO_RESOURCES, kanikoFlags } from './_kaniko';
 import { ContainerProfile, ImageJobPod, Mount } from './_pod';
+import { parseDestinations } from './_refs';
 import { PROMOTE_SCRIPT } from './_scripts';
 import { addSkopeoContainer, SKOPEO_RESOURCES } from './_skopeo';
-import { parseDestinations } from './_refs';
-import { checkEnvName, checkInteger, checkLabelKey, checkRelativePath, checkWholeSeconds, invalid, sortedEntries } from './_validate';
+import { checkInteger, checkRelativePath, checkWholeSeconds, invalid } from './_validate';
 import { BuildContext, ContextBinding } from './build-context';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
@@ -144,47 +145,6 @@ export interface KanikoBuildJobProps extends ImageJobOptions {
   readonly contextSizeLimit?: Size;
 }
 
-/** kaniko defaults for builds in a Job (see docs: redo snapshots, retries, plain-text logs). */
-const KANIKO_DEFAULT_FLAGS: [string, string][] = [
-  ['--snapshot-mode', 'redo'],
-  ['--push-retry', '3'],
-  ['--image-download-retry', '3'],
-  ['--skip-unused-stages', 'true'],
-  ['--log-format', 'text'],
-  ['--log-timestamp', 'true'],
-  ['--verbosity', 'info'],
-];
-
-/** Flags owned by props; `extraArgs` may not set them. */
-const KANIKO_MANAGED_FLAGS: { [flag: string]: string } = {
-  '--context': 'context',
-  '-c': 'context',
-  '--context-sub-path': 'context',
-  '--dockerfile': 'dockerfile',
-  '-f': 'dockerfile',
-  '--destination': 'destinations',
-  '-d': 'destinations',
-  '--no-push': 'destinations',
-  '--tar-path': 'destinations',
-  '--digest-file': 'the digest contract',
-  '--image-name-with-digest-file': 'the digest contract',
-  '--image-name-tag-with-digest-file': 'the digest contract',
-  '--build-arg': 'buildArgs',
-  '--target': 'target',
-  '--label': 'labels',
-  '--cache': 'cache',
-  '--cache-repo': 'cache',
-  '--cache-ttl': 'cache',
-  '--insecure-registry': 'insecureRegistries',
-};
-
-const DEFAULT_KANIKO_RESOURCES: kplus.ContainerResources = {
-  cpu: { request: kplus.Cpu.units(1) },
-  memory: { request: Size.gibibytes(2), limit: Size.gibibytes(4) },
-  ephemeralStorage: { request: Size.gibibytes(10) },
-};
-
-const REGISTRY_HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$/;
 const DIGEST_FILE = '/results/digest';
 
 /**
@@ -226,15 +186,12 @@ export class KanikoBuildJob extends Construct implements IImageJob {
     this.buildDestinations = parseDestinations('destinations', props.destinations);
     this.promotionDestinations = props.promotion ? parseDestinations('promotion.destinations', props.promotion.destinations) : [];
     this.imageReferences = [...this.buildDestinations, ...this.promotionDestinations];
-    const insecureRegistries = (props.insecureRegistries ?? []).map((host, i) => checkRegistryHost(`insecureRegistries[${i}]`, host));
     const cacheRepository = props.cache ? checkCache(props.cache) : undefined;
-    const flagArgs = [
-      ...sortedEntries('buildArgs', props.buildArgs, checkEnvName).map(([k, v]) => `--build-arg=${k}=${v}`),
-      ...(props.target !== undefined ? [`--target=${checkTarget(props.target)}`] : []),
-      ...sortedEntries('labels', props.labels, checkLabelKey).map(([k, v]) => `--label=${k}=${v}`),
-    ];
-    const extraArgs = props.extraArgs ?? [];
-    const overridden = checkExtraArgs(extraArgs);
+    const kaniko = kanikoFlags(props, cacheRepository ? [
+      '--cache=true',
+      `--cache-repo=${cacheRepository}`,
+      ...(props.cache?.ttl ? [`--cache-ttl=${checkWholeSeconds('cache.ttl', props.cache.ttl, 1)}s`] : []),
+    ] : []);
 
     const pod = new ImageJobPod(this, props, 'kaniko-build', this.podSecurityLevel);
     this.job = pod.job;
@@ -259,13 +216,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
       ...others.map(d => `--destination=${d}`),
       `--digest-file=${DIGEST_FILE}`,
       '--image-name-with-digest-file=/dev/termination-log',
-      ...flagArgs.map(escapeKubeletExpansion),
-      ...(cacheRepository ? ['--cache=true', `--cache-repo=${cacheRepository}`] : []),
-      ...(props.cache?.ttl ? [`--cache-ttl=${checkWholeSeconds('cache.ttl', props.cache.ttl, 1)}s`] : []),
-      ...insecureRegistries.map(host => `--insecure-registry=${host}`),
-      ...KANIKO_DEFAULT_FLAGS.filter(([flag]) => !overridden.has(flag)).map(([flag, v]) => `${flag}=${v}`),
-      '--ignore-path=/product_uuid',
-      ...extraArgs.map(escapeKubeletExpansion),
+      ...kaniko.flags.map(escapeKubeletExpansion),
     ];
     pod.addContainer({
       name: 'build',
@@ -281,7 +232,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
       ],
       mounts,
       profile: ContainerProfile.ROOT_BUILDER,
-      resources: props.resources ?? DEFAULT_KANIKO_RESOURCES,
+      resources: props.resources ?? KANIKO_RESOURCES,
     }, props.promotion !== undefined);
 
     if (props.promotion) {
@@ -299,7 +250,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
           copyAllPlatforms: true,
           preserveDigests: true,
           retryTimes: checkInteger('promotion.retryTimes', props.promotion.retryTimes ?? 3, 0, 100),
-          sourceTlsVerify: !insecureRegistries.includes(first.registry),
+          sourceTlsVerify: !kaniko.insecureRegistries.includes(first.registry),
           destinationTlsVerify: props.promotion.destinationTlsVerify ?? true,
           sourceAuth: buildAuth,
           destinationAuth: promotionAuth,
@@ -327,18 +278,6 @@ function kanikoContextArgs(binding: ContextBinding): string[] {
   return [`--context=dir://${binding.directory}`, `--dockerfile=${binding.directory}/$(DOCKERFILE_PATH)`];
 }
 
-/** kubelet expands `$(VAR)` in args; `$$` keeps a literal `$` in user-supplied values. */
-function escapeKubeletExpansion(arg: string): string {
-  return arg.replace(/\$/g, '$$$$');
-}
-
-function checkRegistryHost(prop: string, host: string): string {
-  if (!REGISTRY_HOST.test(host)) {
-    invalid(prop, host, 'expected a registry host with an optional port, e.g. "registry.internal:5000"');
-  }
-  return host;
-}
-
 function checkCache(cache: KanikoCacheOptions): ImageReference {
   if (!cache.repository) {
     invalid('cache.repository', cache.repository, 'expected a repository for cached layers, e.g. "registry.internal:5000/build/api-cache"');
@@ -348,37 +287,4 @@ function checkCache(cache: KanikoCacheOptions): ImageReference {
     invalid('cache.repository', cache.repository, 'expected a repository without tag or digest; kaniko tags cached layers itself');
   }
   return ref;
-}
-
-function checkTarget(target: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(target)) {
-    invalid('target', target, 'expected a Dockerfile stage name: letters, digits, "_", "." and "-"');
-  }
-  return target;
-}
-
-/** Refuses managed flags and returns the default flags the user overrides. */
-function checkExtraArgs(extraArgs: string[]): Set<string> {
-  const overridden = new Set<string>();
-  const defaults = new Set(KANIKO_DEFAULT_FLAGS.map(([flag]) => flag));
-  extraArgs.forEach((arg, i) => {
-    if (typeof arg !== 'string' || arg.length === 0) {
-      invalid(`extraArgs[${i}]`, arg, 'expected a non-empty string such as "--compressed-caching=false"');
-    }
-    if (!arg.startsWith('-')) {
-      return; // the value of the previous flag
-    }
-    const flag = arg.split('=')[0];
-    const owner = KANIKO_MANAGED_FLAGS[flag];
-    if (owner) {
-      invalid(`extraArgs[${i}]`, arg, `expected a flag this construct does not manage; ${flag} is set from ${owner}`);
-    }
-    if (defaults.has(flag)) {
-      if (overridden.has(flag)) {
-        invalid(`extraArgs[${i}]`, arg, `expected ${flag} at most once`);
-      }
-      overridden.add(flag);
-    }
-  });
-  return overridden;
 }

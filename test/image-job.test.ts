@@ -2,7 +2,7 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { describe, expect, test } from 'vitest';
-import { BuildContext, IImageJob, ImageJobOptions, KanikoBuildJob, PodSecurityLevel, SkopeoPromoteJob } from '../src';
+import { BuildContext, IImageJob, ImageArchive, ImageJobOptions, KanikoBuildJob, PodSecurityLevel, SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode } from '../src';
 import { newChart, synthJob } from './util';
 
 /** Every construct, made with the given shared options. */
@@ -11,6 +11,12 @@ const CONSTRUCTS: { [name: string]: (scope: Construct, options: ImageJobOptions)
     context: BuildContext.fromUrl('https://a.example.com/c.tar.gz'), destinations: ['r.io/a:1'], ...options,
   }),
   SkopeoPromoteJob: (scope, options) => new SkopeoPromoteJob(scope, 'job', { source: 'r.io/a:1', destinations: ['h.io/a:1'], ...options }),
+  TarPushJob: (scope, options) => new TarPushJob(scope, 'job', {
+    archive: ImageArchive.fromUrl('https://a.example.com/i.tar'), destinations: ['h.io/a:1'], ...options,
+  }),
+  UnifiedImageJob: (scope, options) => new UnifiedImageJob(scope, 'job', {
+    mode: UnifiedJobMode.PUSH_TAR, toolsImage: 'r.io/tools:1', archive: ImageArchive.fromUrl('https://a.example.com/i.tar'), destinations: ['h.io/a:1'], ...options,
+  }),
 };
 
 describe.each(Object.keys(CONSTRUCTS))('ImageJobOptions on %s', (name) => {

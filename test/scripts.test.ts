@@ -5,9 +5,10 @@ import { join } from 'path';
 import { describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { synthExample, EXAMPLES } from '../examples/synth';
-import { COMPOSE_AUTH_SCRIPT, FETCH_CONTEXT_SCRIPT, PROMOTE_SCRIPT } from '../src/_scripts';
+import * as scripts from '../src/_scripts';
 
-const SCRIPTS: { [name: string]: string } = { COMPOSE_AUTH_SCRIPT, FETCH_CONTEXT_SCRIPT, PROMOTE_SCRIPT };
+const SCRIPTS: { [name: string]: string } = { ...scripts };
+const { COMPOSE_AUTH_SCRIPT, FETCH_CONTEXT_SCRIPT, PROMOTE_SCRIPT } = scripts;
 
 describe('container scripts', () => {
   test.each(Object.keys(SCRIPTS))('%s passes shellcheck as POSIX sh', (name) => {

@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { describe, expect, test } from 'vitest';
-import { BuildContext, KanikoBuildJob, RegistryCredentials, SkopeoPromoteJob } from '../src';
+import { BuildContext, ImageArchive, KanikoBuildJob, RegistryCredentials, SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode } from '../src';
 import { synth } from './util';
 
 const PASSWORD = 'Sup3r-Secr3t-Passw0rd';
@@ -30,13 +30,27 @@ function chartWithCredentials() {
     destinations: ['harbor.example.com/p/api:1'],
     destinationCredentials: dockerConfig,
   });
+  new TarPushJob(chart, 'tar', {
+    archive: ImageArchive.fromUrl('https://a.example.com/i.tar'),
+    destinations: ['harbor.example.com/p/api:3'],
+    credentials: userPass,
+  });
+  new UnifiedImageJob(chart, 'unified', {
+    mode: UnifiedJobMode.BUILD_AND_PUSH,
+    toolsImage: 'r.io/tools:1',
+    context: BuildContext.fromUrl('https://a.example.com/c.tar.gz'),
+    intermediateDestination: 'registry.internal:5000/build/api:4',
+    buildCredentials: userPass,
+    destinations: ['harbor.example.com/p/api:4'],
+    credentials: dockerConfig,
+  });
   return chart;
 }
 
 describe('no credential ever reaches the YAML, args or scripts', () => {
   test('the Job objects hold no password, no auth token and no credential flag', () => {
     const jobs = synth(chartWithCredentials()).filter(o => o.kind === 'Job');
-    expect(jobs).toHaveLength(3);
+    expect(jobs).toHaveLength(5);
     const yaml = JSON.stringify(jobs);
     const forbidden = [PASSWORD, Buffer.from(`robot:${PASSWORD}`).toString('base64'), '--creds', '--src-creds', '--dest-creds', '--password', '--username', '--registry-token'];
     expect(forbidden.filter(text => yaml.includes(text))).toEqual([]);

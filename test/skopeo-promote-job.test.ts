@@ -26,7 +26,7 @@ describe('SkopeoPromoteJob', () => {
     expect(job.metadata.labels['app.kubernetes.io/component']).toBe('skopeo-promote');
     expect(job.spec.backoffLimit).toBe(1);
     expect(pod.automountServiceAccountToken).toBe(false);
-    expect(pod.securityContext).toEqual({ fsGroup: 65532, fsGroupChangePolicy: 'Always', runAsNonRoot: true });
+    expect(pod.securityContext).toEqual({ fsGroup: 65532, fsGroupChangePolicy: 'OnRootMismatch', runAsNonRoot: true });
     expect(skopeo.image).toBe(ToolImages.SKOPEO);
     expect(envOf(skopeo)).toEqual({
       SOURCE_IMAGE: SOURCE,

@@ -1,0 +1,303 @@
+import { Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { bindArchive, checkSizeLimit } from './_archive';
+import { provideCredentials } from './_credentials';
+import { KANIKO_RESOURCES, kanikoFlags } from './_kaniko';
+import { ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
+import { parseDestination, parseDestinations } from './_refs';
+import { DETERMINE_ACTION_SCRIPT, UNIFIED_SCRIPT } from './_scripts';
+import { Env, SKOPEO_RESOURCES, skopeoEnv, tmpEnv } from './_skopeo';
+import { checkToolImage } from './_tool-images';
+import { checkInteger, checkRelativePath, invalid } from './_validate';
+import { BuildContext, BuildContextSource } from './build-context';
+import { ImageArchive } from './image-archive';
+import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
+import { ImageReference } from './image-reference';
+import { RegistryCredentials } from './registry-credentials';
+
+/** What `UnifiedImageJob` does; the values are seed 000's `JOB_TYPE` values. */
+export enum UnifiedJobMode {
+  /** Download a build context, build it with kaniko into an intermediate registry, promote the digest. */
+  BUILD_AND_PUSH = 'build_and_push',
+  /** Download (or read) an image tarball and push it. */
+  PUSH_TAR = 'push_tar',
+}
+
+/** Props of `UnifiedImageJob`. */
+export interface UnifiedImageJobProps extends ImageJobOptions {
+  /** What the Job does: seed 000's `JOB_TYPE`. */
+  readonly mode: UnifiedJobMode;
+
+  /**
+   * The combined image of the main container: kaniko (`/kaniko/executor`), skopeo, curl, tar, sh. See
+   * `images/unified-tools/Dockerfile` in this repository for a reference build. Must pin a tag or digest.
+   */
+  readonly toolsImage: string;
+
+  /**
+   * Final destinations, each with a tag. The first travels in seed 000's `HARBOR_*` variables.
+   */
+  readonly destinations: string[];
+
+  /**
+   * Credentials for the final destinations.
+   *
+   * @default RegistryCredentials.anonymous()
+   */
+  readonly credentials?: RegistryCredentials;
+
+  /**
+   * How often skopeo retries a failed registry operation.
+   *
+   * @default 3
+   */
+  readonly retryTimes?: number;
+
+  /**
+   * Require https with a verified certificate for the final destinations.
+   *
+   * @default true
+   */
+  readonly destinationTlsVerify?: boolean;
+
+  /**
+   * BUILD_AND_PUSH only: the `.tar.gz` build context, downloaded by the main container (`BuildContext.fromUrl`).
+   *
+   * @default - required for BUILD_AND_PUSH; refused for PUSH_TAR
+   */
+  readonly context?: BuildContext;
+
+  /**
+   * BUILD_AND_PUSH only: the Dockerfile's path in the context (seed 000's `DOCKERFILE_PATH`).
+   *
+   * @default "Dockerfile"
+   */
+  readonly dockerfile?: string;
+
+  /**
+   * BUILD_AND_PUSH only: where kaniko pushes before promotion, with a tag (seed 000's
+   * `INTERMEDIATE_REGISTRY_URL` / `BUILD_IMAGE_NAME` / `BUILD_IMAGE_TAG`).
+   *
+   * @default - required for BUILD_AND_PUSH; refused for PUSH_TAR
+   */
+  readonly intermediateDestination?: string;
+
+  /**
+   * BUILD_AND_PUSH only: credentials for the intermediate registry (and private base images).
+   *
+   * @default RegistryCredentials.anonymous()
+   */
+  readonly buildCredentials?: RegistryCredentials;
+
+  /**
+   * BUILD_AND_PUSH only: build arguments. Values may not contain line breaks.
+   *
+   * @default - none
+   */
+  readonly buildArgs?: { [key: string]: string };
+
+  /**
+   * BUILD_AND_PUSH only: the Dockerfile stage to build.
+   *
+   * @default - the last stage
+   */
+  readonly target?: string;
+
+  /**
+   * BUILD_AND_PUSH only: registries reached over plain http; when the intermediate registry is listed,
+   * the promotion reads it without TLS.
+   *
+   * @default - every registry uses https with a verified certificate
+   */
+  readonly insecureRegistries?: string[];
+
+  /**
+   * BUILD_AND_PUSH only: size limit of the workspace emptyDir (context archive and unpacked files).
+   *
+   * @default Size.gibibytes(2)
+   */
+  readonly contextSizeLimit?: Size;
+
+  /**
+   * PUSH_TAR only: the image tarball.
+   *
+   * @default - required for PUSH_TAR; refused for BUILD_AND_PUSH
+   */
+  readonly archive?: ImageArchive;
+
+  /**
+   * PUSH_TAR only: size limit of the emptyDir holding a downloaded archive and of skopeo's temp directory.
+   *
+   * @default Size.gibibytes(10)
+   */
+  readonly archiveSizeLimit?: Size;
+}
+
+const BUILD_PROPS = ['context', 'dockerfile', 'intermediateDestination', 'buildCredentials', 'buildArgs', 'target', 'insecureRegistries', 'contextSizeLimit'];
+const PUSH_TAR_PROPS = ['archive', 'archiveSizeLimit'];
+const REQUIRED: { [mode: string]: string[] } = {
+  [UnifiedJobMode.BUILD_AND_PUSH]: ['context', 'intermediateDestination'],
+  [UnifiedJobMode.PUSH_TAR]: ['archive'],
+};
+
+/**
+ * Seed 000's `unified-single-container-job.yaml`, kept compatible: the init container `init-determine-action`
+ * maps `JOB_TYPE` (`build_and_push` / `push_tar`) to `/pod-info/action_type`, and the main container
+ * `main-task-executor` runs one constant script that branches on it, with the tools of one combined image.
+ * Operators who `kubectl set env` `JOB_TYPE` keep their habit; an unknown value fails the init container.
+ *
+ * Improvements over the seed: downloads retried and verified, promotion by the digest kaniko recorded
+ * (never a tag lookup), credentials composed into a 0600 file instead of living in the main container's
+ * environment, the missing variables named when an action lacks them, and `<ref>@<digest>` lines in the
+ * termination message.
+ *
+ * The props of the other mode are refused at synth time rather than ignored, so a Job never carries
+ * settings that silently do nothing.
+ */
+export class UnifiedImageJob extends Construct implements IImageJob {
+  /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
+  public readonly job: kplus.Job;
+
+  /** Every reference the Job pushes to, in push order (the intermediate destination first when building). */
+  public readonly imageReferences: ImageReference[];
+
+  /** BUILD_AND_PUSH runs kaniko as root (`baseline`); PUSH_TAR runs everything non-root and read-only (`restricted`). */
+  public readonly podSecurityLevel: PodSecurityLevel;
+
+  /** What the Job does. */
+  public readonly mode: UnifiedJobMode;
+
+  /**
+   * @param scope the chart or construct to add the Job to
+   * @param id the construct id; it is part of the generated Job name, so keep it stable
+   * @param props the mode, the tools image, and that mode's inputs
+   */
+  constructor(scope: Construct, id: string, props: UnifiedImageJobProps) {
+    super(scope, id);
+    this.mode = checkMode(props);
+    const building = this.mode === UnifiedJobMode.BUILD_AND_PUSH;
+    const toolsImage = checkToolImage('toolsImage', props.toolsImage);
+    const destinations = parseDestinations('destinations', props.destinations);
+    const intermediate = building ? parseDestination('intermediateDestination', props.intermediateDestination!) : undefined;
+    this.imageReferences = [...(intermediate ? [intermediate] : []), ...destinations];
+    this.podSecurityLevel = building ? PodSecurityLevel.BASELINE : PodSecurityLevel.RESTRICTED;
+
+    const pod = new ImageJobPod(this, props, 'unified-image', this.podSecurityLevel);
+    this.job = pod.job;
+    const value = kplus.EnvValue.fromValue;
+    const podInfo = pod.emptyDir('pod-info', Size.mebibytes(1));
+    pod.addContainer({
+      name: 'init-determine-action',
+      image: pod.images.downloadHelper,
+      script: DETERMINE_ACTION_SCRIPT,
+      env: [['JOB_TYPE', value(this.mode)], ['ACTION_FILE', value('/pod-info/action_type')]],
+      mounts: [{ path: '/pod-info', volume: podInfo }],
+      profile: ContainerProfile.RESTRICTED,
+      resources: HELPER_RESOURCES,
+    }, true);
+
+    const destinationAuth = provideCredentials(pod, props.credentials ?? RegistryCredentials.anonymous(), 'destination', destinations.map(d => d.registry));
+    const retryTimes = checkInteger('retryTimes', props.retryTimes ?? 3, 0, 100);
+    const destinationTlsVerify = props.destinationTlsVerify ?? true;
+    const env: Env = [['ACTION_FILE', value('/pod-info/action_type')]];
+    const mounts: Mount[] = [{ path: '/pod-info', volume: podInfo, readOnly: true }];
+
+    let sourceAuth: kplus.Volume | undefined;
+    let sourceTlsVerify = destinationTlsVerify;
+    let tmpSizeLimit = Size.gibibytes(1);
+    if (intermediate) {
+      const context = checkUrlContext(props.context!);
+      const dockerfile = checkRelativePath('dockerfile', props.dockerfile ?? 'Dockerfile');
+      const kaniko = kanikoFlags({
+        buildArgs: checkSingleLines(props.buildArgs),
+        target: props.target,
+        insecureRegistries: props.insecureRegistries,
+      });
+      sourceTlsVerify = !kaniko.insecureRegistries.includes(intermediate.registry);
+      sourceAuth = provideCredentials(pod, props.buildCredentials ?? RegistryCredentials.anonymous(), 'build', [intermediate.registry]);
+      env.push(
+        ['BUILD_CONTEXT_URL', value(context.location)],
+        ...(context.sha256 ? [['BUILD_CONTEXT_SHA256', value(context.sha256)] as [string, kplus.EnvValue]] : []),
+        ...(context.allowInsecureHttp ? [['ALLOW_INSECURE_HTTP', value('true')] as [string, kplus.EnvValue]] : []),
+        ['DOCKERFILE_PATH', value(dockerfile)],
+        ['INTERMEDIATE_REGISTRY_URL', value(intermediate.registry)],
+        ['BUILD_IMAGE_NAME', value(intermediate.repository)],
+        ['BUILD_IMAGE_TAG', value(intermediate.tag!)],
+        ['CONTEXT_DIR', value('/workspace/context')],
+        ['SOURCE_DIGEST_FILE', value('/workspace/digest')],
+        ['KANIKO_ARGS', value(['--image-name-with-digest-file=/dev/termination-log', ...kaniko.flags].join('\n'))],
+        ['DOCKER_CONFIG', value('/kaniko/.docker')],
+      );
+      mounts.push({ path: '/workspace', volume: pod.emptyDir('workspace', checkSizeLimit('contextSizeLimit', props.contextSizeLimit ?? Size.gibibytes(2))) });
+      if (sourceAuth) {
+        mounts.push({ path: '/kaniko/.docker', volume: sourceAuth, readOnly: true });
+      }
+    } else {
+      tmpSizeLimit = checkSizeLimit('archiveSizeLimit', props.archiveSizeLimit ?? Size.gibibytes(10));
+      if (!(props.archive instanceof ImageArchive)) {
+        invalid('archive', props.archive, 'expected an ImageArchive such as ImageArchive.fromUrl("https://…/image.tar")');
+      }
+      const archive = bindArchive(pod, props.archive, tmpSizeLimit, false);
+      env.push(...archive.env);
+      mounts.push(...archive.mounts);
+    }
+
+    const shared = skopeoEnv(destinations, {
+      copyAllPlatforms: true,
+      preserveDigests: true,
+      retryTimes,
+      sourceTlsVerify,
+      destinationTlsVerify,
+      sourceAuth,
+      destinationAuth,
+    });
+    pod.addContainer({
+      name: 'main-task-executor',
+      image: toolsImage,
+      script: UNIFIED_SCRIPT,
+      env: [...env, ...shared.env, ...tmpEnv()],
+      mounts: [...mounts, { path: '/tmp', volume: pod.emptyDir('tmp', tmpSizeLimit) }, ...shared.mounts],
+      profile: building ? ContainerProfile.ROOT_BUILDER : ContainerProfile.RESTRICTED,
+      resources: props.resources ?? (building ? KANIKO_RESOURCES : SKOPEO_RESOURCES),
+    }, false);
+    pod.setDefaultContainer('main-task-executor');
+  }
+}
+
+/** The mode is known, its required props are given, and no prop of the other mode is. */
+function checkMode(props: UnifiedImageJobProps): UnifiedJobMode {
+  const mode = props.mode;
+  if (!Object.values(UnifiedJobMode).includes(mode)) {
+    invalid('mode', mode, `expected ${Object.values(UnifiedJobMode).map(m => `UnifiedJobMode.${m.toUpperCase()}`).join(' or ')}`);
+  }
+  const given = props as unknown as { [prop: string]: unknown };
+  const missing = REQUIRED[mode].filter(prop => given[prop] === undefined);
+  if (missing.length > 0) {
+    invalid('mode', mode, `expected ${REQUIRED[mode].join(' and ')} for this mode; missing: ${missing.join(', ')}`);
+  }
+  const foreign = (mode === UnifiedJobMode.BUILD_AND_PUSH ? PUSH_TAR_PROPS : BUILD_PROPS).filter(prop => given[prop] !== undefined);
+  if (foreign.length > 0) {
+    invalid(foreign[0], given[foreign[0]], `not used by mode ${mode}: remove ${foreign.join(', ')} or change the mode`);
+  }
+  return mode;
+}
+
+/** The unified script downloads the context itself: only `.tar.gz` URLs fit. */
+function checkUrlContext(context: BuildContext): { location: string; sha256?: string; allowInsecureHttp: boolean } {
+  if (!(context instanceof BuildContext) || context.source !== BuildContextSource.URL) {
+    invalid('context', context instanceof BuildContext ? context.source : context,
+      'expected BuildContext.fromUrl(…): the main container downloads the .tar.gz itself (use KanikoBuildJob for other sources)');
+  }
+  return context._urlSettings()!;
+}
+
+/** kaniko flags travel one per line in KANIKO_ARGS. */
+function checkSingleLines(buildArgs: { [key: string]: string } | undefined): { [key: string]: string } | undefined {
+  for (const [key, v] of Object.entries(buildArgs ?? {})) {
+    if (/[\r\n]/.test(v)) {
+      invalid(`buildArgs.${key}`, v, 'expected a value without line breaks (UnifiedImageJob passes kaniko flags one per line)');
+    }
+  }
+  return buildArgs;
+}
