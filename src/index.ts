@@ -4,6 +4,7 @@ export * from './build-context';
 export * from './image-archive';
 export * from './tool-images';
 export * from './image-job';
+export * from './push-destinations';
 export * from './kaniko-build-job';
 export * from './skopeo-promote-job';
 export * from './tar-push-job';

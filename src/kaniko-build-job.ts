@@ -11,6 +11,7 @@ import { checkInteger, checkRelativePath, checkWholeSeconds, invalid } from './_
 import { BuildContext, ContextBinding } from './build-context';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
+import { PushDestinationOptions } from './push-destinations';
 import { RegistryCredentials } from './registry-credentials';
 
 /** Registry layer cache for kaniko (`--cache=true --cache-repo`). */
@@ -27,33 +28,6 @@ export interface KanikoCacheOptions {
    * @default - kaniko's default, two weeks (336h)
    */
   readonly ttl?: Duration;
-}
-
-/** Copies the built image, by digest, to its final registries. */
-export interface KanikoPromotionOptions {
-  /** Final destinations, each with a tag, e.g. `harbor.example.com/platform/api:1.4.0`. */
-  readonly destinations: string[];
-
-  /**
-   * Credentials for the final destinations.
-   *
-   * @default RegistryCredentials.anonymous()
-   */
-  readonly credentials?: RegistryCredentials;
-
-  /**
-   * How often skopeo retries a failed registry operation (`--retry-times`).
-   *
-   * @default 3
-   */
-  readonly retryTimes?: number;
-
-  /**
-   * Require https with a verified certificate for the final destinations.
-   *
-   * @default true
-   */
-  readonly destinationTlsVerify?: boolean;
 }
 
 /** Props of `KanikoBuildJob`. */
@@ -135,7 +109,7 @@ export interface KanikoBuildJobProps extends ImageJobOptions {
    *
    * @default - no promotion; kaniko is the main container
    */
-  readonly promotion?: KanikoPromotionOptions;
+  readonly promotion?: PushDestinationOptions;
 
   /**
    * Size limit of the emptyDir holding a downloaded context (archive and unpacked files).

@@ -11,39 +11,13 @@ import { checkInteger, invalid } from './_validate';
 import { ImageArchive } from './image-archive';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
+import { PushDestinationOptions } from './push-destinations';
 import { RegistryCredentials } from './registry-credentials';
 
 /** Props of `TarPushJob`. */
-export interface TarPushJobProps extends ImageJobOptions {
+export interface TarPushJobProps extends ImageJobOptions, PushDestinationOptions {
   /** The image tarball: `ImageArchive.fromUrl()` (seed 000's `IMAGE_TAR_URL`) or `ImageArchive.fromPersistentVolumeClaim()`. */
   readonly archive: ImageArchive;
-
-  /**
-   * Where to push the image, each with a tag. The first travels in seed 000's `HARBOR_REGISTRY` /
-   * `HARBOR_PROJECT` / `HARBOR_IMAGE_NAME` / `HARBOR_IMAGE_TAG`; the others receive the first one's digest.
-   */
-  readonly destinations: string[];
-
-  /**
-   * Credentials for the destination registries.
-   *
-   * @default RegistryCredentials.anonymous()
-   */
-  readonly credentials?: RegistryCredentials;
-
-  /**
-   * How often skopeo retries a failed registry operation (`--retry-times`).
-   *
-   * @default 3
-   */
-  readonly retryTimes?: number;
-
-  /**
-   * Require https with a verified certificate for the destinations.
-   *
-   * @default true
-   */
-  readonly destinationTlsVerify?: boolean;
 
   /**
    * Size limit of the emptyDir holding a downloaded archive, and of skopeo's temp directory (an OCI archive

@@ -14,6 +14,7 @@ import { BuildContext, BuildContextSource } from './build-context';
 import { ImageArchive } from './image-archive';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
+import { PushDestinationOptions } from './push-destinations';
 import { RegistryCredentials } from './registry-credentials';
 
 /** What `UnifiedImageJob` does; the values are seed 000's `JOB_TYPE` values. */
@@ -25,7 +26,7 @@ export enum UnifiedJobMode {
 }
 
 /** Props of `UnifiedImageJob`. */
-export interface UnifiedImageJobProps extends ImageJobOptions {
+export interface UnifiedImageJobProps extends ImageJobOptions, PushDestinationOptions {
   /** What the Job does: seed 000's `JOB_TYPE`. */
   readonly mode: UnifiedJobMode;
 
@@ -34,32 +35,6 @@ export interface UnifiedImageJobProps extends ImageJobOptions {
    * `images/unified-tools/Dockerfile` in this repository for a reference build. Must pin a tag or digest.
    */
   readonly toolsImage: string;
-
-  /**
-   * Final destinations, each with a tag. The first travels in seed 000's `HARBOR_*` variables.
-   */
-  readonly destinations: string[];
-
-  /**
-   * Credentials for the final destinations.
-   *
-   * @default RegistryCredentials.anonymous()
-   */
-  readonly credentials?: RegistryCredentials;
-
-  /**
-   * How often skopeo retries a failed registry operation.
-   *
-   * @default 3
-   */
-  readonly retryTimes?: number;
-
-  /**
-   * Require https with a verified certificate for the final destinations.
-   *
-   * @default true
-   */
-  readonly destinationTlsVerify?: boolean;
 
   /**
    * BUILD_AND_PUSH only: the `.tar.gz` build context, downloaded by the main container (`BuildContext.fromUrl`).

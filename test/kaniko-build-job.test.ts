@@ -2,7 +2,7 @@ import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { describe, expect, test } from 'vitest';
 import { BuildContext, KanikoBuildJob, KanikoBuildJobProps, PodSecurityLevel, RegistryCredentials, ToolImages } from '../src';
-import { container, containerNames, envOf, newChart, synthJob, volumeAt } from './util';
+import { container, containerNames, envOf, KANIKO_DEFAULT_ARGS, newChart, RESTRICTED_SECURITY_CONTEXT, synthJob, volumeAt } from './util';
 
 const CONTEXT_URL = 'https://artifacts.example.com/api.tar.gz';
 const SHA = 'f'.repeat(64);
@@ -57,14 +57,7 @@ describe('KanikoBuildJob', () => {
       '--destination=$(INTERMEDIATE_REGISTRY_URL)/$(BUILD_IMAGE_NAME):$(BUILD_IMAGE_TAG)',
       '--digest-file=/results/digest',
       '--image-name-with-digest-file=/dev/termination-log',
-      '--snapshot-mode=redo',
-      '--push-retry=3',
-      '--image-download-retry=3',
-      '--skip-unused-stages=true',
-      '--log-format=text',
-      '--log-timestamp=true',
-      '--verbosity=info',
-      '--ignore-path=/product_uuid',
+      ...KANIKO_DEFAULT_ARGS,
     ]);
     // root, nothing more: baseline
     expect(kanikoContainer.securityContext).toEqual({
@@ -237,16 +230,7 @@ describe('KanikoBuildJob', () => {
 
   test('the promoter is restricted even though the pod is baseline', () => {
     const { job } = kaniko({ promotion: { destinations: ['harbor.example.com/p/api:1'] } });
-    expect(container(job, 'promote').securityContext).toEqual({
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      privileged: false,
-      readOnlyRootFilesystem: true,
-      runAsGroup: 65532,
-      runAsNonRoot: true,
-      runAsUser: 65532,
-      seccompProfile: { type: 'RuntimeDefault' },
-    });
+    expect(container(job, 'promote').securityContext).toEqual(RESTRICTED_SECURITY_CONTEXT);
   });
 
   test('a docker-config Secret is mounted read-only where kaniko reads it, and shared with the promoter as its source', () => {

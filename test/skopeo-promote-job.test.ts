@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { PodSecurityLevel, RegistryCredentials, SkopeoPromoteJob, SkopeoPromoteJobProps, ToolImages } from '../src';
-import { container, containerNames, envOf, newChart, synthJob, volumeAt } from './util';
+import { container, containerNames, envOf, newChart, RESTRICTED_SECURITY_CONTEXT, synthJob, volumeAt } from './util';
 
 const DIGEST = `sha256:${'b'.repeat(64)}`;
 const SOURCE = `staging.example.com/platform/api@${DIGEST}`;
@@ -42,16 +42,7 @@ describe('SkopeoPromoteJob', () => {
       HOME: '/tmp',
       TMPDIR: '/tmp',
     });
-    expect(skopeo.securityContext).toEqual({
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      privileged: false,
-      readOnlyRootFilesystem: true,
-      runAsGroup: 65532,
-      runAsNonRoot: true,
-      runAsUser: 65532,
-      seccompProfile: { type: 'RuntimeDefault' },
-    });
+    expect(skopeo.securityContext).toEqual(RESTRICTED_SECURITY_CONTEXT);
     expect(skopeo.resources).toEqual({
       requests: { 'cpu': '100m', 'memory': '128Mi', 'ephemeral-storage': '1Gi' },
       limits: { memory: '1024Mi' },

@@ -1,7 +1,7 @@
 import { Size } from 'cdk8s';
 import { describe, expect, test } from 'vitest';
 import { ArchiveFormat, ImageArchive, PodSecurityLevel, RegistryCredentials, TarPushJob, TarPushJobProps, ToolImages } from '../src';
-import { container, containerNames, envOf, newChart, synthJob, volumeAt } from './util';
+import { container, containerNames, envOf, newChart, RESTRICTED_SECURITY_CONTEXT, synthJob, volumeAt } from './util';
 import { PUSH_ARCHIVE_SCRIPT, FETCH_ARCHIVE_SCRIPT } from '../src/_scripts';
 
 const SHA = 'c'.repeat(64);
@@ -60,7 +60,7 @@ describe('TarPushJob', () => {
     expect(volumeAt(job, push, '/archive').mount.readOnly).toBe(true);
     expect(volumeAt(job, push, '/tmp').volume.emptyDir.sizeLimit).toBe('10240Mi');
     for (const c of [fetch, push]) {
-      expect(c.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(c.securityContext).toEqual(RESTRICTED_SECURITY_CONTEXT);
     }
     expect(job).toMatchSnapshot();
   });

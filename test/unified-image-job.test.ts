@@ -5,7 +5,7 @@ import { join } from 'path';
 import { Size } from 'cdk8s';
 import { describe, expect, test } from 'vitest';
 import { BuildContext, ImageArchive, PodSecurityLevel, RegistryCredentials, ToolImages, UnifiedImageJob, UnifiedImageJobProps, UnifiedJobMode } from '../src';
-import { container, containerNames, envOf, newChart, synthJob, volumeAt } from './util';
+import { container, containerNames, envOf, KANIKO_DEFAULT_ARGS, newChart, RESTRICTED_SECURITY_CONTEXT, synthJob, volumeAt } from './util';
 import { DETERMINE_ACTION_SCRIPT, UNIFIED_SCRIPT } from '../src/_scripts';
 
 const TOOLS = 'registry.example.com/tools/unified:1.0.0';
@@ -67,14 +67,7 @@ describe('UnifiedImageJob', () => {
     expect(env.IMAGE_TAR_URL).toBeUndefined();
     expect(env.KANIKO_ARGS.split('\n')).toEqual([
       '--image-name-with-digest-file=/dev/termination-log',
-      '--snapshot-mode=redo',
-      '--push-retry=3',
-      '--image-download-retry=3',
-      '--skip-unused-stages=true',
-      '--log-format=text',
-      '--log-timestamp=true',
-      '--verbosity=info',
-      '--ignore-path=/product_uuid',
+      ...KANIKO_DEFAULT_ARGS,
     ]);
     expect(main.securityContext).toMatchObject({ runAsUser: 0, allowPrivilegeEscalation: false, privileged: false });
     expect(main.resources.requests).toEqual({ 'cpu': '1', 'memory': '2048Mi', 'ephemeral-storage': '10Gi' });
@@ -93,7 +86,7 @@ describe('UnifiedImageJob', () => {
     expect(env).toMatchObject({ IMAGE_TAR_URL: 'https://artifacts.example.com/api.tar', ARCHIVE_PATH: '/archive/image.tar', ARCHIVE_FORMAT: 'auto' });
     expect(env.BUILD_CONTEXT_URL).toBeUndefined();
     expect(env.KANIKO_ARGS).toBeUndefined();
-    expect(main.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(main.securityContext).toEqual(RESTRICTED_SECURITY_CONTEXT);
     expect(volumeAt(job, main, '/archive').volume.emptyDir.sizeLimit).toBe('10240Mi');
     expect(volumeAt(job, main, '/tmp').volume.emptyDir.sizeLimit).toBe('10240Mi');
   });

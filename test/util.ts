@@ -84,3 +84,27 @@ export function volumeAt(job: any, c: any, path: string): any {
   expect(mount, `mount ${path} in ${c.name}`).toBeDefined();
   return { mount, volume: job.spec.template.spec.volumes.find((v: any) => v.name === mount.name) };
 }
+
+/** The security context of every non-root helper, skopeo and restricted container. */
+export const RESTRICTED_SECURITY_CONTEXT = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  privileged: false,
+  readOnlyRootFilesystem: true,
+  runAsGroup: 65532,
+  runAsNonRoot: true,
+  runAsUser: 65532,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** kaniko's documented defaults, in the order the constructs emit them, after the build flags. */
+export const KANIKO_DEFAULT_ARGS = [
+  '--snapshot-mode=redo',
+  '--push-retry=3',
+  '--image-download-retry=3',
+  '--skip-unused-stages=true',
+  '--log-format=text',
+  '--log-timestamp=true',
+  '--verbosity=info',
+  '--ignore-path=/product_uuid',
+];
