@@ -4,6 +4,8 @@ export * from './build-context';
 export * from './image-archive';
 export * from './tool-images';
 export * from './image-job';
+export * from './image-tag';
+export * from './image-destinations';
 export * from './push-destinations';
 export * from './kaniko-build-job';
 export * from './skopeo-promote-job';

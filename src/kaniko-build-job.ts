@@ -17,10 +17,14 @@ import { RegistryCredentials } from './registry-credentials';
 /** Registry layer cache for kaniko (`--cache=true --cache-repo`). */
 export interface KanikoCacheOptions {
   /**
-   * The repository that holds cached layers, e.g. `registry.internal:5000/build/api-cache`. Always explicit:
-   * some registries (ECR) reject the nested `<destination>/cache` kaniko would infer.
+   * The repository that holds cached layers, e.g. `registry.internal:5000/build/api-cache`.
+   *
+   * Some registries reject nested repositories such as `<repository>/cache` (ECR needs each repository
+   * created first; Harbor allows them): name one explicitly there.
+   *
+   * @default - `<first destination's repository>/cache`, in the first destination's registry
    */
-  readonly repository: string;
+  readonly repository?: string;
 
   /**
    * How long a cached layer stays valid (`--cache-ttl`).
@@ -77,11 +81,19 @@ export interface KanikoBuildJobProps extends ImageJobOptions {
   readonly labels?: { [key: string]: string };
 
   /**
-   * A registry layer cache.
+   * A registry layer cache. `cache: {}` caches in `<first destination's repository>/cache`.
    *
    * @default - no cache; every layer is rebuilt
    */
   readonly cache?: KanikoCacheOptions;
+
+  /**
+   * The commit the image is built from: passed as the build arg `BUILD_COMMIT_SHA` (as Kyma's image builder
+   * does) unless `buildArgs` sets it. `ImageTag` exposes the commit it used as `commitSha`.
+   *
+   * @default - no BUILD_COMMIT_SHA build arg
+   */
+  readonly commitSha?: string;
 
   /**
    * Registries (`host[:port]`) reached over plain http (`--insecure-registry`). When the first destination's
@@ -160,8 +172,8 @@ export class KanikoBuildJob extends Construct implements IImageJob {
     this.buildDestinations = parseDestinations('destinations', props.destinations);
     this.promotionDestinations = props.promotion ? parseDestinations('promotion.destinations', props.promotion.destinations) : [];
     this.imageReferences = [...this.buildDestinations, ...this.promotionDestinations];
-    const cacheRepository = props.cache ? checkCache(props.cache) : undefined;
-    const kaniko = kanikoFlags(props, cacheRepository ? [
+    const cacheRepository = props.cache ? checkCache(props.cache, this.buildDestinations[0]) : undefined;
+    const kaniko = kanikoFlags({ ...props, buildArgs: withCommit(props.buildArgs, props.commitSha) }, cacheRepository ? [
       '--cache=true',
       `--cache-repo=${cacheRepository}`,
       ...(props.cache?.ttl ? [`--cache-ttl=${checkWholeSeconds('cache.ttl', props.cache.ttl, 1)}s`] : []),
@@ -252,13 +264,23 @@ function kanikoContextArgs(binding: ContextBinding): string[] {
   return [`--context=dir://${binding.directory}`, `--dockerfile=${binding.directory}/$(DOCKERFILE_PATH)`];
 }
 
-function checkCache(cache: KanikoCacheOptions): ImageReference {
-  if (!cache.repository) {
-    invalid('cache.repository', cache.repository, 'expected a repository for cached layers, e.g. "registry.internal:5000/build/api-cache"');
-  }
-  const ref = ImageReference._parseFor('cache.repository', cache.repository);
+function checkCache(cache: KanikoCacheOptions, first: ImageReference): ImageReference {
+  const ref = cache.repository === undefined
+    ? ImageReference._parseFor('cache.repository', `${first.name}/cache`)
+    : ImageReference._parseFor('cache.repository', cache.repository);
   if (ref.tag || ref.digest) {
     invalid('cache.repository', cache.repository, 'expected a repository without tag or digest; kaniko tags cached layers itself');
   }
   return ref;
+}
+
+/** Adds BUILD_COMMIT_SHA to the build args when the commit is known and the user did not set it. */
+function withCommit(buildArgs: { [key: string]: string } | undefined, commitSha: string | undefined): { [key: string]: string } | undefined {
+  if (commitSha === undefined) {
+    return buildArgs;
+  }
+  if (!/^[a-f0-9]{7,64}$/.test(commitSha)) {
+    invalid('commitSha', commitSha, 'expected a commit SHA of lower-case hexadecimal characters');
+  }
+  return { BUILD_COMMIT_SHA: commitSha, ...buildArgs };
 }

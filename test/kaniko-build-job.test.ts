@@ -291,6 +291,22 @@ describe('KanikoBuildJob', () => {
     expect(job.spec.template.spec.volumes.map((v: any) => v.name)).toEqual(['results']);
   });
 
+  test('cache: {} caches in <first destination>/cache', () => {
+    const { job } = kaniko({ destinations: ['registry.internal:5000/build/api:1', 'mirror.internal/api:1'], cache: {} });
+    const args = container(job, 'build').args;
+    expect(args).toContain('--cache=true');
+    expect(args).toContain('--cache-repo=registry.internal:5000/build/api/cache');
+    expect(args.some((a: string) => a.startsWith('--cache-ttl'))).toBe(false);
+  });
+
+  test('a known commit becomes the BUILD_COMMIT_SHA build arg, unless buildArgs sets it', () => {
+    const sha = 'a'.repeat(40);
+    expect(container(kaniko({ commitSha: sha }).job, 'build').args).toContain(`--build-arg=BUILD_COMMIT_SHA=${sha}`);
+    const overridden = container(kaniko({ commitSha: sha, buildArgs: { BUILD_COMMIT_SHA: 'mine' } }).job, 'build').args;
+    expect(overridden.filter((a: string) => a.startsWith('--build-arg=BUILD_COMMIT_SHA'))).toEqual(['--build-arg=BUILD_COMMIT_SHA=mine']);
+    expect(container(kaniko().job, 'build').args.some((a: string) => a.includes('BUILD_COMMIT_SHA'))).toBe(false);
+  });
+
   test('a single-component Harbor repository leaves HARBOR_PROJECT empty', () => {
     const { job } = kaniko({ promotion: { destinations: ['harbor.example.com/api:1'] } });
     expect(envOf(container(job, 'promote'))).toMatchObject({ HARBOR_PROJECT: '', HARBOR_IMAGE_NAME: 'api' });
@@ -344,7 +360,7 @@ describe('KanikoBuildJob', () => {
       ['extraArgs sets the digest file', { extraArgs: ['--digest-file=/x'] }, /set from the digest contract/],
       ['extraArgs repeats a default flag', { extraArgs: ['--verbosity=debug', '--verbosity=trace'] }, /^extraArgs\[1\]: .*--verbosity at most once/],
       ['extraArgs has an empty entry', { extraArgs: [''] }, /^extraArgs\[0\]: got ""/],
-      ['cache has no repository', { cache: {} as any }, /^cache.repository: got undefined; expected a repository/],
+      ['the commit is not a SHA', { commitSha: 'main' }, /^commitSha: got "main"; expected a commit SHA/],
       ['cache repository has a tag', { cache: { repository: 'r.io/cache:1' } }, /^cache.repository: .*without tag or digest/],
       ['cache ttl is not whole seconds', { cache: { repository: 'r.io/cache', ttl: Duration.millis(1500) } }, /^cache.ttl: got "1.5s"; expected a whole number of seconds, at least 1$/],
       ['ttlAfterFinished is fractional', { ttlAfterFinished: Duration.millis(10) }, /^ttlAfterFinished: got "0.01s"/],
