@@ -44,6 +44,18 @@ export const HELPER_RESOURCES: kplus.ContainerResources = {
   memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
 };
 
+/** Default resources of a builder container (kaniko, BuildKit). */
+export const BUILDER_RESOURCES: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.units(1) },
+  memory: { request: Size.gibibytes(2), limit: Size.gibibytes(4) },
+  ephemeralStorage: { request: Size.gibibytes(10) },
+};
+
+/** kubelet expands `$(VAR)` in args; `$$` keeps a literal `$` in user-supplied values. */
+export function escapeKubeletExpansion(arg: string): string {
+  return arg.replace(/\$/g, '$$$$');
+}
+
 const LIBRARY = 'cdk8s-image-jobs';
 
 /**
@@ -116,6 +128,12 @@ export class ImageJobPod {
       items: { [key]: { path } },
       defaultMode: 0o440,
     }));
+  }
+
+  /** A volume holding every key of an existing ConfigMap as a file, created once per name. */
+  public configMapVolume(name: string, configMapName: string): kplus.Volume {
+    return this.volume(name, () => kplus.Volume.fromConfigMap(this.scope, `Volume-${name}`,
+      kplus.ConfigMap.fromConfigMapName(this.scope, `ConfigMap-${configMapName}`, configMapName), { name }));
   }
 
   /** A reference to an existing Secret, created once per name. */

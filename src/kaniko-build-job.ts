@@ -2,10 +2,10 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { provideCredentials } from './_credentials';
-import { ContainerProfile, ImageJobPod, Mount } from './_pod';
+import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { addPromoter, SKOPEO_RESOURCES } from './_promotion';
 import { parseDestinations } from './_refs';
-import { checkEnvName, checkInteger, checkLabelKey, checkRelativePath, checkWholeSeconds, invalid, sortedEntries } from './_validate';
+import { checkEnvName, checkInteger, checkLabelKey, checkRegistryHost, checkRelativePath, checkTarget, checkWholeSeconds, invalid, sortedEntries } from './_validate';
 import { BuildContext, ContextBinding } from './build-context';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
@@ -177,13 +177,6 @@ const KANIKO_MANAGED_FLAGS: { [flag: string]: string } = {
   '--insecure-registry': 'insecureRegistries',
 };
 
-const DEFAULT_KANIKO_RESOURCES: kplus.ContainerResources = {
-  cpu: { request: kplus.Cpu.units(1) },
-  memory: { request: Size.gibibytes(2), limit: Size.gibibytes(4) },
-  ephemeralStorage: { request: Size.gibibytes(10) },
-};
-
-const REGISTRY_HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$/;
 const DIGEST_FILE = '/results/digest';
 
 /**
@@ -229,7 +222,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
     const cacheRepository = props.cache ? checkCache(props.cache) : undefined;
     const flagArgs = [
       ...sortedEntries('buildArgs', props.buildArgs, checkEnvName).map(([k, v]) => `--build-arg=${k}=${v}`),
-      ...(props.target !== undefined ? [`--target=${checkTarget(props.target)}`] : []),
+      ...(props.target !== undefined ? [`--target=${checkTarget('target', props.target)}`] : []),
       ...sortedEntries('labels', props.labels, checkLabelKey).map(([k, v]) => `--label=${k}=${v}`),
     ];
     const extraArgs = props.extraArgs ?? [];
@@ -280,7 +273,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
       ],
       mounts,
       profile: ContainerProfile.ROOT_BUILDER,
-      resources: props.resources ?? DEFAULT_KANIKO_RESOURCES,
+      resources: props.resources ?? BUILDER_RESOURCES,
     }, props.promotion !== undefined);
 
     if (props.promotion) {
@@ -322,18 +315,6 @@ function kanikoContextArgs(binding: ContextBinding): string[] {
   return [`--context=dir://${binding.directory}`, `--dockerfile=${binding.directory}/$(DOCKERFILE_PATH)`];
 }
 
-/** kubelet expands `$(VAR)` in args; `$$` keeps a literal `$` in user-supplied values. */
-function escapeKubeletExpansion(arg: string): string {
-  return arg.replace(/\$/g, '$$$$');
-}
-
-function checkRegistryHost(prop: string, host: string): string {
-  if (!REGISTRY_HOST.test(host)) {
-    invalid(prop, host, 'expected a registry host with an optional port, e.g. "registry.internal:5000"');
-  }
-  return host;
-}
-
 function checkCache(cache: KanikoCacheOptions): ImageReference {
   if (!cache.repository) {
     invalid('cache.repository', cache.repository, 'expected a repository for cached layers, e.g. "registry.internal:5000/build/api-cache"');
@@ -343,13 +324,6 @@ function checkCache(cache: KanikoCacheOptions): ImageReference {
     invalid('cache.repository', cache.repository, 'expected a repository without tag or digest; kaniko tags cached layers itself');
   }
   return ref;
-}
-
-function checkTarget(target: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(target)) {
-    invalid('target', target, 'expected a Dockerfile stage name: letters, digits, "_", "." and "-"');
-  }
-  return target;
 }
 
 /** Refuses managed flags and returns the default flags the user overrides. */
