@@ -7,6 +7,8 @@ export interface ResolvedToolImages {
   readonly kaniko: string;
   readonly skopeo: string;
   readonly downloadHelper: string;
+  readonly buildkit: string;
+  readonly buildkitRootless: string;
 }
 
 /** Applies defaults and refuses unpinned overrides. */
@@ -15,6 +17,8 @@ export function resolveToolImages(options: ToolImagesOptions = {}): ResolvedTool
     kaniko: checkPinned('toolImages.kaniko', options.kaniko ?? ToolImages.KANIKO),
     skopeo: checkPinned('toolImages.skopeo', options.skopeo ?? ToolImages.SKOPEO),
     downloadHelper: checkPinned('toolImages.downloadHelper', options.downloadHelper ?? ToolImages.DOWNLOAD_HELPER),
+    buildkit: checkPinned('toolImages.buildkit', options.buildkit ?? ToolImages.BUILDKIT),
+    buildkitRootless: checkPinned('toolImages.buildkitRootless', options.buildkitRootless ?? ToolImages.BUILDKIT_ROOTLESS),
   };
 }
 

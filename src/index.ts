@@ -5,3 +5,5 @@ export * from './tool-images';
 export * from './image-job';
 export * from './kaniko-build-job';
 export * from './skopeo-promote-job';
+export * from './oci-connector';
+export * from './oci-connector-build-job';
