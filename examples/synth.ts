@@ -6,12 +6,14 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { App, Chart } from 'cdk8s';
 import * as buildFromContext from './build-from-context';
+import * as ociConnector from './oci-connector';
 import * as promote from './promote';
 
 /** Every example, by the file name of its YAML. */
 export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
   'build-from-context': buildFromContext.build,
   'promote': promote.build,
+  'oci-connector': ociConnector.build,
 };
 
 /** The YAML an example synthesizes. */
