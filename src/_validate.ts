@@ -169,3 +169,12 @@ export function checkTarget(prop: string, target: string): string {
   }
   return target;
 }
+
+/** One of an enum's values (JavaScript callers can pass anything). */
+export function checkOneOf<T>(prop: string, value: T, allowed: { [name: string]: T }): T {
+  const values = Object.values(allowed);
+  if (!values.includes(value)) {
+    invalid(prop, value, `expected one of ${Object.keys(allowed).join(', ')}`);
+  }
+  return value;
+}

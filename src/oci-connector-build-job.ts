@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { BUILDKIT_BUILD_SCRIPT } from './_scripts';
-import { checkDnsLabel, checkEnvName, checkObjectName, checkRelativePath, checkTarget, invalid, sortedEntries } from './_validate';
+import { checkDnsLabel, checkEnvName, checkObjectName, checkOneOf, checkRelativePath, checkTarget, invalid, sortedEntries } from './_validate';
 import { BuildContext, ContextBinding } from './build-context';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
@@ -230,7 +230,10 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
     if (!props.context) {
       invalid('context', props.context, 'expected a BuildContext such as BuildContext.fromConfigMap("dockerfile")');
     }
-    this.mode = props.mode ?? BuildkitMode.PRIVILEGED;
+    this.mode = checkOneOf('mode', props.mode ?? BuildkitMode.PRIVILEGED, BuildkitMode);
+    if (props.createRbac && !props.serviceAccount) {
+      invalid('createRbac', true, 'expected a serviceAccount to bind the Role to; binding the namespace\'s default service account would hand the connector to every pod');
+    }
     const layout = MODE_LAYOUT[this.mode];
     const dockerfile = checkRelativePath('dockerfile', props.dockerfile ?? 'Dockerfile');
     const proxy = new ConnectorProxy(props.connector, Chart.of(this).namespace);
@@ -296,15 +299,12 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
     pod.setDefaultContainer('buildkit');
 
     if (props.createRbac) {
-      if (!props.serviceAccount) {
-        invalid('createRbac', true, 'expected a serviceAccount to bind the Role to; binding the namespace\'s default service account would hand the connector to every pod');
-      }
-      this.role = proxy.grant(this, props.serviceAccount);
+      this.role = proxy.grant(this, props.serviceAccount!);
     }
   }
 
   private cacheArgs(props: OciConnectorBuildJobProps, proxy: ConnectorProxy): string[] {
-    const cache = props.cache ?? CacheMode.INLINE;
+    const cache = checkOneOf('cache', props.cache ?? CacheMode.INLINE, CacheMode);
     if (cache !== CacheMode.REGISTRY) {
       if (props.cacheRef !== undefined) {
         invalid('cacheRef', props.cacheRef, 'expected no cacheRef unless cache is CacheMode.REGISTRY');

@@ -1,5 +1,5 @@
 import { Duration } from 'cdk8s';
-import { checkDnsLabel, checkRegistryHost, checkWholeSeconds, invalid } from './_validate';
+import { checkDnsLabel, checkOneOf, checkRegistryHost, checkWholeSeconds, invalid } from './_validate';
 
 /**
  * How image references are written for the connector's proxy.
@@ -160,9 +160,11 @@ export class OciConnector {
     this.namespace = options.namespace === undefined ? undefined : checkDnsLabel('OciConnector.fromName namespace', options.namespace);
     this.proxyHost = options.proxyHost === undefined ? undefined : hostOf('OciConnector.fromName proxyHost', options.proxyHost);
     this.registry = options.registry === undefined ? undefined : hostOf('OciConnector.fromName registry', options.registry);
-    this.addressing = options.addressing ?? ProxyAddressing.PATH_PREFIX;
-    this.registryConfigName = options.registryConfigName ?? RegistryConfigName.REGISTRY_CONFIG;
-    this.volumeAttributeStyle = options.volumeAttributeStyle ?? VolumeAttributeStyle.BOTH;
+    this.addressing = checkOneOf('OciConnector.fromName addressing', options.addressing ?? ProxyAddressing.PATH_PREFIX, ProxyAddressing);
+    this.registryConfigName = checkOneOf('OciConnector.fromName registryConfigName', options.registryConfigName ?? RegistryConfigName.REGISTRY_CONFIG,
+      RegistryConfigName);
+    this.volumeAttributeStyle = checkOneOf('OciConnector.fromName volumeAttributeStyle', options.volumeAttributeStyle ?? VolumeAttributeStyle.BOTH,
+      VolumeAttributeStyle);
     if (options.tokenExpiration !== undefined) {
       const seconds = checkWholeSeconds('OciConnector.fromName tokenExpiration', options.tokenExpiration, 60);
       if (seconds % 60 !== 0) {
