@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { App, Chart } from 'cdk8s';
 import * as buildFromContext from './build-from-context';
+import * as ociConnector from './oci-connector';
 import * as promote from './promote';
 import * as pushTar from './push-tar';
 import * as unified from './unified';
@@ -18,6 +19,7 @@ export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
   'push-tar': pushTar.build,
   'unified': unified.build,
   'unified-tools-image': unifiedToolsImage.build,
+  'oci-connector': ociConnector.build,
 };
 
 /** The YAML an example synthesizes. */

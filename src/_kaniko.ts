@@ -1,6 +1,4 @@
-import { Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
-import { checkEnvName, checkLabelKey, invalid, sortedEntries } from './_validate';
+import { checkEnvName, checkLabelKey, checkRegistryHost, checkTarget, invalid, sortedEntries } from './_validate';
 
 /** kaniko defaults for builds in a Job: redo snapshots, retries, plain-text logs with timestamps. */
 const KANIKO_DEFAULT_FLAGS: [string, string][] = [
@@ -36,14 +34,6 @@ const KANIKO_MANAGED_FLAGS: { [flag: string]: string } = {
   '--insecure-registry': 'insecureRegistries',
 };
 
-/** kaniko unpacks base images and snapshots layers in memory and on the node's disk: real builds need room. */
-export const KANIKO_RESOURCES: kplus.ContainerResources = {
-  cpu: { request: kplus.Cpu.units(1) },
-  memory: { request: Size.gibibytes(2), limit: Size.gibibytes(4) },
-  ephemeralStorage: { request: Size.gibibytes(10) },
-};
-
-const REGISTRY_HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$/;
 
 /** The build inputs every kaniko-based construct shares. */
 export interface KanikoFlagInputs {
@@ -73,7 +63,7 @@ export function kanikoFlags(inputs: KanikoFlagInputs, more: string[] = []): Kani
     insecureRegistries,
     flags: [
       ...sortedEntries('buildArgs', inputs.buildArgs, checkEnvName).map(([k, v]) => `--build-arg=${k}=${v}`),
-      ...(inputs.target !== undefined ? [`--target=${checkTarget(inputs.target)}`] : []),
+      ...(inputs.target !== undefined ? [`--target=${checkTarget('target', inputs.target)}`] : []),
       ...sortedEntries('labels', inputs.labels, checkLabelKey).map(([k, v]) => `--label=${k}=${v}`),
       ...more,
       ...insecureRegistries.map(host => `--insecure-registry=${host}`),
@@ -82,25 +72,6 @@ export function kanikoFlags(inputs: KanikoFlagInputs, more: string[] = []): Kani
       ...extraArgs,
     ],
   };
-}
-
-/** kubelet expands `$(VAR)` in args; `$$` keeps a literal `$` in user-supplied values. */
-export function escapeKubeletExpansion(arg: string): string {
-  return arg.replace(/\$/g, '$$$$');
-}
-
-function checkRegistryHost(prop: string, host: string): string {
-  if (!REGISTRY_HOST.test(host)) {
-    invalid(prop, host, 'expected a registry host with an optional port, e.g. "registry.internal:5000"');
-  }
-  return host;
-}
-
-function checkTarget(target: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(target)) {
-    invalid('target', target, 'expected a Dockerfile stage name: letters, digits, "_", "." and "-"');
-  }
-  return target;
 }
 
 /** Refuses managed flags and returns the default flags the user overrides. */

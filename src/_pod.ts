@@ -8,12 +8,22 @@ import { ImageJobOptions, PodSecurityLevel } from './image-job';
 /** The uid and gid of every non-root helper container (the distroless "nonroot" user). */
 export const NON_ROOT_ID = 65532;
 
+/** The uid and gid of the rootless BuildKit image's `user`. */
+export const BUILDKIT_ROOTLESS_ID = 1000;
+
 /** How a container is confined. */
 export enum ContainerProfile {
   /** Pod Security `restricted`: non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp. */
   RESTRICTED,
   /** kaniko: root (it unpacks images into its own root filesystem), nothing more; fits `baseline`. */
   ROOT_BUILDER,
+  /** BuildKit's documented Job: a privileged root container; needs `privileged`. */
+  PRIVILEGED_BUILDER,
+  /**
+   * Rootless BuildKit: uid 1000, privilege escalation for the setuid `newuidmap`, Unconfined seccomp (and
+   * AppArmor, see `unconfineAppArmor`) so it can create its own namespaces; needs `privileged`.
+   */
+  ROOTLESS_BUILDER,
 }
 
 /** One volume mount of a container. */
@@ -43,6 +53,18 @@ export const HELPER_RESOURCES: kplus.ContainerResources = {
   cpu: { request: kplus.Cpu.millis(50) },
   memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
 };
+
+/** Default resources of a builder container (kaniko, BuildKit). */
+export const BUILDER_RESOURCES: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.units(1) },
+  memory: { request: Size.gibibytes(2), limit: Size.gibibytes(4) },
+  ephemeralStorage: { request: Size.gibibytes(10) },
+};
+
+/** kubelet expands `$(VAR)` in args; `$$` keeps a literal `$` in user-supplied values. */
+export function escapeKubeletExpansion(arg: string): string {
+  return arg.replace(/\$/g, '$$$$');
+}
 
 const LIBRARY = 'cdk8s-image-jobs';
 
@@ -129,6 +151,39 @@ export class ImageJobPod {
       kplus.PersistentVolumeClaim.fromClaimName(this.scope, `Claim-${claimName}`, claimName), { name, readOnly: true }));
   }
 
+  /** A volume holding every key of an existing ConfigMap as a file, created once per name. */
+  public configMapVolume(name: string, configMapName: string): kplus.Volume {
+    return this.volume(name, () => kplus.Volume.fromConfigMap(this.scope, `Volume-${name}`,
+      kplus.ConfigMap.fromConfigMapName(this.scope, `ConfigMap-${configMapName}`, configMapName), { name }));
+  }
+
+  /** A read-only CSI volume (kplus defaults `readOnly` to false; drivers such as `connectors-csi` require true). */
+  public csiVolume(name: string, driver: string, attributes: [string, string][]): kplus.Volume {
+    return this.volume(name, () => kplus.Volume.fromCsi(this.scope, `Volume-${name}`, driver, {
+      name,
+      readOnly: true,
+      attributes: Object.fromEntries(attributes),
+    }));
+  }
+
+  /**
+   * Runs a main container without AppArmor confinement: the `appArmorProfile` field (Kubernetes 1.30+) plus
+   * the annotation older kubelets read. cdk8s-plus-28's generated `KubeJob` drops fields its Kubernetes 1.28
+   * schema does not know, JSON patches included, so the field is added to the serialized object.
+   */
+  public unconfineAppArmor(containerName: string): void {
+    const apiObject = ApiObject.of(this.job);
+    const toJson = apiObject.toJson.bind(apiObject);
+    apiObject.toJson = () => {
+      const json = toJson();
+      const container = json.spec.template.spec.containers.find((c: { name: string }) => c.name === containerName);
+      const securityContext = { ...container.securityContext, appArmorProfile: { type: 'Unconfined' } };
+      container.securityContext = Object.fromEntries(Object.entries(securityContext).sort(([a], [b]) => a.localeCompare(b)));
+      return json;
+    };
+    this.job.podMetadata.addAnnotation(`container.apparmor.security.beta.kubernetes.io/${containerName}`, 'unconfined');
+  }
+
   /** A reference to an existing Secret, created once per name. */
   public secret(secretName: string): kplus.ISecret {
     let secret = this.secrets.get(secretName);
@@ -185,6 +240,19 @@ function securityContextOf(profile: ContainerProfile): kplus.ContainerSecurityCo
     seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
   };
   switch (profile) {
+    case ContainerProfile.PRIVILEGED_BUILDER:
+      // Kubernetes refuses allowPrivilegeEscalation: false on a privileged container; seccomp does not apply.
+      return { privileged: true, allowPrivilegeEscalation: true, user: 0, group: 0, ensureNonRoot: false, readOnlyRootFilesystem: false };
+    case ContainerProfile.ROOTLESS_BUILDER:
+      return {
+        privileged: false,
+        allowPrivilegeEscalation: true,
+        seccompProfile: { type: kplus.SeccompProfileType.UNCONFINED },
+        user: BUILDKIT_ROOTLESS_ID,
+        group: BUILDKIT_ROOTLESS_ID,
+        ensureNonRoot: true,
+        readOnlyRootFilesystem: false,
+      };
     case ContainerProfile.ROOT_BUILDER:
       // kaniko unpacks base images into its own root: root user, writable root filesystem, the runtime's
       // default capabilities (all inside the baseline set).

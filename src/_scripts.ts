@@ -359,3 +359,27 @@ case "$action" in
   *) die "unknown action '$action' in $ACTION_FILE" ;;
 esac
 `}`;
+
+/**
+ * Runs `buildctl-daemonless.sh build "$@" --metadata-file "$METADATA_FILE"` (the flags arrive as the
+ * script's arguments, never as shell text), reads `containerimage.digest` from the metadata, and writes
+ * "<reference>@<digest>" lines to the termination message: DESTINATIONS (what the pipeline asked for, on
+ * the upstream registry) first, then PROXY_DESTINATIONS (the names actually pushed, through the proxy).
+ */
+export const BUILDKIT_BUILD_SCRIPT = `${PRELUDE}${String.raw`
+require_env METADATA_FILE DESTINATIONS PROXY_DESTINATIONS
+rm -f "$METADATA_FILE"
+log "building with buildctl-daemonless.sh; pushing $PROXY_DESTINATIONS"
+buildctl-daemonless.sh build "$@" --metadata-file "$METADATA_FILE" || die "buildctl build failed with exit code $? (BuildKit's message above)"
+[ -s "$METADATA_FILE" ] || die "buildctl wrote no metadata to $METADATA_FILE"
+digest=$(grep -o '"containerimage\.digest": *"sha256:[a-f0-9]*"' "$METADATA_FILE" | grep -o 'sha256:[a-f0-9]*' | head -n 1)
+case "$digest" in
+  sha256:*) [ ${'$'}{#digest} -eq 71 ] || die "malformed containerimage.digest '$digest' in $METADATA_FILE" ;;
+  *) die "no containerimage.digest in $METADATA_FILE: was the image pushed?" ;;
+esac
+: >"$termination_log"
+for reference in $DESTINATIONS $PROXY_DESTINATIONS; do
+  printf '%s@%s\n' "$reference" "$digest" >>"$termination_log"
+done
+log "pushed $digest"
+`}`;

@@ -7,6 +7,8 @@ export interface ResolvedToolImages {
   readonly kaniko: string;
   readonly skopeo: string;
   readonly downloadHelper: string;
+  readonly buildkit: string;
+  readonly buildkitRootless: string;
 }
 
 /** Applies defaults and refuses unpinned overrides. */
@@ -15,6 +17,8 @@ export function resolveToolImages(options: ToolImagesOptions = {}): ResolvedTool
     kaniko: checkToolImage('toolImages.kaniko', options.kaniko ?? ToolImages.KANIKO),
     skopeo: checkToolImage('toolImages.skopeo', options.skopeo ?? ToolImages.SKOPEO),
     downloadHelper: checkToolImage('toolImages.downloadHelper', options.downloadHelper ?? ToolImages.DOWNLOAD_HELPER),
+    buildkit: checkToolImage('toolImages.buildkit', options.buildkit ?? ToolImages.BUILDKIT),
+    buildkitRootless: checkToolImage('toolImages.buildkitRootless', options.buildkitRootless ?? ToolImages.BUILDKIT_ROOTLESS),
   };
 }
 

@@ -151,3 +151,30 @@ export function checkWholeSeconds(prop: string, duration: Duration, minSeconds: 
   }
   return millis / 1000;
 }
+
+const REGISTRY_HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$/;
+
+/** A registry host with an optional port, e.g. `registry.internal:5000`. */
+export function checkRegistryHost(prop: string, host: string): string {
+  if (typeof host !== 'string' || !REGISTRY_HOST.test(host)) {
+    invalid(prop, host, 'expected a registry host with an optional port, e.g. "registry.internal:5000"');
+  }
+  return host;
+}
+
+/** A Dockerfile stage name (`--target`). */
+export function checkTarget(prop: string, target: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(target)) {
+    invalid(prop, target, 'expected a Dockerfile stage name: letters, digits, "_", "." and "-"');
+  }
+  return target;
+}
+
+/** One of an enum's values (JavaScript callers can pass anything). */
+export function checkOneOf<T>(prop: string, value: T, allowed: { [name: string]: T }): T {
+  const values = Object.values(allowed);
+  if (!values.includes(value)) {
+    invalid(prop, value, `expected one of ${Object.keys(allowed).join(', ')}`);
+  }
+  return value;
+}

@@ -2,7 +2,7 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { FETCH_CONTEXT_SCRIPT } from './_scripts';
-import { checkDownloadUrl, checkRelativePath, checkSha256, invalid } from './_validate';
+import { checkDownloadUrl, checkObjectName, checkRelativePath, checkSha256, invalid } from './_validate';
 
 /** Options for `BuildContext.fromUrl()`. */
 export interface UrlBuildContextOptions {
@@ -45,6 +45,8 @@ export enum BuildContextSource {
   URL = 'url',
   /** A git repository cloned over https by the builder itself. */
   GIT = 'git',
+  /** An existing ConfigMap whose keys are the context's files. */
+  CONFIG_MAP = 'config-map',
 }
 
 /**
@@ -132,10 +134,22 @@ export abstract class BuildContext {
     return new GitContext(url, options.ref, options.subPath);
   }
 
+  /**
+   * An existing ConfigMap in the Job's namespace whose keys are the context's files, mounted read-only as
+   * the context directory: seed 004 keeps its Dockerfile this way. Suits small contexts (a ConfigMap holds
+   * at most 1 MiB). ConfigMap keys cannot contain "/", so every file sits at the context root and
+   * `dockerfile` must be a key.
+   *
+   * @param name the ConfigMap's name, e.g. `dockerfile`
+   */
+  public static fromConfigMap(name: string): BuildContext {
+    return new ConfigMapContext(checkObjectName('BuildContext.fromConfigMap name', name));
+  }
+
   /** Where the context comes from. */
   public abstract readonly source: BuildContextSource;
 
-  /** The context's address (URL of the archive or repository). */
+  /** The context's address: URL of the archive or repository, or the ConfigMap's name. */
   public abstract readonly location: string;
 
   /**
@@ -208,5 +222,21 @@ class GitContext extends BuildContext {
 
   public _bind(): ContextBinding {
     return { git: { url: this.location, ref: this.ref, subPath: this.subPath }, mounts: [] };
+  }
+}
+
+class ConfigMapContext extends BuildContext {
+  public readonly source = BuildContextSource.CONFIG_MAP;
+
+  constructor(public readonly location: string) {
+    super();
+  }
+
+  public _bind(pod: ImageJobPod, options: ContextBindOptions): ContextBinding {
+    if (options.dockerfile.includes('/')) {
+      invalid('dockerfile', options.dockerfile, 'expected a key of the context ConfigMap: BuildContext.fromConfigMap puts every key at the context root');
+    }
+    const volume = pod.configMapVolume('context', this.location);
+    return { directory: '/workspace', mounts: [{ path: '/workspace', volume, readOnly: true }] };
   }
 }

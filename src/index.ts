@@ -11,3 +11,5 @@ export * from './kaniko-build-job';
 export * from './skopeo-promote-job';
 export * from './tar-push-job';
 export * from './unified-image-job';
+export * from './oci-connector';
+export * from './oci-connector-build-job';

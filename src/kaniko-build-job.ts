@@ -2,8 +2,8 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { provideCredentials } from './_credentials';
-import { escapeKubeletExpansion, KANIKO_RESOURCES, kanikoFlags } from './_kaniko';
-import { ContainerProfile, ImageJobPod, Mount } from './_pod';
+import { kanikoFlags } from './_kaniko';
+import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { PROMOTE_SCRIPT } from './_scripts';
 import { addSkopeoContainer, SKOPEO_RESOURCES } from './_skopeo';
@@ -218,7 +218,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
       ],
       mounts,
       profile: ContainerProfile.ROOT_BUILDER,
-      resources: props.resources ?? KANIKO_RESOURCES,
+      resources: props.resources ?? BUILDER_RESOURCES,
     }, props.promotion !== undefined);
 
     if (props.promotion) {

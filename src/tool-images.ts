@@ -26,6 +26,21 @@ export interface ToolImagesOptions {
    * @default ToolImages.DOWNLOAD_HELPER
    */
   readonly downloadHelper?: string;
+
+  /**
+   * The BuildKit image for `BuildkitMode.PRIVILEGED`. It must provide `buildctl-daemonless.sh`, `buildkitd`
+   * and a POSIX `sh` with `grep`.
+   *
+   * @default ToolImages.BUILDKIT
+   */
+  readonly buildkit?: string;
+
+  /**
+   * The rootless BuildKit image for `BuildkitMode.ROOTLESS` (uid 1000, rootlesskit). Same tools as `buildkit`.
+   *
+   * @default ToolImages.BUILDKIT_ROOTLESS
+   */
+  readonly buildkitRootless?: string;
 }
 
 /**
@@ -58,6 +73,20 @@ export class ToolImages {
 
   /** curl's official image (Alpine: busybox `sh`, `tar`, `gzip`, `sha256sum`, `base64`), pinned by digest. */
   public static readonly DOWNLOAD_HELPER = 'docker.io/curlimages/curl:8.22.0@sha256:58adaa4e8dca9c988bae2aba4ab3434a0bb2da16bbe3f92dec39ec7785166777';
+
+  /**
+   * BuildKit (`moby/buildkit`, busybox `sh`), pinned to an exact release and the index digest published for
+   * that tag.
+   */
+  public static readonly BUILDKIT = 'docker.io/moby/buildkit:v0.34.0@sha256:b059f8d7226d0b326bc871af489a5dddf65e36af4d20d14251b072974d9ee87c';
+
+  /**
+   * Rootless BuildKit (`moby/buildkit:<version>-rootless`), the same release as `BUILDKIT`.
+   *
+   * No digest is pinned: none for this tag could be established from public material when it was chosen.
+   * Mirror it and pin your mirror's digest for full immutability.
+   */
+  public static readonly BUILDKIT_ROOTLESS = 'docker.io/moby/buildkit:v0.34.0-rootless';
 
   private constructor() {}
 }

@@ -3,8 +3,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { bindArchive, checkSizeLimit } from './_archive';
 import { provideCredentials } from './_credentials';
-import { KANIKO_RESOURCES, kanikoFlags } from './_kaniko';
-import { ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
+import { kanikoFlags } from './_kaniko';
+import { BUILDER_RESOURCES, ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { parseDestination, parseDestinations } from './_refs';
 import { DETERMINE_ACTION_SCRIPT, UNIFIED_SCRIPT } from './_scripts';
 import { Env, SKOPEO_RESOURCES, skopeoEnv, tmpEnv } from './_skopeo';
@@ -234,7 +234,7 @@ export class UnifiedImageJob extends Construct implements IImageJob {
       env: [...env, ...shared.env, ...tmpEnv()],
       mounts: [...mounts, { path: '/tmp', volume: pod.emptyDir('tmp', tmpSizeLimit) }, ...shared.mounts],
       profile: building ? ContainerProfile.ROOT_BUILDER : ContainerProfile.RESTRICTED,
-      resources: props.resources ?? (building ? KANIKO_RESOURCES : SKOPEO_RESOURCES),
+      resources: props.resources ?? (building ? BUILDER_RESOURCES : SKOPEO_RESOURCES),
     }, false);
     pod.setDefaultContainer('main-task-executor');
   }

@@ -18,6 +18,12 @@ describe('BuildContext', () => {
     expect(context.location).toBe('https://github.com/acme/api.git');
   });
 
+  test('fromConfigMap keeps the ConfigMap name', () => {
+    const context = BuildContext.fromConfigMap('dockerfile');
+    expect(context.source).toBe(BuildContextSource.CONFIG_MAP);
+    expect(context.location).toBe('dockerfile');
+  });
+
   describe('fails when', () => {
     test.each<[string, () => unknown, RegExp]>([
       ['the URL is http without the opt-in', () => BuildContext.fromUrl('http://a.example.com/c.tar.gz'),
@@ -35,6 +41,8 @@ describe('BuildContext', () => {
       ['the git ref is invalid', () => BuildContext.fromGit('https://github.com/acme/api.git', { ref: 'main#evil' }), /^BuildContext.fromGit ref: got "main#evil"/],
       ['the git ref has ..', () => BuildContext.fromGit('https://github.com/acme/api.git', { ref: 'a..b' }), /^BuildContext.fromGit ref: got "a..b"/],
       ['the git sub path escapes', () => BuildContext.fromGit('https://github.com/acme/api.git', { subPath: 'a/../../b' }), /^BuildContext.fromGit subPath: got "a\/..\/..\/b"/],
+      ['the ConfigMap name is not a Kubernetes name', () => BuildContext.fromConfigMap('Docker_File'),
+        /^BuildContext.fromConfigMap name: got "Docker_File"; expected a Kubernetes name of at most 63 characters/],
     ])('%s', (_, make, message) => {
       expect(make).toThrow(message);
     });

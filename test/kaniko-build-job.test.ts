@@ -307,6 +307,20 @@ describe('KanikoBuildJob', () => {
     expect(container(kaniko().job, 'build').args.some((a: string) => a.includes('BUILD_COMMIT_SHA'))).toBe(false);
   });
 
+  test('a ConfigMap context is mounted read-only as the context directory: no init container', () => {
+    // WHEN
+    const { job } = kaniko({ context: BuildContext.fromConfigMap('api-dockerfile'), dockerfile: 'Containerfile' });
+    const build = container(job, 'build');
+
+    // THEN
+    expect(containerNames(job)).toEqual({ init: [], main: ['build'] });
+    expect(build.args.slice(0, 2)).toEqual(['--context=dir:///workspace', '--dockerfile=/workspace/$(DOCKERFILE_PATH)']);
+    expect(envOf(build).DOCKERFILE_PATH).toBe('Containerfile');
+    const context = volumeAt(job, build, '/workspace');
+    expect(context.mount.readOnly).toBe(true);
+    expect(context.volume).toEqual({ name: 'context', configMap: { name: 'api-dockerfile' } });
+  });
+
   test('a single-component Harbor repository leaves HARBOR_PROJECT empty', () => {
     const { job } = kaniko({ promotion: { destinations: ['harbor.example.com/api:1'] } });
     expect(envOf(container(job, 'promote'))).toMatchObject({ HARBOR_PROJECT: '', HARBOR_IMAGE_NAME: 'api' });
@@ -374,6 +388,8 @@ describe('KanikoBuildJob', () => {
       ['a tool image is unpinned', { toolImages: { kaniko: 'gcr.io/kaniko-project/executor' } }, /^toolImages.kaniko: got "gcr.io\/kaniko-project\/executor"; expected an image pinned/],
       ['a tool image uses latest', { toolImages: { skopeo: 'quay.io/skopeo/stable:latest' } }, /^toolImages.skopeo: .*never an implicit or explicit "latest"/],
       ['a tool image is not a reference', { toolImages: { downloadHelper: 'Not An Image' } }, /^toolImages.downloadHelper: got "Not An Image"/],
+      ['a ConfigMap context\'s dockerfile is not a key', { context: BuildContext.fromConfigMap('ctx'), dockerfile: 'docker/Dockerfile' },
+        /^dockerfile: got "docker\/Dockerfile"; expected a key of the context ConfigMap/],
       ['the context is missing', { context: undefined as any }, /^context: got undefined; expected a BuildContext/],
     ])('%s', (_, props, message) => {
       expect(() => kaniko(props)).toThrow(message);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'child_process';
-import { mkdtempSync, readFileSync, statSync } from 'fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { describe, expect, test } from 'vitest';
@@ -8,7 +8,7 @@ import { synthExample, EXAMPLES } from '../examples/synth';
 import * as scripts from '../src/_scripts';
 
 const SCRIPTS: { [name: string]: string } = { ...scripts };
-const { COMPOSE_AUTH_SCRIPT, FETCH_CONTEXT_SCRIPT, PROMOTE_SCRIPT } = scripts;
+const { BUILDKIT_BUILD_SCRIPT, COMPOSE_AUTH_SCRIPT, FETCH_CONTEXT_SCRIPT, PROMOTE_SCRIPT } = scripts;
 
 describe('container scripts', () => {
   test.each(Object.keys(SCRIPTS))('%s passes shellcheck as POSIX sh', (name) => {
@@ -102,5 +102,75 @@ describe('container scripts', () => {
     expect(result.stderr).toContain('refusing plain-http download of http://127.0.0.1:9/ctx.tar.gz; set ALLOW_INSECURE_HTTP=true');
     expect(result.stderr).not.toContain('token=hidden');
   });
-});
 
+  describe('the BuildKit build script', () => {
+    const DIGEST = `sha256:${'c'.repeat(64)}`;
+    /** Metadata as buildctl writes it: indented JSON with several digests, only one of them the image's. */
+    const METADATA = JSON.stringify({
+      'containerimage.config.digest': `sha256:${'a'.repeat(64)}`,
+      'containerimage.descriptor': { mediaType: 'application/vnd.oci.image.index.v1+json', digest: `sha256:${'b'.repeat(64)}`, size: 856 },
+      'containerimage.digest': DIGEST,
+      'image.name': 'c-harbor.ci.svc.cluster.local/test/abc:v1',
+    }, null, 2);
+
+    /** Runs the script with a fake buildctl-daemonless.sh that records its arguments and behaves as told. */
+    function runBuild(fake: string, env: { [name: string]: string } = {}) {
+      const dir = mkdtempSync(join(tmpdir(), 'buildkit-'));
+      const tool = join(dir, 'buildctl-daemonless.sh');
+      writeFileSync(tool, `#!/bin/sh\nprintf '%s\\n' "$@" >"${dir}/args"\n${fake}\n`);
+      chmodSync(tool, 0o755);
+      writeFileSync(join(dir, 'metadata.template'), METADATA);
+      const result = spawnSync('sh', ['-c', BUILDKIT_BUILD_SCRIPT, 'buildctl-build', '--frontend=dockerfile.v0', '--opt=build-arg:A=two words $HOME'], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${dir}:${process.env.PATH}`,
+          TERMINATION_LOG: join(dir, 'termination-log'),
+          METADATA_FILE: join(dir, 'metadata.json'),
+          DESTINATIONS: 'harbor.example.cn/test/abc:v1 harbor.example.cn/test/abc:latest',
+          PROXY_DESTINATIONS: 'c-harbor.ci.svc.cluster.local/test/abc:v1 c-harbor.ci.svc.cluster.local/test/abc:latest',
+          TEMPLATE: join(dir, 'metadata.template'),
+          ...env,
+        },
+      });
+      const read = (name: string) => { try { return readFileSync(join(dir, name), 'utf8'); } catch { return ''; } };
+      return { result, args: read('args'), terminationLog: read('termination-log') };
+    }
+
+    // the fake writes the metadata file named by --metadata-file, as buildctl does
+    const WRITES_METADATA = 'while [ $# -gt 0 ]; do [ "$1" = --metadata-file ] && cp "$TEMPLATE" "$2"; shift; done';
+
+    test('passes its arguments through unchanged and reports every canonical, then every proxy reference at the image digest', () => {
+      const { result, args, terminationLog } = runBuild(WRITES_METADATA);
+      expect(result.stderr).toContain(`pushed ${DIGEST}`);
+      expect(result.status).toBe(0);
+      expect(args.split('\n')).toEqual(['build', '--frontend=dockerfile.v0', '--opt=build-arg:A=two words $HOME', '--metadata-file', expect.stringMatching(/metadata\.json$/), '']);
+      expect(terminationLog).toBe([
+        `harbor.example.cn/test/abc:v1@${DIGEST}`,
+        `harbor.example.cn/test/abc:latest@${DIGEST}`,
+        `c-harbor.ci.svc.cluster.local/test/abc:v1@${DIGEST}`,
+        `c-harbor.ci.svc.cluster.local/test/abc:latest@${DIGEST}`,
+        '',
+      ].join('\n'));
+    });
+
+    test('fails with buildctl\'s exit code when the build fails', () => {
+      const { result, terminationLog } = runBuild('echo "failed to solve: dockerfile parse error" >&2; exit 3');
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('failed to solve: dockerfile parse error');
+      expect(terminationLog).toBe('error: buildctl build failed with exit code 3 (BuildKit\'s message above)\n');
+    });
+
+    test('fails when the metadata holds no image digest', () => {
+      const { result, terminationLog } = runBuild(`${WRITES_METADATA}; sed -i 's/"containerimage.digest"/"other"/' "$METADATA_FILE"`);
+      expect(result.status).toBe(1);
+      expect(terminationLog).toMatch(/^error: no containerimage.digest in .*metadata.json: was the image pushed\?\n$/);
+    });
+
+    test('names the missing variables before running anything', () => {
+      const { result, args } = runBuild(WRITES_METADATA, { PROXY_DESTINATIONS: '' });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('missing required environment variable(s): PROXY_DESTINATIONS');
+      expect(args).toBe('');
+    });
+  });
+});

@@ -1,7 +1,7 @@
-import { Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { describe, expect, test } from 'vitest';
-import { BuildContext, ImageArchive, KanikoBuildJob, RegistryCredentials, SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode } from '../src';
+import { BuildContext, BuildkitMode, CacheMode, ImageArchive, KanikoBuildJob, OciConnector, OciConnectorBuildJob, RegistryCredentials, SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode } from '../src';
 import { synth } from './util';
 
 const PASSWORD = 'Sup3r-Secr3t-Passw0rd';
@@ -68,6 +68,61 @@ describe('no credential ever reaches the YAML, args or scripts', () => {
           }
         }
         expect(JSON.stringify(c.args ?? [])).not.toMatch(/auth|password|token/i);
+      }
+    }
+  });
+
+  test('an OCI Connector build carries no credential of any kind: the connector\'s CSI driver and proxy hold them', () => {
+    // GIVEN: both modes, every context kind, registry cache, a service account and RBAC
+    const chart = new Chart(Testing.app(), 'connector', { namespace: 'builds' });
+    const contexts = [
+      BuildContext.fromConfigMap('dockerfile'),
+      BuildContext.fromUrl('https://a.example.com/c.tar.gz'),
+      BuildContext.fromGit('https://github.com/acme/api.git'),
+    ];
+    contexts.forEach((context, i) => {
+      for (const mode of [BuildkitMode.PRIVILEGED, BuildkitMode.ROOTLESS]) {
+        new OciConnectorBuildJob(chart, `build-${i}-${mode}`, {
+          connector: OciConnector.fromName('harbor', { registry: 'harbor.example.com' }),
+          context,
+          destinations: ['harbor.example.com/p/api:1'],
+          cache: CacheMode.REGISTRY,
+          cacheRef: 'harbor.example.com/p/api:buildcache',
+          mode,
+        });
+      }
+    });
+
+    // THEN
+    const jobs = synth(chart).filter(o => o.kind === 'Job');
+    expect(jobs).toHaveLength(6);
+    for (const job of jobs) {
+      const spec = job.spec.template.spec;
+      expect(spec.automountServiceAccountToken).toBe(false);
+      // no Secret, projected token, host path or other volume that could hold a credential
+      for (const volume of spec.volumes) {
+        const kinds = Object.keys(volume).filter(k => k !== 'name');
+        expect(kinds.length, volume.name).toBe(1);
+        expect(['configMap', 'emptyDir', 'csi']).toContain(kinds[0]);
+        if (volume.csi) {
+          expect(volume.csi).toMatchObject({ driver: 'connectors-csi', readOnly: true });
+        }
+      }
+      for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+        // every variable is a plain, non-secret value
+        for (const e of c.env ?? []) {
+          expect(e.valueFrom, `${c.name} ${e.name}`).toBeUndefined();
+          expect(e.name).not.toMatch(/PASSWORD|USERNAME|TOKEN|AUTH/);
+        }
+        expect(c.envFrom).toBeUndefined();
+        // the credentials directories are read-only CSI mounts
+        for (const m of c.volumeMounts ?? []) {
+          if (m.mountPath.endsWith('/.docker') || m.mountPath === '/etc/buildkit') {
+            expect(spec.volumes.find((v: any) => v.name === m.name).csi, m.mountPath).toBeDefined();
+            expect(m.readOnly).toBe(true);
+          }
+        }
+        expect(JSON.stringify([c.args ?? [], c.command ?? []])).not.toMatch(/password|--creds|--username|--registry-token|registry\.insecure|"auths"/i);
       }
     }
   });

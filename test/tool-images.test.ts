@@ -7,6 +7,8 @@ describe('ToolImages', () => {
     ['KANIKO_UPSTREAM_ARCHIVED', ToolImages.KANIKO_UPSTREAM_ARCHIVED],
     ['SKOPEO', ToolImages.SKOPEO],
     ['DOWNLOAD_HELPER', ToolImages.DOWNLOAD_HELPER],
+    ['BUILDKIT', ToolImages.BUILDKIT],
+    ['BUILDKIT_ROOTLESS', ToolImages.BUILDKIT_ROOTLESS],
   ])('%s is a valid reference pinned to an exact version, never latest', (_, image) => {
     const ref = ImageReference.parse(image);
     expect(ref.tag).toMatch(/^v?\d+\.\d+\.\d+/);
@@ -21,5 +23,14 @@ describe('ToolImages', () => {
   test('skopeo uses an immutable tag; the helper is pinned by digest', () => {
     expect(ImageReference.parse(ToolImages.SKOPEO).tag).toMatch(/-immutable$/);
     expect(ImageReference.parse(ToolImages.DOWNLOAD_HELPER).digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+  });
+
+  test('BuildKit: the rootless image is the same release as the privileged one, which is pinned by digest', () => {
+    const buildkit = ImageReference.parse(ToolImages.BUILDKIT);
+    const rootless = ImageReference.parse(ToolImages.BUILDKIT_ROOTLESS);
+    expect(buildkit.name).toBe('docker.io/moby/buildkit');
+    expect(buildkit.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(rootless.name).toBe('docker.io/moby/buildkit');
+    expect(rootless.tag).toBe(`${buildkit.tag}-rootless`);
   });
 });
