@@ -50,7 +50,7 @@ export async function startEnvironment(name: string): Promise<E2eEnvironment> {
     started.push(intermediate);
     const harbor = await Registry.start(dir, 'harbor', { tls, htpasswd: { username: HARBOR_USER, password: harborPassword } });
     started.push(harbor);
-    const files = await FileServer.start();
+    const files = await FileServer.start(tls);
     started.push(files);
     const prebuilt = singleImage({ 'hello.txt': 'built by the kaniko stand-in\n' });
     const profiles = prepareImages(join(dir, 'images'), {

@@ -7,8 +7,8 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { accessSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
-import { request as httpsRequest } from 'https';
+import { IncomingMessage, Server, ServerResponse } from 'http';
+import { createServer as createHttpsServer, request as httpsRequest } from 'https';
 import { AddressInfo, createServer as createNetServer } from 'net';
 import { join, resolve } from 'path';
 
@@ -210,25 +210,29 @@ export type Fault =
   | { kind: 'truncate'; body: Buffer };
 
 /**
- * An HTTP file server on 127.0.0.1 that serves files and injects faults per path: answer a status N
- * times then serve, or send half the announced body and cut the connection. Unknown paths get 404.
- * `serveLater` gives a URL whose port refuses connections until a delay has passed.
+ * An HTTPS file server on 127.0.0.1 (the test CA's certificate) that serves files and injects faults per
+ * path: answer a status N times then serve, or send half the announced body and cut the connection.
+ * Unknown paths get 404. `serveLater` gives a URL whose port refuses connections until a delay has passed.
  */
 export class FileServer {
-  public static async start(): Promise<FileServer> {
-    const server = new FileServer();
+  public static async start(tls: { cert: string; key: string }): Promise<FileServer> {
+    const server = new FileServer(tls);
     server.url = await server.listen(server.server, 0);
     return server;
   }
 
   /** Every request as `METHOD /path`, in arrival order. */
   public readonly requests: string[] = [];
-  /** The base URL, `http://127.0.0.1:<port>`. */
+  /** The base URL, `https://127.0.0.1:<port>`. */
   public url = '';
   private readonly routes = new Map<string, Fault>();
   private readonly served = new Map<string, number>();
-  private readonly server: Server = createServer((req, res) => this.handle(req, res));
+  private readonly server: Server;
   private readonly late: Server[] = [];
+
+  private constructor(private readonly tls: { cert: string; key: string }) {
+    this.server = this.createServer();
+  }
 
   /** Serves `body` at `path`; returns its URL. */
   public serve(path: string, body: Buffer): string {
@@ -249,24 +253,28 @@ export class FileServer {
   /** A URL for `body` on a port that refuses connections for `delayMs`, then serves. */
   public async serveLater(path: string, body: Buffer, delayMs: number): Promise<string> {
     const port = await freePort();
-    const server = createServer((req, res) => this.handle(req, res));
+    const server = this.createServer();
     this.late.push(server);
     this.routes.set(path, { kind: 'serve', body });
     setTimeout(() => void this.listen(server, port), delayMs);
-    return `http://127.0.0.1:${port}${path}`;
+    return `https://127.0.0.1:${port}${path}`;
   }
 
   public async stop(): Promise<void> {
     for (const s of [this.server, ...this.late]) {
       s.closeAllConnections();
-      await new Promise<void>(ok => s.close(() => ok()));
+      await new Promise<void>(ok => (s.listening ? s.close(() => ok()) : ok()));
     }
+  }
+
+  private createServer(): Server {
+    return createHttpsServer({ cert: readFileSync(this.tls.cert), key: readFileSync(this.tls.key) }, (req, res) => this.handle(req, res));
   }
 
   private async listen(server: Server, port: number): Promise<string> {
     return new Promise((ok, fail) => {
       server.once('error', fail);
-      server.listen(port, '127.0.0.1', () => ok(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+      server.listen(port, '127.0.0.1', () => ok(`https://127.0.0.1:${(server.address() as AddressInfo).port}`));
     });
   }
 

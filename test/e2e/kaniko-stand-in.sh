@@ -94,7 +94,9 @@ for destination in $destinations; do
   set -- --preserve-digests --dest-tls-verify="$tls" --digestfile /tmp/stand-in-digest
   [ ! -f "$auth_file" ] || set -- "$@" --dest-authfile "$auth_file"
   /usr/bin/skopeo copy "$@" oci:/kaniko/e2e/prebuilt:latest "docker://$destination" || die "error pushing image to $destination"
-  digest=$(cat /tmp/stand-in-digest)
+  # builtins only: the kaniko image's PATH (/usr/local/bin:/kaniko) has no coreutils.
+  digest=""
+  read -r digest </tmp/stand-in-digest || [ -n "$digest" ]
   repository=${destination%@*}
   case ${repository##*/} in
     *:*) repository=${repository%:*} ;;

@@ -3,7 +3,7 @@
  * hand-written pod specs so that each behaviour is visible on its own.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { containerOf, describeRun, E2eEnvironment, startEnvironment } from './environment';
+import { containerOf, describeRun, E2eEnvironment, expectNoSecretLeak, startEnvironment } from './environment';
 import { expand } from './kubelet';
 import { PodResult } from './runner';
 
@@ -173,6 +173,17 @@ describe('termination and failure', () => {
     const result = await runScript('for i in 1 2 3; do true "$i"; /bin/echo "run-$i" >/dev/null; done');
     const argv = containerOf(result, 'main').processes.filter(p => !p.runner).map(p => p.argv.join(' '));
     expect(argv).toEqual(['/bin/sh -c for i in 1 2 3; do true "$i"; /bin/echo "run-$i" >/dev/null; done', '/bin/echo run-1', '/bin/echo run-2', '/bin/echo run-3']);
+  });
+
+  test('the leak check catches a secret in an argv, a log or a termination message', async () => {
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { password: 'hunter2 x' } };
+    const run = (script: string) => runScript(script, { env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 's', key: 'password' } } }] }, {}, [secret]);
+    const clean = await run('printf %s "$P" | base64 >/dev/null');
+    expectNoSecretLeak(clean, ['hunter2 x']);
+    for (const leaky of ['/bin/echo "$P" >/dev/null', 'printf "%s" "$P" >&2', 'printf "user:%s" "$P" | base64 > /dev/termination-log']) {
+      const result = await run(leaky);
+      expect(() => expectNoSecretLeak(result, ['hunter2 x'], 'user'), leaky).toThrow(/exposes a secret/);
+    }
   });
 
   test('a Debian-mapped image sees the pod, not the host: its own pid namespace and root', async () => {
