@@ -65,6 +65,12 @@ project.addTask('test:update', {
   description: 'Re-record vitest snapshots on purpose',
   exec: 'vitest run --update',
 });
+// the e2e tier runs the synthesized Jobs for real (test/e2e/README.md: needs root and Debian tools); never part of `test`.
+project.addTask('test:e2e', {
+  description: 'Run the synthesized Jobs for real against local registries (test/e2e; root and the Debian tools in test/e2e/README.md)',
+  exec: 'vitest run --config vitest.e2e.config.mts --reporter=default --reporter=json --outputFile.json=test-reports/vitest-e2e.json',
+  receiveArgs: true,
+});
 project.addTask('synth:examples', {
   description: 'Synthesize every examples/*.ts into examples/dist/*.k8s.yaml',
   exec: 'ts-node --project projenrc/tsconfig.json examples/synth.ts',
@@ -75,6 +81,6 @@ project.addTask('bench', {
 });
 
 project.gitignore.exclude('/test-reports/', '/.e2e/');
-project.npmignore?.exclude('/examples/', '/vitest.config.mts', '/bench/', '/.ci/', '/test-reports/', '/images/');
+project.npmignore?.exclude('/examples/', '/vitest.config.mts', '/vitest.e2e.config.mts', '/bench/', '/.ci/', '/test-reports/', '/images/');
 
 project.synth();

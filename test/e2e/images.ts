@@ -1,0 +1,133 @@
+/**
+ * The tool images the constructs reference, mapped to the Debian tools of the same programs (no image
+ * is pulled). Each profile lays out a root filesystem from the host's read-only `/usr` plus a few
+ * prepared directories, and carries the image's environment and default user. See README.md.
+ */
+import { spawnSync } from 'child_process';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { which } from './fixtures';
+import { TestImage, writeOciLayout } from './oci';
+
+/** How a profile's root filesystem is assembled (see `rootfsScript` in runner.ts). */
+export enum RootLayout {
+  /** Debian's `/usr` with `/bin/sh` = bash (as on Fedora-based images). */
+  DEBIAN_BASH = 'debian-bash',
+  /** Alpine-like: `/bin` = busybox applets, `/usr/bin` = curl only, libraries from Debian's `/usr/lib`. */
+  BUSYBOX_CURL = 'busybox-curl',
+}
+
+/** A stand-in for one tool image. */
+export interface ImageProfile {
+  readonly name: string;
+  readonly layout: RootLayout;
+  /** The image config's environment. */
+  readonly env: { [name: string]: string };
+  /** The image config's user and group when the pod does not set them. */
+  readonly user: number;
+  readonly group: number;
+  /** Extra read-only directories or files bind-mounted into the root, keyed by their path in the container. */
+  readonly binds: { [containerPath: string]: string };
+}
+
+/** Image repositories (without tag or digest) and the profile standing in for each. */
+export const IMAGE_MAP: { [repository: string]: string } = {
+  'docker.io/curlimages/curl': 'curl',
+  'quay.io/skopeo/stable': 'skopeo',
+  'ghcr.io/osscontainertools/kaniko': 'kaniko',
+  'gcr.io/kaniko-project/executor': 'kaniko',
+};
+
+/** `registry/repo` of an image reference, without tag or digest. */
+export function repositoryOf(image: string): string {
+  const withoutDigest = image.split('@')[0];
+  const lastSlash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.lastIndexOf(':');
+  return colon > lastSlash ? withoutDigest.slice(0, colon) : withoutDigest;
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** What the profiles need from the test: the CA every image trusts, and the image the kaniko stand-in pushes. */
+export interface ImageInputs {
+  readonly caCert: string;
+  readonly kanikoFlags: { name: string; shorthand?: string; kind: string }[];
+  readonly prebuiltImage: TestImage;
+}
+
+/**
+ * Prepares the profiles' files under `dir` once: a shared `/etc` (users, hosts, the test CA as the
+ * system trust store, containers policy), busybox applet links for the curl image, and the kaniko
+ * image's `/kaniko` with the stand-in executor.
+ */
+export function prepareImages(dir: string, inputs: ImageInputs): { [name: string]: ImageProfile } {
+  const ca = readFileSync(inputs.caCert, 'utf8');
+  const etc = join(dir, 'etc');
+  mkdirSync(join(etc, 'ssl', 'certs'), { recursive: true });
+  mkdirSync(join(etc, 'containers'), { recursive: true });
+  writeFileSync(join(etc, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\ncurl_user:x:100:101:curl:/home/curl_user:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n');
+  writeFileSync(join(etc, 'group'), 'root:x:0:\ncurl_group:x:101:\nnonroot:x:65532:\n');
+  writeFileSync(join(etc, 'hosts'), '127.0.0.1 localhost\n');
+  writeFileSync(join(etc, 'nsswitch.conf'), 'hosts: files\n');
+  writeFileSync(join(etc, 'ssl', 'certs', 'ca-certificates.crt'), ca);
+  writeFileSync(join(etc, 'containers', 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+  writeFileSync(join(etc, 'containers', 'registries.conf'), 'unqualified-search-registries = []\n');
+  const cacert = join(dir, 'cacert.pem');
+  writeFileSync(cacert, ca);
+
+  // the curl image: busybox for every applet, curl itself from Debian.
+  const busyboxBin = join(dir, 'busybox-bin');
+  mkdirSync(busyboxBin, { recursive: true });
+  copyFileSync(which('busybox')!, join(busyboxBin, 'busybox'));
+  chmodSync(join(busyboxBin, 'busybox'), 0o755);
+  const applets = spawnSync(join(busyboxBin, 'busybox'), ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter(a => a && a !== 'busybox');
+  for (const applet of applets) {
+    symlinkSync('/bin/busybox', join(busyboxBin, applet));
+  }
+  const curlBin = join(dir, 'curl-usr-bin');
+  mkdirSync(curlBin, { recursive: true });
+  copyFileSync(which('curl')!, join(curlBin, 'curl'));
+  chmodSync(join(curlBin, 'curl'), 0o755);
+  const empty = join(dir, 'empty');
+  mkdirSync(empty, { recursive: true });
+
+  // the kaniko image: /kaniko with the stand-in executor, the flag list it accepts, and its prebuilt image.
+  const kaniko = join(dir, 'kaniko');
+  mkdirSync(join(kaniko, '.docker'), { recursive: true });
+  mkdirSync(join(kaniko, 'ssl', 'certs'), { recursive: true });
+  mkdirSync(join(kaniko, 'e2e'), { recursive: true });
+  copyFileSync(join(__dirname, 'kaniko-stand-in.sh'), join(kaniko, 'executor'));
+  chmodSync(join(kaniko, 'executor'), 0o755);
+  writeFileSync(join(kaniko, 'ssl', 'certs', 'ca-certificates.crt'), ca);
+  writeFileSync(join(kaniko, 'e2e', 'executor-flags'), inputs.kanikoFlags
+    .flatMap(f => [`--${f.name} ${f.kind}`, ...(f.shorthand ? [`-${f.shorthand} ${f.kind}`] : [])]).join('\n') + '\n');
+  writeOciLayout(join(kaniko, 'e2e', 'prebuilt'), inputs.prebuiltImage, 'latest');
+
+  const common = { '/etc': etc };
+  return {
+    curl: {
+      name: 'curl',
+      layout: RootLayout.BUSYBOX_CURL,
+      env: { PATH: DEFAULT_PATH, CURL_CA_BUNDLE: '/cacert.pem' },
+      user: 100,
+      group: 101,
+      binds: { ...common, '/bin': busyboxBin, '/usr/bin': curlBin, '/usr/sbin': empty, '/usr/local': empty, '/cacert.pem': cacert },
+    },
+    skopeo: {
+      name: 'skopeo',
+      layout: RootLayout.DEBIAN_BASH,
+      env: { PATH: DEFAULT_PATH },
+      user: 0,
+      group: 0,
+      binds: { ...common, '/usr/local': empty },
+    },
+    kaniko: {
+      name: 'kaniko',
+      layout: RootLayout.DEBIAN_BASH,
+      env: { PATH: '/usr/local/bin:/kaniko', DOCKER_CONFIG: '/kaniko/.docker/', SSL_CERT_DIR: '/kaniko/ssl/certs', HOME: '/root', USER: 'root' },
+      user: 0,
+      group: 0,
+      binds: { ...common, '/usr/local': empty, '/kaniko': kaniko },
+    },
+  };
+}
