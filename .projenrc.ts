@@ -20,6 +20,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'vitest@^4.1.12',
     'kubernetes-models@^5.1.0',
     'yaml@^2.9.1',
+    'fast-check@^4',
   ],
 
   packageManager: javascript.NodePackageManager.NPM,
