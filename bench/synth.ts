@@ -4,7 +4,7 @@
  */
 import { performance } from 'perf_hooks';
 import { App, Chart } from 'cdk8s';
-import { BuildContext, KanikoBuildJob, RegistryCredentials, SkopeoPromoteJob } from '../src';
+import { BuildContext, ImageArchive, KanikoBuildJob, OciConnector, OciConnectorBuildJob, RegistryCredentials, SkopeoPromoteJob, TarPushJob } from '../src';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 500);
 const ROUNDS = 3;
@@ -27,6 +27,22 @@ function skopeo(chart: Chart, i: number): void {
   });
 }
 
+function tarPush(chart: Chart, i: number): void {
+  new TarPushJob(chart, `push-${i}`, {
+    archive: ImageArchive.fromUrl(`https://artifacts.example.com/app-${i}.tar`, { sha256: 'c'.repeat(64) }),
+    destinations: [`harbor.example.com/platform/app-${i}:1.0.${i}`, `mirror.example.com/platform/app-${i}:1.0.${i}`],
+    credentials: RegistryCredentials.fromUsernamePassword('harbor-credentials'),
+  });
+}
+
+function ociConnector(chart: Chart, i: number): void {
+  new OciConnectorBuildJob(chart, `connector-${i}`, {
+    connector: OciConnector.fromName('harbor', { namespace: 'ci' }),
+    context: BuildContext.fromConfigMap(`dockerfile-${i}`),
+    destinations: [`harbor.example.com/platform/app-${i}:1.0.${i}`],
+  });
+}
+
 function measure(name: string, add: (chart: Chart, i: number) => void): void {
   const times: number[] = [];
   let bytes = 0;
@@ -44,3 +60,5 @@ function measure(name: string, add: (chart: Chart, i: number) => void): void {
 
 measure('KanikoBuildJob with promotion', kaniko);
 measure('SkopeoPromoteJob', skopeo);
+measure('TarPushJob', tarPush);
+measure('OciConnectorBuildJob', ociConnector);
