@@ -1,4 +1,5 @@
-import { checkEnvName, checkLabelKey, checkRegistryHost, checkTarget, invalid, sortedEntries } from './_validate';
+import { BuildInputs, buildInputFlags } from './_build';
+import { checkRegistryHost, invalid } from './_validate';
 
 /** kaniko defaults for builds in a Job: redo snapshots, retries, plain-text logs with timestamps. */
 const KANIKO_DEFAULT_FLAGS: [string, string][] = [
@@ -36,10 +37,7 @@ const KANIKO_MANAGED_FLAGS: { [flag: string]: string } = {
 
 
 /** The build inputs every kaniko-based construct shares. */
-export interface KanikoFlagInputs {
-  readonly buildArgs?: { [key: string]: string };
-  readonly target?: string;
-  readonly labels?: { [key: string]: string };
+export interface KanikoFlagInputs extends BuildInputs {
   readonly insecureRegistries?: string[];
   readonly extraArgs?: string[];
 }
@@ -62,9 +60,7 @@ export function kanikoFlags(inputs: KanikoFlagInputs, more: string[] = []): Kani
   return {
     insecureRegistries,
     flags: [
-      ...sortedEntries('buildArgs', inputs.buildArgs, checkEnvName).map(([k, v]) => `--build-arg=${k}=${v}`),
-      ...(inputs.target !== undefined ? [`--target=${checkTarget('target', inputs.target)}`] : []),
-      ...sortedEntries('labels', inputs.labels, checkLabelKey).map(([k, v]) => `--label=${k}=${v}`),
+      ...buildInputFlags(inputs),
       ...more,
       ...insecureRegistries.map(host => `--insecure-registry=${host}`),
       ...KANIKO_DEFAULT_FLAGS.filter(([flag]) => !overridden.has(flag)).map(([flag, v]) => `${flag}=${v}`),
