@@ -102,3 +102,32 @@ export function addPromotion(pod: ImageJobPod, spec: PromotionSpec): void {
     extraMounts: [{ path: RESULTS_DIR, volume: spec.results, readOnly: true }],
   });
 }
+
+/**
+ * Refuses flags a construct manages (`managed` maps each to the prop that sets it) and returns the default
+ * flags the user overrides; a default may be overridden once. Arguments not starting with "-" are values of
+ * the flag before them.
+ */
+export function checkExtraArgs(extraArgs: string[], managed: { [flag: string]: string }, defaults: string[], example: string): Set<string> {
+  const overridden = new Set<string>();
+  extraArgs.forEach((arg, i) => {
+    if (typeof arg !== 'string' || arg.length === 0) {
+      invalid(`extraArgs[${i}]`, arg, `expected a non-empty string such as "${example}"`);
+    }
+    if (!arg.startsWith('-')) {
+      return; // the value of the previous flag
+    }
+    const flag = arg.split('=')[0];
+    const owner = managed[flag];
+    if (owner) {
+      invalid(`extraArgs[${i}]`, arg, `expected a flag this construct does not manage; ${flag} is set from ${owner}`);
+    }
+    if (defaults.includes(flag)) {
+      if (overridden.has(flag)) {
+        invalid(`extraArgs[${i}]`, arg, `expected ${flag} at most once`);
+      }
+      overridden.add(flag);
+    }
+  });
+  return overridden;
+}

@@ -1,5 +1,5 @@
-import { BuildInputs, buildInputFlags } from './_build';
-import { checkRegistryHost, invalid } from './_validate';
+import { BuildInputs, buildInputFlags, checkExtraArgs } from './_build';
+import { checkRegistryHost } from './_validate';
 
 /** kaniko defaults for builds in a Job: redo snapshots, retries, plain-text logs with timestamps. */
 const KANIKO_DEFAULT_FLAGS: [string, string][] = [
@@ -56,7 +56,7 @@ export interface KanikoFlags {
 export function kanikoFlags(inputs: KanikoFlagInputs, more: string[] = []): KanikoFlags {
   const insecureRegistries = (inputs.insecureRegistries ?? []).map((host, i) => checkRegistryHost(`insecureRegistries[${i}]`, host));
   const extraArgs = inputs.extraArgs ?? [];
-  const overridden = checkExtraArgs(extraArgs);
+  const overridden = checkExtraArgs(extraArgs, KANIKO_MANAGED_FLAGS, KANIKO_DEFAULT_FLAGS.map(([flag]) => flag), '--compressed-caching=false');
   return {
     insecureRegistries,
     flags: [
@@ -68,30 +68,4 @@ export function kanikoFlags(inputs: KanikoFlagInputs, more: string[] = []): Kani
       ...extraArgs,
     ],
   };
-}
-
-/** Refuses managed flags and returns the default flags the user overrides. */
-function checkExtraArgs(extraArgs: string[]): Set<string> {
-  const overridden = new Set<string>();
-  const defaults = new Set(KANIKO_DEFAULT_FLAGS.map(([flag]) => flag));
-  extraArgs.forEach((arg, i) => {
-    if (typeof arg !== 'string' || arg.length === 0) {
-      invalid(`extraArgs[${i}]`, arg, 'expected a non-empty string such as "--compressed-caching=false"');
-    }
-    if (!arg.startsWith('-')) {
-      return; // the value of the previous flag
-    }
-    const flag = arg.split('=')[0];
-    const owner = KANIKO_MANAGED_FLAGS[flag];
-    if (owner) {
-      invalid(`extraArgs[${i}]`, arg, `expected a flag this construct does not manage; ${flag} is set from ${owner}`);
-    }
-    if (defaults.has(flag)) {
-      if (overridden.has(flag)) {
-        invalid(`extraArgs[${i}]`, arg, `expected ${flag} at most once`);
-      }
-      overridden.add(flag);
-    }
-  });
-  return overridden;
 }
