@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { App, Chart } from 'cdk8s';
 import * as buildFromContext from './build-from-context';
+import * as buildahBuild from './buildah-build';
 import * as ociConnector from './oci-connector';
 import * as promote from './promote';
 import * as pushTar from './push-tar';
@@ -15,6 +16,7 @@ import * as unifiedToolsImage from './unified-tools-image';
 /** Every example, by the file name of its YAML. */
 export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
   'build-from-context': buildFromContext.build,
+  'buildah-build': buildahBuild.build,
   'promote': promote.build,
   'push-tar': pushTar.build,
   'unified': unified.build,

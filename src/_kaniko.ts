@@ -1,4 +1,5 @@
-import { checkEnvName, checkLabelKey, checkRegistryHost, checkTarget, invalid, sortedEntries } from './_validate';
+import { BuildInputs, buildInputFlags, checkExtraArgs } from './_build';
+import { checkRegistryHost } from './_validate';
 
 /** kaniko defaults for builds in a Job: redo snapshots, retries, plain-text logs with timestamps. */
 const KANIKO_DEFAULT_FLAGS: [string, string][] = [
@@ -36,10 +37,7 @@ const KANIKO_MANAGED_FLAGS: { [flag: string]: string } = {
 
 
 /** The build inputs every kaniko-based construct shares. */
-export interface KanikoFlagInputs {
-  readonly buildArgs?: { [key: string]: string };
-  readonly target?: string;
-  readonly labels?: { [key: string]: string };
+export interface KanikoFlagInputs extends BuildInputs {
   readonly insecureRegistries?: string[];
   readonly extraArgs?: string[];
 }
@@ -58,13 +56,11 @@ export interface KanikoFlags {
 export function kanikoFlags(inputs: KanikoFlagInputs, more: string[] = []): KanikoFlags {
   const insecureRegistries = (inputs.insecureRegistries ?? []).map((host, i) => checkRegistryHost(`insecureRegistries[${i}]`, host));
   const extraArgs = inputs.extraArgs ?? [];
-  const overridden = checkExtraArgs(extraArgs);
+  const overridden = checkExtraArgs(extraArgs, KANIKO_MANAGED_FLAGS, KANIKO_DEFAULT_FLAGS.map(([flag]) => flag), '--compressed-caching=false');
   return {
     insecureRegistries,
     flags: [
-      ...sortedEntries('buildArgs', inputs.buildArgs, checkEnvName).map(([k, v]) => `--build-arg=${k}=${v}`),
-      ...(inputs.target !== undefined ? [`--target=${checkTarget('target', inputs.target)}`] : []),
-      ...sortedEntries('labels', inputs.labels, checkLabelKey).map(([k, v]) => `--label=${k}=${v}`),
+      ...buildInputFlags(inputs),
       ...more,
       ...insecureRegistries.map(host => `--insecure-registry=${host}`),
       ...KANIKO_DEFAULT_FLAGS.filter(([flag]) => !overridden.has(flag)).map(([flag, v]) => `${flag}=${v}`),
@@ -72,30 +68,4 @@ export function kanikoFlags(inputs: KanikoFlagInputs, more: string[] = []): Kani
       ...extraArgs,
     ],
   };
-}
-
-/** Refuses managed flags and returns the default flags the user overrides. */
-function checkExtraArgs(extraArgs: string[]): Set<string> {
-  const overridden = new Set<string>();
-  const defaults = new Set(KANIKO_DEFAULT_FLAGS.map(([flag]) => flag));
-  extraArgs.forEach((arg, i) => {
-    if (typeof arg !== 'string' || arg.length === 0) {
-      invalid(`extraArgs[${i}]`, arg, 'expected a non-empty string such as "--compressed-caching=false"');
-    }
-    if (!arg.startsWith('-')) {
-      return; // the value of the previous flag
-    }
-    const flag = arg.split('=')[0];
-    const owner = KANIKO_MANAGED_FLAGS[flag];
-    if (owner) {
-      invalid(`extraArgs[${i}]`, arg, `expected a flag this construct does not manage; ${flag} is set from ${owner}`);
-    }
-    if (defaults.has(flag)) {
-      if (overridden.has(flag)) {
-        invalid(`extraArgs[${i}]`, arg, `expected ${flag} at most once`);
-      }
-      overridden.add(flag);
-    }
-  });
-  return overridden;
 }

@@ -24,7 +24,38 @@ export enum ContainerProfile {
    * AppArmor, see `unconfineAppArmor`) so it can create its own namespaces; needs `privileged`.
    */
   ROOTLESS_BUILDER,
+  /**
+   * buildah (chroot isolation): root with exactly the capabilities buildah gives RUN steps plus SYS_ADMIN,
+   * which its mount and UTS namespaces need (without it buildah tries a user namespace instead). Kubernetes
+   * refuses `allowPrivilegeEscalation: false` next to SYS_ADMIN; pair it with `unconfineAppArmor`. Needs
+   * `privileged`.
+   */
+  BUILDAH_BUILDER,
 }
+
+/**
+ * The capabilities buildah grants RUN steps (its containers.conf `default_capabilities`, written by the
+ * Job): each must be in the container's bounding set, or every RUN step fails.
+ */
+export const BUILDAH_RUN_CAPABILITIES: kplus.Capability[] = [
+  kplus.Capability.CHOWN,
+  kplus.Capability.DAC_OVERRIDE,
+  kplus.Capability.FOWNER,
+  kplus.Capability.FSETID,
+  kplus.Capability.KILL,
+  kplus.Capability.NET_BIND_SERVICE,
+  kplus.Capability.SETFCAP,
+  kplus.Capability.SETGID,
+  kplus.Capability.SETPCAP,
+  kplus.Capability.SETUID,
+  kplus.Capability.SYS_CHROOT,
+];
+
+/**
+ * The capabilities of a buildah container: its RUN steps' plus SYS_ADMIN (mount and UTS namespaces). The
+ * runtime defaults MKNOD, NET_RAW and AUDIT_WRITE are dropped.
+ */
+export const BUILDAH_CAPABILITIES: kplus.Capability[] = [...BUILDAH_RUN_CAPABILITIES, kplus.Capability.SYS_ADMIN].sort();
 
 /** One volume mount of a container. */
 export interface Mount {
@@ -167,7 +198,7 @@ export class ImageJobPod {
   }
 
   /**
-   * Runs a main container without AppArmor confinement: the `appArmorProfile` field (Kubernetes 1.30+) plus
+   * Runs a container (init or main) without AppArmor confinement: the `appArmorProfile` field (Kubernetes 1.30+) plus
    * the annotation older kubelets read. cdk8s-plus-28's generated `KubeJob` drops fields its Kubernetes 1.28
    * schema does not know, JSON patches included, so the field is added to the serialized object.
    */
@@ -176,7 +207,8 @@ export class ImageJobPod {
     const toJson = apiObject.toJson.bind(apiObject);
     apiObject.toJson = () => {
       const json = toJson();
-      const container = json.spec.template.spec.containers.find((c: { name: string }) => c.name === containerName);
+      const podSpec = json.spec.template.spec;
+      const container = [...(podSpec.initContainers ?? []), ...podSpec.containers].find((c: { name: string }) => c.name === containerName);
       const securityContext = { ...container.securityContext, appArmorProfile: { type: 'Unconfined' } };
       container.securityContext = Object.fromEntries(Object.entries(securityContext).sort(([a], [b]) => a.localeCompare(b)));
       return json;
@@ -252,6 +284,17 @@ function securityContextOf(profile: ContainerProfile): kplus.ContainerSecurityCo
         group: BUILDKIT_ROOTLESS_ID,
         ensureNonRoot: true,
         readOnlyRootFilesystem: false,
+      };
+    case ContainerProfile.BUILDAH_BUILDER:
+      return {
+        privileged: false,
+        allowPrivilegeEscalation: true,
+        seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+        user: 0,
+        group: 0,
+        ensureNonRoot: false,
+        readOnlyRootFilesystem: false,
+        capabilities: { drop: [kplus.Capability.ALL], add: BUILDAH_CAPABILITIES },
       };
     case ContainerProfile.ROOT_BUILDER:
       // kaniko unpacks base images into its own root: root user, writable root filesystem, the runtime's

@@ -9,6 +9,7 @@ export interface ResolvedToolImages {
   readonly downloadHelper: string;
   readonly buildkit: string;
   readonly buildkitRootless: string;
+  readonly buildah: string;
 }
 
 /** Applies defaults and refuses unpinned overrides. */
@@ -19,6 +20,7 @@ export function resolveToolImages(options: ToolImagesOptions = {}): ResolvedTool
     downloadHelper: checkToolImage('toolImages.downloadHelper', options.downloadHelper ?? ToolImages.DOWNLOAD_HELPER),
     buildkit: checkToolImage('toolImages.buildkit', options.buildkit ?? ToolImages.BUILDKIT),
     buildkitRootless: checkToolImage('toolImages.buildkitRootless', options.buildkitRootless ?? ToolImages.BUILDKIT_ROOTLESS),
+    buildah: checkToolImage('toolImages.buildah', options.buildah ?? ToolImages.BUILDAH),
   };
 }
 

@@ -8,6 +8,7 @@ export * from './image-tag';
 export * from './image-destinations';
 export * from './push-destinations';
 export * from './kaniko-build-job';
+export * from './buildah-build-job';
 export * from './skopeo-promote-job';
 export * from './tar-push-job';
 export * from './unified-image-job';

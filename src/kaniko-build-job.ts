@@ -1,13 +1,12 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { addPromotion, cacheRepositoryOf, checkBuildContext, DIGEST_FILE, RESULTS_DIR, withCommit } from './_build';
 import { provideCredentials } from './_credentials';
 import { kanikoFlags } from './_kaniko';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
-import { PROMOTE_SCRIPT } from './_scripts';
-import { addSkopeoContainer, SKOPEO_RESOURCES } from './_skopeo';
-import { checkInteger, checkRelativePath, checkWholeSeconds, invalid } from './_validate';
+import { checkRelativePath, checkWholeSeconds } from './_validate';
 import { BuildContext, ContextBinding } from './build-context';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
@@ -131,8 +130,6 @@ export interface KanikoBuildJobProps extends ImageJobOptions {
   readonly contextSizeLimit?: Size;
 }
 
-const DIGEST_FILE = '/results/digest';
-
 /**
  * Builds an image from a Dockerfile with kaniko, without Docker or privileged containers, and optionally
  * promotes the exact digest it pushed to final registries: seed 000's `build-from-context-job.yaml`, done right.
@@ -165,14 +162,12 @@ export class KanikoBuildJob extends Construct implements IImageJob {
    */
   constructor(scope: Construct, id: string, props: KanikoBuildJobProps) {
     super(scope, id);
-    if (!props.context) {
-      invalid('context', props.context, 'expected a BuildContext such as BuildContext.fromUrl("https://…/context.tar.gz")');
-    }
+    const context = checkBuildContext(props.context);
     const dockerfile = checkRelativePath('dockerfile', props.dockerfile ?? 'Dockerfile');
     this.buildDestinations = parseDestinations('destinations', props.destinations);
     this.promotionDestinations = props.promotion ? parseDestinations('promotion.destinations', props.promotion.destinations) : [];
     this.imageReferences = [...this.buildDestinations, ...this.promotionDestinations];
-    const cacheRepository = props.cache ? checkCache(props.cache, this.buildDestinations[0]) : undefined;
+    const cacheRepository = props.cache ? cacheRepositoryOf(props.cache.repository, this.buildDestinations[0], 'kaniko') : undefined;
     const kaniko = kanikoFlags({ ...props, buildArgs: withCommit(props.buildArgs, props.commitSha) }, cacheRepository ? [
       '--cache=true',
       `--cache-repo=${cacheRepository}`,
@@ -188,11 +183,11 @@ export class KanikoBuildJob extends Construct implements IImageJob {
     const promotionAuth = props.promotion
       ? provideCredentials(pod, props.promotion.credentials ?? RegistryCredentials.anonymous(), 'promotion', this.promotionDestinations.map(d => d.registry))
       : undefined;
-    const binding = props.context._bind(pod, { workspaceSizeLimit: props.contextSizeLimit ?? Size.gibibytes(2), dockerfile });
+    const binding = context._bind(pod, { workspaceSizeLimit: props.contextSizeLimit ?? Size.gibibytes(2), dockerfile });
 
     const results = pod.emptyDir('results', Size.mebibytes(1));
     const value = kplus.EnvValue.fromValue;
-    const mounts: Mount[] = [...binding.mounts, { path: '/results', volume: results }];
+    const mounts: Mount[] = [...binding.mounts, { path: RESULTS_DIR, volume: results }];
     if (buildAuth) {
       mounts.push({ path: '/kaniko/.docker', volume: buildAuth, readOnly: true });
     }
@@ -222,28 +217,14 @@ export class KanikoBuildJob extends Construct implements IImageJob {
     }, props.promotion !== undefined);
 
     if (props.promotion) {
-      addSkopeoContainer(pod, {
-        name: 'promote',
-        script: PROMOTE_SCRIPT,
-        sourceEnv: [
-          ['INTERMEDIATE_REGISTRY_URL', value(first.registry)],
-          ['BUILD_IMAGE_NAME', value(first.repository)],
-          ['BUILD_IMAGE_TAG', value(first.tag!)],
-          ['SOURCE_DIGEST_FILE', value(DIGEST_FILE)],
-        ],
+      addPromotion(pod, {
+        promotion: props.promotion,
+        first,
         destinations: this.promotionDestinations,
-        settings: {
-          copyAllPlatforms: true,
-          preserveDigests: true,
-          retryTimes: checkInteger('promotion.retryTimes', props.promotion.retryTimes ?? 3, 0, 100),
-          sourceTlsVerify: !kaniko.insecureRegistries.includes(first.registry),
-          destinationTlsVerify: props.promotion.destinationTlsVerify ?? true,
-          sourceAuth: buildAuth,
-          destinationAuth: promotionAuth,
-        },
-        resources: SKOPEO_RESOURCES,
-        tmpSizeLimit: Size.gibibytes(1),
-        extraMounts: [{ path: '/results', volume: results, readOnly: true }],
+        sourceTlsVerify: !kaniko.insecureRegistries.includes(first.registry),
+        sourceAuth: buildAuth,
+        destinationAuth: promotionAuth,
+        results,
       });
     }
     pod.setDefaultContainer(props.promotion ? 'promote' : 'build');
@@ -262,25 +243,4 @@ function kanikoContextArgs(binding: ContextBinding): string[] {
     ];
   }
   return [`--context=dir://${binding.directory}`, `--dockerfile=${binding.directory}/$(DOCKERFILE_PATH)`];
-}
-
-function checkCache(cache: KanikoCacheOptions, first: ImageReference): ImageReference {
-  const ref = cache.repository === undefined
-    ? ImageReference._parseFor('cache.repository', `${first.name}/cache`)
-    : ImageReference._parseFor('cache.repository', cache.repository);
-  if (ref.tag || ref.digest) {
-    invalid('cache.repository', cache.repository, 'expected a repository without tag or digest; kaniko tags cached layers itself');
-  }
-  return ref;
-}
-
-/** Adds BUILD_COMMIT_SHA to the build args when the commit is known and the user did not set it. */
-function withCommit(buildArgs: { [key: string]: string } | undefined, commitSha: string | undefined): { [key: string]: string } | undefined {
-  if (commitSha === undefined) {
-    return buildArgs;
-  }
-  if (!/^[a-f0-9]{7,64}$/.test(commitSha)) {
-    invalid('commitSha', commitSha, 'expected a commit SHA of lower-case hexadecimal characters');
-  }
-  return { BUILD_COMMIT_SHA: commitSha, ...buildArgs };
 }

@@ -41,6 +41,14 @@ export interface ToolImagesOptions {
    * @default ToolImages.BUILDKIT_ROOTLESS
    */
   readonly buildkitRootless?: string;
+
+  /**
+   * The buildah image for `BuildahBuildJob`. It must provide `buildah` and a POSIX `sh` with `mktemp`, and run
+   * as root.
+   *
+   * @default ToolImages.BUILDAH
+   */
+  readonly buildah?: string;
 }
 
 /**
@@ -87,6 +95,15 @@ export class ToolImages {
    * Mirror it and pin your mirror's digest for full immutability.
    */
   public static readonly BUILDKIT_ROOTLESS = 'docker.io/moby/buildkit:v0.34.0-rootless';
+
+  /**
+   * buildah's upstream image (Fedora with the distribution's buildah; `BUILDAH_ISOLATION=chroot`), pinned to an
+   * exact release. Its version tags are documented as never updated once pushed.
+   *
+   * No digest is pinned: none for this tag could be established from public material when it was chosen.
+   * Mirror it and pin your mirror's digest for full immutability.
+   */
+  public static readonly BUILDAH = 'quay.io/buildah/stable:v1.43.1';
 
   private constructor() {}
 }

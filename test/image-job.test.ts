@@ -2,12 +2,15 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { describe, expect, test } from 'vitest';
-import { BuildContext, IImageJob, ImageArchive, ImageJobOptions, KanikoBuildJob, OciConnector, OciConnectorBuildJob, PodSecurityLevel, SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode } from '../src';
+import { BuildahBuildJob, BuildContext, IImageJob, ImageArchive, ImageJobOptions, KanikoBuildJob, OciConnector, OciConnectorBuildJob, PodSecurityLevel, SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode } from '../src';
 import { newChart, synthJob } from './util';
 
 /** Every construct, made with the given shared options. */
 const CONSTRUCTS: { [name: string]: (scope: Construct, options: ImageJobOptions) => IImageJob } = {
   KanikoBuildJob: (scope, options) => new KanikoBuildJob(scope, 'job', {
+    context: BuildContext.fromUrl('https://a.example.com/c.tar.gz'), destinations: ['r.io/a:1'], ...options,
+  }),
+  BuildahBuildJob: (scope, options) => new BuildahBuildJob(scope, 'job', {
     context: BuildContext.fromUrl('https://a.example.com/c.tar.gz'), destinations: ['r.io/a:1'], ...options,
   }),
   SkopeoPromoteJob: (scope, options) => new SkopeoPromoteJob(scope, 'job', { source: 'r.io/a:1', destinations: ['h.io/a:1'], ...options }),

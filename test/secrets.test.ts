@@ -1,7 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { describe, expect, test } from 'vitest';
-import { BuildContext, BuildkitMode, CacheMode, ImageArchive, KanikoBuildJob, OciConnector, OciConnectorBuildJob, RegistryCredentials, SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode } from '../src';
+import { BuildahBuildJob, BuildContext, BuildkitMode, CacheMode, ImageArchive, KanikoBuildJob, OciConnector, OciConnectorBuildJob, RegistryCredentials, SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode } from '../src';
 import { synth } from './util';
 
 const PASSWORD = 'Sup3r-Secr3t-Passw0rd';
@@ -23,6 +23,12 @@ function chartWithCredentials() {
     context: BuildContext.fromGit('https://github.com/acme/api.git'),
     destinations: ['harbor.example.com/p/api:2'],
     credentials: userPass,
+  });
+  new BuildahBuildJob(chart, 'buildah', {
+    context: BuildContext.fromUrl('https://a.example.com/c.tar.gz'),
+    destinations: ['registry.internal:5000/build/api:5'],
+    credentials: dockerConfig,
+    promotion: { destinations: ['harbor.example.com/p/api:5'], credentials: userPass },
   });
   new SkopeoPromoteJob(chart, 'promote', {
     source: 'registry.internal:5000/build/api:1',
@@ -50,7 +56,7 @@ function chartWithCredentials() {
 describe('no credential ever reaches the YAML, args or scripts', () => {
   test('the Job objects hold no password, no auth token and no credential flag', () => {
     const jobs = synth(chartWithCredentials()).filter(o => o.kind === 'Job');
-    expect(jobs).toHaveLength(5);
+    expect(jobs).toHaveLength(6);
     const yaml = JSON.stringify(jobs);
     const forbidden = [PASSWORD, Buffer.from(`robot:${PASSWORD}`).toString('base64'), '--creds', '--src-creds', '--dest-creds', '--password', '--username', '--registry-token'];
     expect(forbidden.filter(text => yaml.includes(text))).toEqual([]);

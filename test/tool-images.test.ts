@@ -9,6 +9,7 @@ describe('ToolImages', () => {
     ['DOWNLOAD_HELPER', ToolImages.DOWNLOAD_HELPER],
     ['BUILDKIT', ToolImages.BUILDKIT],
     ['BUILDKIT_ROOTLESS', ToolImages.BUILDKIT_ROOTLESS],
+    ['BUILDAH', ToolImages.BUILDAH],
   ])('%s is a valid reference pinned to an exact version, never latest', (_, image) => {
     const ref = ImageReference.parse(image);
     expect(ref.tag).toMatch(/^v?\d+\.\d+\.\d+/);
@@ -32,5 +33,11 @@ describe('ToolImages', () => {
     expect(buildkit.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
     expect(rootless.name).toBe('docker.io/moby/buildkit');
     expect(rootless.tag).toBe(`${buildkit.tag}-rootless`);
+  });
+
+  test('buildah is the upstream stable image on an exact release tag', () => {
+    const buildah = ImageReference.parse(ToolImages.BUILDAH);
+    expect(buildah.name).toBe('quay.io/buildah/stable');
+    expect(buildah.tag).toMatch(/^v\d+\.\d+\.\d+$/);
   });
 });

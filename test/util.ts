@@ -36,6 +36,12 @@ export function validateObjects(objects: any[]): void {
       expect(spec.restartPolicy).toBe('Never');
       for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
         expect(c.image, c.name).toMatch(/.+[:@].+/);
+        // the API server refuses allowPrivilegeEscalation: false on a privileged container or next to SYS_ADMIN.
+        const sc = c.securityContext ?? {};
+        if (sc.allowPrivilegeEscalation === false) {
+          expect(sc.privileged, c.name).not.toBe(true);
+          expect((sc.capabilities?.add ?? []).map((cap: string) => cap.replace(/^CAP_/, '')), c.name).not.toContain('SYS_ADMIN');
+        }
       }
     }
   }

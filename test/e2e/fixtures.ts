@@ -16,6 +16,7 @@ import { join, resolve } from 'path';
 export const REQUIRED_TOOLS: { [program: string]: string } = {
   'docker-registry': 'docker-registry',
   'skopeo': 'skopeo',
+  'buildah': 'buildah',
   // Debian's dynamic busybox, like Alpine's, execs applets through PATH; busybox-static runs them in-process
   // (FEATURE_SH_STANDALONE), so their argv would never reach /proc or the trace.
   'busybox': 'busybox',

@@ -36,6 +36,7 @@ export const IMAGE_MAP: { [repository: string]: string } = {
   'quay.io/skopeo/stable': 'skopeo',
   'ghcr.io/osscontainertools/kaniko': 'kaniko',
   'gcr.io/kaniko-project/executor': 'kaniko',
+  'quay.io/buildah/stable': 'buildah',
 };
 
 /** `registry/repo` of an image reference, without tag or digest. */
@@ -117,6 +118,15 @@ export function prepareImages(dir: string, inputs: ImageInputs): { [name: string
       name: 'skopeo',
       layout: RootLayout.DEBIAN_BASH,
       env: { PATH: DEFAULT_PATH },
+      user: 0,
+      group: 0,
+      binds: { ...common, '/usr/local': empty },
+    },
+    // the upstream buildah image: Fedora's buildah, root, chroot isolation by default (its Containerfile's ENV).
+    buildah: {
+      name: 'buildah',
+      layout: RootLayout.DEBIAN_BASH,
+      env: { PATH: DEFAULT_PATH, BUILDAH_ISOLATION: 'chroot', _BUILDAH_STARTED_IN_USERNS: '' },
       user: 0,
       group: 0,
       binds: { ...common, '/usr/local': empty },

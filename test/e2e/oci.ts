@@ -18,8 +18,11 @@ export function digestOf(data: Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
-/** A ustar archive of regular files (mode 0644, owner 0, mtime 0): deterministic for the same input. */
-export function tar(files: { [path: string]: string | Buffer }): Buffer {
+/**
+ * A ustar archive of regular files (mode 0644 unless `modes` says otherwise, owner 0, mtime 0): deterministic
+ * for the same input.
+ */
+export function tar(files: { [path: string]: string | Buffer }, modes: { [path: string]: number } = {}): Buffer {
   const blocks: Buffer[] = [];
   for (const [path, content] of Object.entries(files)) {
     const data = Buffer.from(content);
@@ -30,7 +33,7 @@ export function tar(files: { [path: string]: string | Buffer }): Buffer {
       throw new Error(`tar: path too long: ${path}`);
     }
     field(0, 100, path);
-    octal(100, 8, 0o644);
+    octal(100, 8, modes[path] ?? 0o644);
     octal(108, 8, 0);
     octal(116, 8, 0);
     octal(124, 12, data.length);
@@ -79,14 +82,17 @@ export interface TestImage {
   readonly digest: string;
 }
 
-/** A single-platform image with one layer holding `files`. */
-export function singleImage(files: { [path: string]: string }, platform = { os: 'linux', architecture: 'amd64' }): TestImage {
-  const layerTar = tar(files);
+/** A single-platform image with one layer holding `files` (with `modes`, e.g. 0o755 for programs). */
+export function singleImage(files: { [path: string]: string | Buffer }, platform = { os: 'linux', architecture: 'amd64' },
+  modes: { [path: string]: number } = {}): TestImage {
+  const layerTar = tar(files, modes);
   const layer = blob(OCI_LAYER, gzipSync(layerTar, { level: 9 }));
   const config = blob(OCI_CONFIG, Buffer.from(JSON.stringify({
     ...platform,
     config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
     rootfs: { type: 'layers', diff_ids: [digestOf(layerTar)] },
+    // one entry per layer, as real images have (buildah --layers checks history against the layers).
+    history: [{ created_by: 'oci.ts singleImage' }],
   })));
   const manifest = blob(OCI_MANIFEST, Buffer.from(JSON.stringify({
     schemaVersion: 2,

@@ -438,6 +438,9 @@ function rootfsScript(o: {
   }
   lines.push(
     `/usr/bin/mount -t proc proc ${r('/proc')}`,
+    // every non-privileged container gets a read-only sysfs (runc's default mounts); buildah bind-mounts it into RUN steps.
+    `/usr/bin/mkdir -p ${r('/sys')}`,
+    `/usr/bin/mount -t sysfs -o ro,nosuid,nodev,noexec sysfs ${r('/sys')}`,
     `/usr/bin/mount -t tmpfs -o mode=0755,nosuid dev ${r('/dev')}`,
   );
   for (const device of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) {

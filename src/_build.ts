@@ -1,0 +1,133 @@
+import { Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { ImageJobPod } from './_pod';
+import { PROMOTE_SCRIPT } from './_scripts';
+import { addSkopeoContainer, SKOPEO_RESOURCES } from './_skopeo';
+import { checkEnvName, checkInteger, checkLabelKey, checkTarget, invalid, sortedEntries } from './_validate';
+import { BuildContext } from './build-context';
+import { ImageReference } from './image-reference';
+import { PushDestinationOptions } from './push-destinations';
+
+/**
+ * Pieces every Dockerfile builder (`KanikoBuildJob`, `BuildahBuildJob`, the unified build) shares: context
+ * and commit checks, the build-arg/target/label flags both tools spell the same way, the cache repository,
+ * and the skopeo promoter that copies the digest the builder recorded.
+ */
+
+/** Where builders write the bare digest of what they pushed, for the promoter. */
+export const RESULTS_DIR = '/results';
+export const DIGEST_FILE = `${RESULTS_DIR}/digest`;
+
+/** The build inputs both builders accept with the same flag spelling. */
+export interface BuildInputs {
+  readonly buildArgs?: { [key: string]: string };
+  readonly target?: string;
+  readonly labels?: { [key: string]: string };
+}
+
+/** Fails unless a context was given (jsii callers can pass null). */
+export function checkBuildContext(context: BuildContext | undefined): BuildContext {
+  if (!context) {
+    invalid('context', context, 'expected a BuildContext such as BuildContext.fromUrl("https://…/context.tar.gz")');
+  }
+  return context;
+}
+
+/** `--build-arg=K=V`, `--target=T` and `--label=K=V`, validated, keys sorted (kaniko and buildah parse these alike). */
+export function buildInputFlags(inputs: BuildInputs): string[] {
+  return [
+    ...sortedEntries('buildArgs', inputs.buildArgs, checkEnvName).map(([k, v]) => `--build-arg=${k}=${v}`),
+    ...(inputs.target !== undefined ? [`--target=${checkTarget('target', inputs.target)}`] : []),
+    ...sortedEntries('labels', inputs.labels, checkLabelKey).map(([k, v]) => `--label=${k}=${v}`),
+  ];
+}
+
+/** Adds BUILD_COMMIT_SHA to the build args when the commit is known and the user did not set it. */
+export function withCommit(buildArgs: { [key: string]: string } | undefined, commitSha: string | undefined): { [key: string]: string } | undefined {
+  if (commitSha === undefined) {
+    return buildArgs;
+  }
+  if (!/^[a-f0-9]{7,64}$/.test(commitSha)) {
+    invalid('commitSha', commitSha, 'expected a commit SHA of lower-case hexadecimal characters');
+  }
+  return { BUILD_COMMIT_SHA: commitSha, ...buildArgs };
+}
+
+/** The cache repository: the one given, or `<first destination's repository>/cache`; never tagged. */
+export function cacheRepositoryOf(repository: string | undefined, first: ImageReference, tool: string): ImageReference {
+  const ref = ImageReference._parseFor('cache.repository', repository ?? `${first.name}/cache`);
+  if (ref.tag || ref.digest) {
+    invalid('cache.repository', repository, `expected a repository without tag or digest; ${tool} tags cached layers itself`);
+  }
+  return ref;
+}
+
+/** What the promoter needs from a builder. */
+export interface PromotionSpec {
+  readonly promotion: PushDestinationOptions;
+  /** The builder's first destination: the promotion copies `<its repository>@<recorded digest>`. */
+  readonly first: ImageReference;
+  readonly destinations: ImageReference[];
+  readonly sourceTlsVerify: boolean;
+  readonly sourceAuth?: kplus.Volume;
+  readonly destinationAuth?: kplus.Volume;
+  /** The volume mounted at RESULTS_DIR, holding DIGEST_FILE. */
+  readonly results: kplus.Volume;
+}
+
+/** Adds the `promote` container: skopeo copies the digest in DIGEST_FILE to every promotion destination. */
+export function addPromotion(pod: ImageJobPod, spec: PromotionSpec): void {
+  const value = kplus.EnvValue.fromValue;
+  addSkopeoContainer(pod, {
+    name: 'promote',
+    script: PROMOTE_SCRIPT,
+    sourceEnv: [
+      ['INTERMEDIATE_REGISTRY_URL', value(spec.first.registry)],
+      ['BUILD_IMAGE_NAME', value(spec.first.repository)],
+      ['BUILD_IMAGE_TAG', value(spec.first.tag!)],
+      ['SOURCE_DIGEST_FILE', value(DIGEST_FILE)],
+    ],
+    destinations: spec.destinations,
+    settings: {
+      copyAllPlatforms: true,
+      preserveDigests: true,
+      retryTimes: checkInteger('promotion.retryTimes', spec.promotion.retryTimes ?? 3, 0, 100),
+      sourceTlsVerify: spec.sourceTlsVerify,
+      destinationTlsVerify: spec.promotion.destinationTlsVerify ?? true,
+      sourceAuth: spec.sourceAuth,
+      destinationAuth: spec.destinationAuth,
+    },
+    resources: SKOPEO_RESOURCES,
+    tmpSizeLimit: Size.gibibytes(1),
+    extraMounts: [{ path: RESULTS_DIR, volume: spec.results, readOnly: true }],
+  });
+}
+
+/**
+ * Refuses flags a construct manages (`managed` maps each to the prop that sets it) and returns the default
+ * flags the user overrides; a default may be overridden once. Arguments not starting with "-" are values of
+ * the flag before them.
+ */
+export function checkExtraArgs(extraArgs: string[], managed: { [flag: string]: string }, defaults: string[], example: string): Set<string> {
+  const overridden = new Set<string>();
+  extraArgs.forEach((arg, i) => {
+    if (typeof arg !== 'string' || arg.length === 0) {
+      invalid(`extraArgs[${i}]`, arg, `expected a non-empty string such as "${example}"`);
+    }
+    if (!arg.startsWith('-')) {
+      return; // the value of the previous flag
+    }
+    const flag = arg.split('=')[0];
+    const owner = managed[flag];
+    if (owner) {
+      invalid(`extraArgs[${i}]`, arg, `expected a flag this construct does not manage; ${flag} is set from ${owner}`);
+    }
+    if (defaults.includes(flag)) {
+      if (overridden.has(flag)) {
+        invalid(`extraArgs[${i}]`, arg, `expected ${flag} at most once`);
+      }
+      overridden.add(flag);
+    }
+  });
+  return overridden;
+}

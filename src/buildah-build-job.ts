@@ -1,0 +1,349 @@
+import { Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { checkSizeLimit } from './_archive';
+import {
+  addPromotion, buildInputFlags, cacheRepositoryOf, checkBuildContext, checkExtraArgs, DIGEST_FILE, RESULTS_DIR, withCommit,
+} from './_build';
+import { provideCredentials, DOCKER_CONFIG_FILE } from './_credentials';
+import { BUILDAH_RUN_CAPABILITIES, BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
+import { parseDestinations } from './_refs';
+import { BUILDAH_BUILD_SCRIPT } from './_scripts';
+import { checkOneOf, checkRegistryHost, checkRelativePath, checkWholeSeconds, invalid } from './_validate';
+import { BuildContext } from './build-context';
+import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
+import { ImageReference } from './image-reference';
+import { PushDestinationOptions } from './push-destinations';
+import { RegistryCredentials } from './registry-credentials';
+
+/** Where buildah keeps images and layers while it builds (`--storage-driver`). */
+export enum BuildahStorageDriver {
+  /**
+   * Plain directories: every layer is a full copy. Slow and disk-hungry, but works on any node filesystem
+   * without mounting anything.
+   */
+  VFS = 'vfs',
+  /**
+   * The kernel's overlayfs (not fuse-overlayfs, so no `/dev/fuse` is needed): much faster and smaller than
+   * vfs. Needs a node kernel with overlay support and a storage emptyDir on a filesystem that can be an
+   * overlay upper directory (ext4 or xfs, not overlayfs itself, as on some nested test clusters).
+   */
+  OVERLAY = 'overlay',
+}
+
+/** The manifest and config format buildah writes (`--format`). */
+export enum BuildahImageFormat {
+  /** OCI image manifest and config. */
+  OCI = 'oci',
+  /** Docker v2 schema 2, for registries or tools that predate OCI images. Needed for `HEALTHCHECK`, `SHELL`, `ONBUILD`. */
+  DOCKER = 'docker',
+}
+
+/** A registry layer cache for buildah (`--layers --cache-from --cache-to`). */
+export interface BuildahCacheOptions {
+  /**
+   * The repository that holds cached layers, e.g. `registry.internal:5000/build/api-cache`.
+   *
+   * @default - `<first destination's repository>/cache`, in the first destination's registry
+   */
+  readonly repository?: string;
+
+  /**
+   * Only reuse cached layers younger than this (`--cache-ttl`).
+   *
+   * @default - no limit; any cached layer is reused
+   */
+  readonly ttl?: Duration;
+}
+
+/** Props of `BuildahBuildJob`. */
+export interface BuildahBuildJobProps extends ImageJobOptions {
+  /**
+   * The build context: `BuildContext.fromUrl()` (seed 000's `BUILD_CONTEXT_URL`) or `BuildContext.fromConfigMap()`.
+   * `BuildContext.fromGit()` is refused: the pod would need git, and buildah's image has none to rely on.
+   */
+  readonly context: BuildContext;
+
+  /**
+   * The Dockerfile's path relative to the context root (seed 000's `DOCKERFILE_PATH`).
+   *
+   * @default "Dockerfile"
+   */
+  readonly dockerfile?: string;
+
+  /**
+   * Where buildah pushes the image, each with a tag. The first travels in seed 000's
+   * `INTERMEDIATE_REGISTRY_URL` / `BUILD_IMAGE_NAME` / `BUILD_IMAGE_TAG`; every one is pushed and must
+   * receive the same digest.
+   */
+  readonly destinations: string[];
+
+  /**
+   * Credentials for the destinations (and for private base images and the cache), read by buildah through
+   * `REGISTRY_AUTH_FILE`.
+   *
+   * @default RegistryCredentials.anonymous()
+   */
+  readonly credentials?: RegistryCredentials;
+
+  /**
+   * Build arguments (`--build-arg KEY=VALUE`). Values are visible in the Job YAML: never pass secrets here.
+   *
+   * @default - none
+   */
+  readonly buildArgs?: { [key: string]: string };
+
+  /**
+   * The Dockerfile stage to build (`--target`).
+   *
+   * @default - the last stage
+   */
+  readonly target?: string;
+
+  /**
+   * Labels written into the image config (`--label KEY=VALUE`), e.g. `org.opencontainers.image.revision`.
+   *
+   * @default - none
+   */
+  readonly labels?: { [key: string]: string };
+
+  /**
+   * The commit the image is built from: passed as the build arg `BUILD_COMMIT_SHA` unless `buildArgs` sets it.
+   *
+   * @default - no BUILD_COMMIT_SHA build arg
+   */
+  readonly commitSha?: string;
+
+  /**
+   * Registries (`host[:port]`) reached over plain http or with an unverified certificate (an `insecure`
+   * entry in the registries.conf the Job writes). When the first destination's registry is listed, the
+   * promotion also reads it without TLS.
+   *
+   * @default - every registry uses https with a verified certificate
+   */
+  readonly insecureRegistries?: string[];
+
+  /**
+   * Where buildah stores layers while it builds.
+   *
+   * @default BuildahStorageDriver.VFS
+   */
+  readonly storageDriver?: BuildahStorageDriver;
+
+  /**
+   * The image format (`--format`).
+   *
+   * @default BuildahImageFormat.OCI
+   */
+  readonly format?: BuildahImageFormat;
+
+  /**
+   * Commit a layer per Dockerfile instruction (`--layers`), as docker does, instead of one layer for all the
+   * instructions after `FROM`. Always on with `cache`.
+   *
+   * @default false
+   */
+  readonly layers?: boolean;
+
+  /**
+   * A registry layer cache. `cache: {}` caches in `<first destination's repository>/cache`. Turns on `layers`.
+   *
+   * @default - no cache; every layer is rebuilt
+   */
+  readonly cache?: BuildahCacheOptions;
+
+  /**
+   * Extra `buildah bud` flags, e.g. `['--platform=linux/arm64']`. Flags this construct manages from its props
+   * (context, dockerfile, destinations, image id, isolation, storage, build args, target, labels, format,
+   * layers, cache, credentials, TLS) are refused.
+   *
+   * @default - none
+   */
+  readonly extraArgs?: string[];
+
+  /**
+   * Promote the built image by digest to final registries. buildah then runs as an init container and a
+   * skopeo container copies `<first destination>@<digest buildah recorded>` to every promotion destination.
+   *
+   * @default - no promotion; buildah is the main container
+   */
+  readonly promotion?: PushDestinationOptions;
+
+  /**
+   * Size limit of the emptyDir holding a downloaded context (archive and unpacked files).
+   *
+   * @default Size.gibibytes(2)
+   */
+  readonly contextSizeLimit?: Size;
+
+  /**
+   * Size limit of the emptyDir at `/var/lib/containers` holding buildah's storage (base images, layers,
+   * temporary files). With vfs every layer is a full copy of the file system below it.
+   *
+   * @default Size.gibibytes(20)
+   */
+  readonly storageSizeLimit?: Size;
+}
+
+/** buildah bud flags owned by props or by the script; `extraArgs` may not set them. */
+const BUILDAH_MANAGED_FLAGS: { [flag: string]: string } = {
+  '--file': 'dockerfile',
+  '-f': 'dockerfile',
+  '--tag': 'destinations',
+  '-t': 'destinations',
+  '--manifest': 'destinations',
+  '--output': 'destinations',
+  '-o': 'destinations',
+  '--iidfile': 'the digest contract',
+  '--isolation': 'the chroot isolation this Job is confined for',
+  '--userns': 'the chroot isolation this Job is confined for',
+  '--storage-driver': 'storageDriver',
+  '--root': 'storageDriver',
+  '--runroot': 'storageDriver',
+  '--build-arg': 'buildArgs',
+  '--target': 'target',
+  '--label': 'labels',
+  '--format': 'format',
+  '--layers': 'layers',
+  '--cache-from': 'cache',
+  '--cache-to': 'cache',
+  '--cache-ttl': 'cache',
+  '--authfile': 'credentials',
+  '--creds': 'credentials',
+  '--tls-verify': 'insecureRegistries',
+  '--cert-dir': 'insecureRegistries',
+};
+
+const STORAGE_ROOT = '/var/lib/containers';
+const AUTH_DIR = '/buildah/auth';
+
+/**
+ * Builds an image from a Dockerfile with buildah (`buildah bud --isolation chroot`), pushes it with
+ * `--digestfile`, and optionally promotes that exact digest to final registries: the maintained alternative
+ * to kaniko (archived upstream), and seed 003's engine.
+ *
+ * Pod: [compose-*-auth] → [fetch-context] → buildah (`build`), then with `promotion` a skopeo container
+ * (`promote`). buildah runs as root with every capability dropped except the ones its RUN steps get plus
+ * SYS_ADMIN (for its mount namespace), RuntimeDefault seccomp and no AppArmor confinement: the pod needs Pod
+ * Security `privileged` (SYS_ADMIN and Unconfined AppArmor are outside `baseline`), although it is not a
+ * privileged container. It writes `<destination>@<digest>` lines to its termination message; the promoter
+ * does the same for every final destination.
+ */
+export class BuildahBuildJob extends Construct implements IImageJob {
+  /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
+  public readonly job: kplus.Job;
+
+  /** Every reference the Job pushes to, in push order. */
+  public readonly imageReferences: ImageReference[];
+
+  /**
+   * `privileged`: buildah adds SYS_ADMIN (outside `baseline`'s capability list) and runs without AppArmor
+   * confinement (the runtime's default AppArmor profile denies `mount`). No `privileged: true`, no host namespaces.
+   */
+  public readonly podSecurityLevel = PodSecurityLevel.PRIVILEGED;
+
+  /** The references buildah pushes to. */
+  public readonly buildDestinations: ImageReference[];
+
+  /** The references the image is promoted to (empty without `promotion`). */
+  public readonly promotionDestinations: ImageReference[];
+
+  /** Where buildah stores layers. */
+  public readonly storageDriver: BuildahStorageDriver;
+
+  /**
+   * @param scope the chart or construct to add the Job to
+   * @param id the construct id; it is part of the generated Job name, so keep it stable
+   * @param props what to build and where to push it
+   */
+  constructor(scope: Construct, id: string, props: BuildahBuildJobProps) {
+    super(scope, id);
+    const context = checkBuildContext(props.context);
+    const dockerfile = checkRelativePath('dockerfile', props.dockerfile ?? 'Dockerfile');
+    this.buildDestinations = parseDestinations('destinations', props.destinations);
+    this.promotionDestinations = props.promotion ? parseDestinations('promotion.destinations', props.promotion.destinations) : [];
+    this.imageReferences = [...this.buildDestinations, ...this.promotionDestinations];
+    this.storageDriver = checkOneOf('storageDriver', props.storageDriver ?? BuildahStorageDriver.VFS, BuildahStorageDriver);
+    const format = checkOneOf('format', props.format ?? BuildahImageFormat.OCI, BuildahImageFormat);
+    const insecureRegistries = (props.insecureRegistries ?? []).map((host, i) => checkRegistryHost(`insecureRegistries[${i}]`, host));
+    const cacheRepository = props.cache ? cacheRepositoryOf(props.cache.repository, this.buildDestinations[0], 'buildah') : undefined;
+    const extraArgs = props.extraArgs ?? [];
+    checkExtraArgs(extraArgs, BUILDAH_MANAGED_FLAGS, [], '--platform=linux/arm64');
+    const flags = [
+      `--format=${format}`,
+      ...(props.layers || cacheRepository ? ['--layers'] : []),
+      ...(cacheRepository ? [`--cache-from=${cacheRepository}`, `--cache-to=${cacheRepository}`] : []),
+      ...(props.cache?.ttl ? [`--cache-ttl=${checkWholeSeconds('cache.ttl', props.cache.ttl, 1)}s`] : []),
+      ...buildInputFlags({ ...props, buildArgs: withCommit(props.buildArgs, props.commitSha) }),
+      ...extraArgs,
+    ];
+    const storageSizeLimit = checkSizeLimit('storageSizeLimit', props.storageSizeLimit ?? Size.gibibytes(20));
+
+    const pod = new ImageJobPod(this, props, 'buildah-build', this.podSecurityLevel);
+    this.job = pod.job;
+    const [first, ...others] = this.buildDestinations;
+
+    const buildRegistries = [...this.buildDestinations.map(d => d.registry), ...(cacheRepository ? [cacheRepository.registry] : [])];
+    const buildAuth = provideCredentials(pod, props.credentials ?? RegistryCredentials.anonymous(), 'build', buildRegistries);
+    const promotionAuth = props.promotion
+      ? provideCredentials(pod, props.promotion.credentials ?? RegistryCredentials.anonymous(), 'promotion', this.promotionDestinations.map(d => d.registry))
+      : undefined;
+    const binding = context._bind(pod, { workspaceSizeLimit: props.contextSizeLimit ?? Size.gibibytes(2), dockerfile });
+    if (!binding.directory) {
+      invalid('context', context.location, 'expected BuildContext.fromUrl() or fromConfigMap(); BuildahBuildJob does not clone git repositories');
+    }
+
+    const results = pod.emptyDir('results', Size.mebibytes(1));
+    const mounts: Mount[] = [
+      ...binding.mounts,
+      { path: RESULTS_DIR, volume: results },
+      { path: STORAGE_ROOT, volume: pod.emptyDir('buildah-storage', storageSizeLimit) },
+    ];
+    if (buildAuth) {
+      mounts.push({ path: AUTH_DIR, volume: buildAuth, readOnly: true });
+    }
+    const value = kplus.EnvValue.fromValue;
+    const env: [string, kplus.EnvValue][] = [
+      ['CONTEXT_DIR', value(binding.directory)],
+      ['DOCKERFILE_PATH', value(dockerfile)],
+      ['INTERMEDIATE_REGISTRY_URL', value(first.registry)],
+      ['BUILD_IMAGE_NAME', value(first.repository)],
+      ['BUILD_IMAGE_TAG', value(first.tag!)],
+      ...(others.length > 0 ? [['ADDITIONAL_DESTINATIONS', value(others.map(String).join(' '))] as [string, kplus.EnvValue]] : []),
+      ['DIGEST_FILE', value(DIGEST_FILE)],
+      ['STORAGE_DRIVER', value(this.storageDriver)],
+      ['STORAGE_ROOT', value(STORAGE_ROOT)],
+      ['CONTAINERS_STORAGE_CONF', value(`${STORAGE_ROOT}/storage.conf`)],
+      ['CONTAINERS_REGISTRIES_CONF', value(`${STORAGE_ROOT}/registries.conf`)],
+      ['CONTAINERS_CONF', value(`${STORAGE_ROOT}/containers.conf`)],
+      ['RUN_CAPABILITIES', value(BUILDAH_RUN_CAPABILITIES.join(' '))],
+      ...(insecureRegistries.length > 0 ? [['INSECURE_REGISTRIES', value(insecureRegistries.join(' '))] as [string, kplus.EnvValue]] : []),
+      ...(buildAuth ? [['REGISTRY_AUTH_FILE', value(`${AUTH_DIR}/${DOCKER_CONFIG_FILE}`)] as [string, kplus.EnvValue]] : []),
+    ];
+    pod.addContainer({
+      name: 'build',
+      image: pod.images.buildah,
+      script: BUILDAH_BUILD_SCRIPT,
+      // $0 of the script; the bud flags follow as "$@"
+      args: ['buildah-build', ...flags.map(escapeKubeletExpansion)],
+      env,
+      mounts,
+      profile: ContainerProfile.BUILDAH_BUILDER,
+      resources: props.resources ?? BUILDER_RESOURCES,
+    }, props.promotion !== undefined);
+    pod.unconfineAppArmor('build');
+
+    if (props.promotion) {
+      addPromotion(pod, {
+        promotion: props.promotion,
+        first,
+        destinations: this.promotionDestinations,
+        sourceTlsVerify: !insecureRegistries.includes(first.registry),
+        sourceAuth: buildAuth,
+        destinationAuth: promotionAuth,
+        results,
+      });
+    }
+    pod.setDefaultContainer(props.promotion ? 'promote' : 'build');
+  }
+}
