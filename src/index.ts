@@ -8,6 +8,7 @@ export * from './image-tag';
 export * from './image-destinations';
 export * from './push-destinations';
 export * from './kaniko-build-job';
+export * from './kaniko-build-batch';
 export * from './skopeo-promote-job';
 export * from './tar-push-job';
 export * from './unified-image-job';
