@@ -17,6 +17,7 @@ const KANIKO_MANAGED_FLAGS: { [flag: string]: string } = {
   '--context': 'context',
   '-c': 'context',
   '--context-sub-path': 'context',
+  '--git': 'context',
   '--dockerfile': 'dockerfile',
   '-f': 'dockerfile',
   '--destination': 'destinations',

@@ -1,4 +1,4 @@
-import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ResolvedToolImages, resolveToolImages } from './_tool-images';
@@ -70,6 +70,8 @@ export interface ContainerSpec {
   readonly image: string;
   /** A constant POSIX sh script, run as `sh -c`. */
   readonly script?: string;
+  /** The shell that runs `script` (kaniko's debug image keeps busybox in /busybox). */
+  readonly shell?: string;
   readonly command?: string[];
   readonly args?: string[];
   /** Environment in the order it should appear. */
@@ -188,6 +190,22 @@ export class ImageJobPod {
       kplus.ConfigMap.fromConfigMapName(this.scope, `ConfigMap-${configMapName}`, configMapName), { name }));
   }
 
+  /**
+   * A ConfigMap this construct owns, holding a packed build context as binaryData, and a volume of it. The
+   * name ends with the archive's hash: a changed context gets a new ConfigMap, so a re-applied Job never
+   * mounts stale files (and the ConfigMap can be immutable).
+   */
+  public contextArchiveVolume(name: string, sha256: string, binaryData: { [key: string]: string }): kplus.Volume {
+    return this.volume(name, () => {
+      const configMap = new kplus.ConfigMap(this.scope, `ConfigMap-${name}`, {
+        metadata: { name: `${Names.toDnsLabel(this.scope, { maxLen: 50, extra: [name] })}-${sha256.slice(0, 12)}` },
+        binaryData,
+        immutable: true,
+      });
+      return kplus.Volume.fromConfigMap(this.scope, `Volume-${name}`, configMap, { name });
+    });
+  }
+
   /** A read-only CSI volume (kplus defaults `readOnly` to false; drivers such as `connectors-csi` require true). */
   public csiVolume(name: string, driver: string, attributes: [string, string][]): kplus.Volume {
     return this.volume(name, () => kplus.Volume.fromCsi(this.scope, `Volume-${name}`, driver, {
@@ -232,7 +250,7 @@ export class ImageJobPod {
       name: spec.name,
       image: spec.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      command: spec.script ? ['/bin/sh', '-c', spec.script] : spec.command,
+      command: spec.script ? [spec.shell ?? '/bin/sh', '-c', spec.script] : spec.command,
       args: spec.args,
       envVariables: Object.fromEntries(spec.env.map(([name, value]) => [name, literal(value)])),
       resources: spec.resources,

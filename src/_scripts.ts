@@ -64,13 +64,47 @@ const DOWNLOAD = String.raw`download() {
 }
 `;
 
-/** `unpack_context ARCHIVE DIR`: unpacks a .tar.gz build context and checks DOCKERFILE_PATH is in it. */
+/** `unpack_context ARCHIVE DIR`: unpacks a .tar.gz build context; the archive is left alone (it may be a read-only mount). */
 const UNPACK_CONTEXT = String.raw`unpack_context() {
   mkdir -p "$2"
   tar -xzf "$1" -C "$2" || die "cannot unpack the build context: expected a gzip-compressed tar archive"
-  rm -f "$1"
-  [ -f "$2/$DOCKERFILE_PATH" ] || die "the build context has no $DOCKERFILE_PATH (DOCKERFILE_PATH is relative to the context root)"
-  log "build context ready in $2"
+}
+`;
+
+/**
+ * `select_by_index LIST NAME`: the line of LIST (newline-separated) at JOB_COMPLETION_INDEX (from 0), which
+ * Kubernetes sets in every container of an Indexed Job's pod.
+ */
+const SELECT_BY_INDEX = String.raw`select_by_index() {
+  case "${'$'}{JOB_COMPLETION_INDEX:-}" in
+    '' | *[!0-9]*) die "JOB_COMPLETION_INDEX must be a whole number, got '${'$'}{JOB_COMPLETION_INDEX:-}' (is this an Indexed Job?)" ;;
+  esac
+  selected=$(printf '%s\n' "$1" | sed -n "$((JOB_COMPLETION_INDEX + 1))p")
+  [ -n "$selected" ] || die "$2 has no entry for JOB_COMPLETION_INDEX $JOB_COMPLETION_INDEX"
+  printf '%s\n' "$selected"
+}
+`;
+
+/**
+ * `prepare_context`: afterwards CONTEXT_DIR holds the build context, downloaded from BUILD_CONTEXT_URL,
+ * unpacked from the mounted BUILD_CONTEXT_ARCHIVE (or the line of BUILD_CONTEXT_ARCHIVES at
+ * JOB_COMPLETION_INDEX), or already mounted there; and DOCKERFILE_PATH is in it.
+ */
+const PREPARE_CONTEXT = String.raw`prepare_context() {
+  require_env CONTEXT_DIR DOCKERFILE_PATH
+  if [ -n "${'$'}{BUILD_CONTEXT_URL:-}" ]; then
+    download "$BUILD_CONTEXT_URL" "$CONTEXT_DIR.tar.gz" "${'$'}{BUILD_CONTEXT_SHA256:-}"
+    unpack_context "$CONTEXT_DIR.tar.gz" "$CONTEXT_DIR"
+    rm -f "$CONTEXT_DIR.tar.gz"
+  elif [ -n "${'$'}{BUILD_CONTEXT_ARCHIVES:-}" ]; then
+    context_archive=$(select_by_index "$BUILD_CONTEXT_ARCHIVES" BUILD_CONTEXT_ARCHIVES)
+    log "context $((JOB_COMPLETION_INDEX + 1)): $context_archive"
+    unpack_context "$context_archive" "$CONTEXT_DIR"
+  elif [ -n "${'$'}{BUILD_CONTEXT_ARCHIVE:-}" ]; then
+    unpack_context "$BUILD_CONTEXT_ARCHIVE" "$CONTEXT_DIR"
+  fi
+  [ -f "$CONTEXT_DIR/$DOCKERFILE_PATH" ] || die "the build context has no $DOCKERFILE_PATH (DOCKERFILE_PATH is relative to the context root)"
+  log "build context ready in $CONTEXT_DIR"
 }
 `;
 
@@ -235,11 +269,33 @@ const PUSH_ARCHIVE = String.raw`push_archive() {
 }
 `;
 
-/** Downloads BUILD_CONTEXT_URL, verifies it, unpacks it into CONTEXT_DIR and checks the Dockerfile is there. */
-export const FETCH_CONTEXT_SCRIPT = `${PRELUDE}${DOWNLOAD}${UNPACK_CONTEXT}${String.raw`
-require_env BUILD_CONTEXT_URL CONTEXT_DIR DOCKERFILE_PATH
-download "$BUILD_CONTEXT_URL" "$CONTEXT_DIR.tar.gz" "${'$'}{BUILD_CONTEXT_SHA256:-}"
-unpack_context "$CONTEXT_DIR.tar.gz" "$CONTEXT_DIR"
+/**
+ * Prepares the build context in CONTEXT_DIR (see `prepare_context`): downloads and verifies BUILD_CONTEXT_URL,
+ * or unpacks a mounted archive, and checks the Dockerfile is there.
+ */
+export const FETCH_CONTEXT_SCRIPT = `${PRELUDE}${DOWNLOAD}${UNPACK_CONTEXT}${SELECT_BY_INDEX}${PREPARE_CONTEXT}${String.raw`
+prepare_context
+`}`;
+
+/**
+ * The build container of an Indexed KanikoBuildBatch (kaniko's debug image, busybox sh): picks the context's
+ * name, destinations (space-separated) and cache repository at JOB_COMPLETION_INDEX from CONTEXT_NAMES,
+ * INDEXED_DESTINATIONS and INDEXED_CACHE_REPOS (one line per context), then runs the executor with the
+ * script's arguments (the shared flags) plus those.
+ */
+export const KANIKO_INDEXED_BUILD_SCRIPT = `${PRELUDE}${SELECT_BY_INDEX}${String.raw`
+require_env CONTEXT_NAMES INDEXED_DESTINATIONS
+context_name=$(select_by_index "$CONTEXT_NAMES" CONTEXT_NAMES)
+destinations=$(select_by_index "$INDEXED_DESTINATIONS" INDEXED_DESTINATIONS)
+for destination in $destinations; do
+  set -- "$@" "--destination=$destination"
+done
+if [ -n "${'$'}{INDEXED_CACHE_REPOS:-}" ]; then
+  cache_repo=$(select_by_index "$INDEXED_CACHE_REPOS" INDEXED_CACHE_REPOS)
+  set -- "$@" --cache=true "--cache-repo=$cache_repo"
+fi
+log "building context $context_name for $destinations"
+exec "${'$'}{KANIKO_EXECUTOR:-/kaniko/executor}" "$@"
 `}`;
 
 /**
@@ -313,15 +369,14 @@ log "JOB_TYPE $JOB_TYPE: action $action"
 
 /**
  * Seed 000's `main-task-executor`: reads the action from ACTION_FILE and runs it with the tools of one
- * combined image. build: download and unpack BUILD_CONTEXT_URL, kaniko builds and pushes to the intermediate
+ * combined image. build: prepare the context (`prepare_context`: BUILD_CONTEXT_URL, a mounted archive or directory), kaniko builds and pushes to the intermediate
  * registry (extra flags in KANIKO_ARGS, one per line), then the digest is promoted. push_tar: download
  * IMAGE_TAR_URL (or use ARCHIVE_PATH), detect its format, push it.
  */
-export const UNIFIED_SCRIPT = `${PRELUDE}${DOWNLOAD}${UNPACK_CONTEXT}${ARCHIVE_FORMAT}${SKOPEO}${PROMOTE}${PUSH_ARCHIVE}${String.raw`
+export const UNIFIED_SCRIPT = `${PRELUDE}${DOWNLOAD}${UNPACK_CONTEXT}${SELECT_BY_INDEX}${PREPARE_CONTEXT}${ARCHIVE_FORMAT}${SKOPEO}${PROMOTE}${PUSH_ARCHIVE}${String.raw`
 build_with_kaniko() {
-  require_env BUILD_CONTEXT_URL DOCKERFILE_PATH INTERMEDIATE_REGISTRY_URL BUILD_IMAGE_NAME BUILD_IMAGE_TAG CONTEXT_DIR SOURCE_DIGEST_FILE
-  download "$BUILD_CONTEXT_URL" "$CONTEXT_DIR.tar.gz" "${'$'}{BUILD_CONTEXT_SHA256:-}"
-  unpack_context "$CONTEXT_DIR.tar.gz" "$CONTEXT_DIR"
+  require_env DOCKERFILE_PATH INTERMEDIATE_REGISTRY_URL BUILD_IMAGE_NAME BUILD_IMAGE_TAG CONTEXT_DIR SOURCE_DIGEST_FILE
+  prepare_context
   set -- --context="dir://$CONTEXT_DIR" --dockerfile="$CONTEXT_DIR/$DOCKERFILE_PATH" \
     --destination="$INTERMEDIATE_REGISTRY_URL/$BUILD_IMAGE_NAME:$BUILD_IMAGE_TAG" --digest-file="$SOURCE_DIGEST_FILE"
   set -f

@@ -5,6 +5,7 @@ import { ToolImages, ToolImagesOptions } from './tool-images';
 /** Tool images after defaults and validation. */
 export interface ResolvedToolImages {
   readonly kaniko: string;
+  readonly kanikoDebug: string;
   readonly skopeo: string;
   readonly downloadHelper: string;
   readonly buildkit: string;
@@ -16,6 +17,7 @@ export interface ResolvedToolImages {
 export function resolveToolImages(options: ToolImagesOptions = {}): ResolvedToolImages {
   return {
     kaniko: checkToolImage('toolImages.kaniko', options.kaniko ?? ToolImages.KANIKO),
+    kanikoDebug: checkToolImage('toolImages.kanikoDebug', options.kanikoDebug ?? ToolImages.KANIKO_DEBUG),
     skopeo: checkToolImage('toolImages.skopeo', options.skopeo ?? ToolImages.SKOPEO),
     downloadHelper: checkToolImage('toolImages.downloadHelper', options.downloadHelper ?? ToolImages.DOWNLOAD_HELPER),
     buildkit: checkToolImage('toolImages.buildkit', options.buildkit ?? ToolImages.BUILDKIT),

@@ -2,6 +2,7 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { FETCH_CONTEXT_SCRIPT } from './_scripts';
+import { packDirectory, PackedDirectory } from './_tar';
 import { checkDownloadUrl, checkObjectName, checkRelativePath, checkSha256, invalid } from './_validate';
 
 /** Options for `BuildContext.fromUrl()`. */
@@ -25,7 +26,8 @@ export interface UrlBuildContextOptions {
 /** Options for `BuildContext.fromGit()`. */
 export interface GitBuildContextOptions {
   /**
-   * The branch, tag, full ref (`refs/heads/main`, `refs/pull/42/head`) or commit to build.
+   * The branch, tag, full ref (`refs/heads/main`, `refs/pull/42/head`) or full commit SHA (40 hex
+   * characters) to build.
    *
    * @default - the remote's default branch
    */
@@ -37,6 +39,101 @@ export interface GitBuildContextOptions {
    * @default - the repository root
    */
   readonly subPath?: string;
+
+  /**
+   * The Secret holding an access token for a private repository. kaniko reads it from an environment
+   * variable filled by a `secretKeyRef` (`GIT_TOKEN`, or `GIT_PASSWORD` with `username`): the token never
+   * appears in the URL, the args or the YAML. kaniko only (BuildKit's git source takes no token here).
+   *
+   * @default - no credentials: the repository must be public
+   */
+  readonly tokenSecret?: string;
+
+  /**
+   * The key of `tokenSecret` that holds the token.
+   *
+   * @default "token"
+   */
+  readonly tokenKey?: string;
+
+  /**
+   * The user name sent with the token. GitHub accepts the token alone; GitLab wants `oauth2` (or the
+   * token's user), Bitbucket the account name. With it, kaniko gets `GIT_USERNAME` and `GIT_PASSWORD`.
+   *
+   * @default - the token alone (kaniko's `GIT_TOKEN`)
+   */
+  readonly username?: string;
+}
+
+/** Options for `BuildContext.fromLocalDirectory()`. */
+export interface LocalDirectoryBuildContextOptions {
+  /**
+   * More `.dockerignore` patterns, applied after the directory's own `.dockerignore` (so they win).
+   *
+   * @default - only the directory's `.dockerignore`
+   */
+  readonly exclude?: string[];
+}
+
+/** Options for `BuildContext.fromPersistentVolumeClaim()`. */
+export interface ClaimBuildContextOptions {
+  /**
+   * The directory inside the volume that holds the context.
+   *
+   * @default - the volume's root
+   */
+  readonly subPath?: string;
+}
+
+/** Options for `BuildContext.fromS3()`. */
+export interface S3BuildContextOptions {
+  /**
+   * A Secret holding an AWS shared credentials file (`[default]`, `aws_access_key_id`, `aws_secret_access_key`).
+   * It is mounted read-only and named by `AWS_SHARED_CREDENTIALS_FILE`.
+   *
+   * @default - the pod's own identity (IRSA, EKS Pod Identity or the node role)
+   */
+  readonly credentialsSecret?: string;
+
+  /**
+   * The key of `credentialsSecret` holding the credentials file.
+   *
+   * @default "credentials"
+   */
+  readonly credentialsKey?: string;
+
+  /**
+   * The bucket's region (`AWS_REGION`).
+   *
+   * @default - the AWS SDK's lookup (credentials file profile, then the instance metadata)
+   */
+  readonly region?: string;
+
+  /**
+   * The https endpoint of an S3-compatible store such as MinIO (kaniko's `S3_ENDPOINT`); path-style
+   * addressing (`S3_FORCE_PATH_STYLE=true`) is then used.
+   *
+   * @default - AWS S3
+   */
+  readonly endpoint?: string;
+}
+
+/** Options for `BuildContext.fromGcs()`. */
+export interface GcsBuildContextOptions {
+  /**
+   * A Secret holding a service-account key (JSON), mounted read-only and named by
+   * `GOOGLE_APPLICATION_CREDENTIALS`.
+   *
+   * @default - the pod's own identity (GKE Workload Identity or the node's service account)
+   */
+  readonly credentialsSecret?: string;
+
+  /**
+   * The key of `credentialsSecret` holding the JSON key.
+   *
+   * @default "key.json"
+   */
+  readonly credentialsKey?: string;
 }
 
 /** Where a build context comes from. */
@@ -47,18 +144,33 @@ export enum BuildContextSource {
   GIT = 'git',
   /** An existing ConfigMap whose keys are the context's files. */
   CONFIG_MAP = 'config-map',
+  /** A directory of the synthesizing machine, packed into a ConfigMap the construct adds to the chart. */
+  LOCAL_DIRECTORY = 'local-directory',
+  /** A directory on an existing PersistentVolumeClaim, mounted read-only. */
+  PERSISTENT_VOLUME_CLAIM = 'persistent-volume-claim',
+  /** A `.tar.gz` in an S3 bucket, fetched by kaniko itself. */
+  S3 = 's3',
+  /** A `.tar.gz` in a Google Cloud Storage bucket, fetched by kaniko itself. */
+  GCS = 'gcs',
 }
 
+type Env = [string, kplus.EnvValue][];
+
 /**
- * Where a builder finds its context: a directory the pod prepares, or a git repository the builder clones.
+ * Where a builder finds its context, builder-neutral: a directory (prepared by an init container or
+ * mounted), a git repository the builder clones, or an object-storage URL kaniko fetches.
  *
  * @internal
  */
 export interface ContextBinding {
-  /** The context root inside the builder container, when the pod prepares the files. */
+  /** The context root inside the builder container, when the pod has the files. */
   readonly directory?: string;
   /** The repository to clone, when the builder fetches the context itself. */
   readonly git?: GitLocation;
+  /** A kaniko-native context URL (`s3://…`, `gs://…`). */
+  readonly remote?: string;
+  /** Environment the builder needs: where the context is, and credentials as Secret references. */
+  readonly env: Env;
   /** Volumes the builder mounts. */
   readonly mounts: Mount[];
 }
@@ -72,6 +184,8 @@ export interface GitLocation {
   readonly url: string;
   readonly ref?: string;
   readonly subPath?: string;
+  /** True when credentials reach the builder through `env`. */
+  readonly private: boolean;
 }
 
 /**
@@ -84,17 +198,41 @@ export interface ContextBindOptions {
   readonly workspaceSizeLimit: Size;
   /** The Dockerfile's path relative to the context root (seed 000's `DOCKERFILE_PATH`). */
   readonly dockerfile: string;
+  /**
+   * The builder's own script prepares the context (`prepare_context` in UnifiedImageJob's main container):
+   * add no init container, return the variables and mounts that script reads instead.
+   */
+  readonly selfPrepared?: boolean;
 }
 
 const GIT_REF = /^(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9_][A-Za-z0-9._/-]{0,254}$/;
+const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/([^\s$`\\]+)$/;
+const GCS_URI = /^gs:\/\/([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])\/([^\s$`\\]+)$/;
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+
+/** Where a downloaded or unpacked context lives in the workspace emptyDir. */
+const WORKSPACE_CONTEXT = '/workspace/context';
+/** Where a claim holding the context is mounted, read-only. */
+const MOUNTED_CONTEXT = '/context';
+/** The key of the packed archive in a local directory's ConfigMap. */
+const ARCHIVE_KEY = 'context.tar.gz';
 
 /**
  * The files a Dockerfile is built from.
  *
  * Values reach the pod as environment variables (seed 000's `BUILD_CONTEXT_URL`) or kaniko flags, never
- * as shell text.
+ * as shell text. kaniko builds from every source; BuildKit (`OciConnectorBuildJob`) and the unified image
+ * (`UnifiedImageJob`) refuse the ones they cannot read, in a one-line error naming what they support.
  */
 export abstract class BuildContext {
+  /**
+   * The largest packed `.tar.gz` `fromLocalDirectory()` accepts: 768 KiB. A ConfigMap holds at most 1 MiB,
+   * and its JSON (binaryData is base64, a third larger) must also fit etcd's request limit, with room for
+   * the object's metadata.
+   */
+  public static readonly LOCAL_DIRECTORY_MAX_BYTES = 768 * 1024;
+
   /**
    * A gzip-compressed tar archive (`.tar.gz`) fetched over https: seed 000's `BUILD_CONTEXT_URL`.
    *
@@ -114,11 +252,11 @@ export abstract class BuildContext {
   }
 
   /**
-   * A git repository cloned over https by kaniko itself (its `git://` context), so no init container is
-   * needed. For a private repository, see the kaniko documentation on `GIT_USERNAME` / `GIT_PASSWORD`.
+   * A git repository cloned over https by the builder itself (kaniko's `git://` context, BuildKit's git
+   * source), so no init container is needed. A private repository needs `tokenSecret`.
    *
    * @param url the repository's https address, e.g. `https://github.com/acme/api.git`
-   * @param options ref and sub-directory
+   * @param options ref, sub-directory and credentials
    */
   public static fromGit(url: string, options: GitBuildContextOptions = {}): BuildContext {
     checkDownloadUrl('BuildContext.fromGit url', url, false);
@@ -131,14 +269,25 @@ export abstract class BuildContext {
     if (options.subPath !== undefined) {
       checkRelativePath('BuildContext.fromGit subPath', options.subPath);
     }
-    return new GitContext(url, options.ref, options.subPath);
+    let token: GitToken | undefined;
+    if (options.tokenSecret !== undefined) {
+      const secret = checkObjectName('BuildContext.fromGit tokenSecret', options.tokenSecret);
+      const key = checkSecretKey('BuildContext.fromGit tokenKey', options.tokenKey ?? 'token');
+      if (options.username !== undefined && !/^[A-Za-z0-9._@-]{1,100}$/.test(options.username)) {
+        invalid('BuildContext.fromGit username', options.username, 'expected a user name of letters, digits, ".", "_", "@" and "-"');
+      }
+      token = { secret, key, username: options.username };
+    } else if (options.tokenKey !== undefined || options.username !== undefined) {
+      invalid('BuildContext.fromGit tokenSecret', options.tokenSecret, 'expected a tokenSecret with tokenKey or username');
+    }
+    return new GitContext(url, options.ref, options.subPath, token);
   }
 
   /**
    * An existing ConfigMap in the Job's namespace whose keys are the context's files, mounted read-only as
    * the context directory: seed 004 keeps its Dockerfile this way. Suits small contexts (a ConfigMap holds
    * at most 1 MiB). ConfigMap keys cannot contain "/", so every file sits at the context root and
-   * `dockerfile` must be a key.
+   * `dockerfile` must be a key; for a context with directories use `fromLocalDirectory()`.
    *
    * @param name the ConfigMap's name, e.g. `dockerfile`
    */
@@ -146,10 +295,108 @@ export abstract class BuildContext {
     return new ConfigMapContext(checkObjectName('BuildContext.fromConfigMap name', name));
   }
 
+  /**
+   * A directory of the machine that runs the synthesis, packed into a deterministic `.tar.gz` (entries
+   * sorted by name, mtime 0, uid/gid 0, mode 0755 or 0644: only the executable bit is kept) and stored as
+   * `binaryData` in an immutable ConfigMap the construct adds to its chart. An init container unpacks it
+   * into the pod's workspace. The same directory gives byte-identical YAML; a changed directory gives a
+   * ConfigMap with a new name (a hash of the archive), so a re-applied Job never mounts stale files.
+   *
+   * `.dockerignore` is honoured with Docker's rules (`**`, `!` exceptions, last match wins); like Docker,
+   * `Dockerfile` and `.dockerignore` are always packed. Symlinks are kept as symlinks when they point inside
+   * the directory; absolute links and links that leave it are refused. Archives over
+   * `LOCAL_DIRECTORY_MAX_BYTES` (768 KiB) are refused: use `fromUrl`, `fromGit` or
+   * `fromPersistentVolumeClaim` for bigger contexts.
+   *
+   * @param path the directory, absolute or relative to the working directory of the synthesis
+   * @param options extra exclude patterns
+   */
+  public static fromLocalDirectory(path: string, options: LocalDirectoryBuildContextOptions = {}): BuildContext {
+    const prop = 'BuildContext.fromLocalDirectory path';
+    const exclude = options.exclude ?? [];
+    exclude.forEach((pattern, i) => {
+      if (typeof pattern !== 'string' || /[\r\n]/.test(pattern)) {
+        invalid(`BuildContext.fromLocalDirectory exclude[${i}]`, pattern, 'expected a .dockerignore pattern on one line');
+      }
+    });
+    const packed = packDirectory(prop, path, exclude);
+    if (packed.archive.length > BuildContext.LOCAL_DIRECTORY_MAX_BYTES) {
+      invalid(prop, path, `the packed context is ${kib(packed.archive.length)} (${packed.archive.length} bytes), over the ${kib(BuildContext.LOCAL_DIRECTORY_MAX_BYTES)} a ConfigMap can hold; exclude files (.dockerignore, exclude) or use BuildContext.fromUrl, fromGit or fromPersistentVolumeClaim`);
+    }
+    return new LocalDirectoryContext(path, packed);
+  }
+
+  /**
+   * A directory on an existing PersistentVolumeClaim (filled by an earlier Job, a git-sync sidecar, a CSI
+   * snapshot…), mounted read-only and read in place: nothing is copied. The claim must be mountable by this
+   * pod (ReadOnlyMany, or ReadWriteOnce on the same node).
+   *
+   * @param claimName the claim's name
+   * @param options the directory inside the volume
+   */
+  public static fromPersistentVolumeClaim(claimName: string, options: ClaimBuildContextOptions = {}): BuildContext {
+    checkObjectName('BuildContext.fromPersistentVolumeClaim claimName', claimName);
+    if (options.subPath !== undefined) {
+      checkRelativePath('BuildContext.fromPersistentVolumeClaim subPath', options.subPath);
+    }
+    return new ClaimContext(claimName, options.subPath);
+  }
+
+  /**
+   * A `.tar.gz` in an S3 bucket (or an S3-compatible store), fetched and unpacked by kaniko itself
+   * (`--context=s3://…`). kaniko only: `OciConnectorBuildJob` and `UnifiedImageJob` refuse it.
+   *
+   * @param uri `s3://<bucket>/<key>`, e.g. `s3://acme-build-contexts/api/1.4.0.tar.gz`
+   * @param options credentials, region and endpoint
+   */
+  public static fromS3(uri: string, options: S3BuildContextOptions = {}): BuildContext {
+    const prop = 'BuildContext.fromS3';
+    if (typeof uri !== 'string' || !S3_URI.test(uri)) {
+      invalid(`${prop} uri`, uri, 'expected s3://<bucket>/<key of a .tar.gz>: a bucket of 3-63 lower-case letters, digits, "." and "-", then a key without white space, "$", "`" or "\\"');
+    }
+    const env: Env = [];
+    const value = kplus.EnvValue.fromValue;
+    if (options.region !== undefined) {
+      if (!AWS_REGION.test(options.region)) {
+        invalid(`${prop} region`, options.region, 'expected an AWS region such as "eu-west-1"');
+      }
+      env.push(['AWS_REGION', value(options.region)]);
+    }
+    if (options.endpoint !== undefined) {
+      checkDownloadUrl(`${prop} endpoint`, options.endpoint, false);
+      env.push(['S3_ENDPOINT', value(options.endpoint)], ['S3_FORCE_PATH_STYLE', value('true')]);
+    }
+    const file = credentialsFile(prop, options.credentialsSecret, options.credentialsKey, 'credentials', 'aws');
+    if (file) {
+      env.push(['AWS_SHARED_CREDENTIALS_FILE', value(file.path)]);
+    }
+    return new RemoteContext(BuildContextSource.S3, uri, env, file);
+  }
+
+  /**
+   * A `.tar.gz` in a Google Cloud Storage bucket, fetched and unpacked by kaniko itself (`--context=gs://…`).
+   * kaniko only: `OciConnectorBuildJob` and `UnifiedImageJob` refuse it.
+   *
+   * @param uri `gs://<bucket>/<object>`, e.g. `gs://acme-build-contexts/api/1.4.0.tar.gz`
+   * @param options credentials
+   */
+  public static fromGcs(uri: string, options: GcsBuildContextOptions = {}): BuildContext {
+    const prop = 'BuildContext.fromGcs';
+    if (typeof uri !== 'string' || !GCS_URI.test(uri)) {
+      invalid(`${prop} uri`, uri, 'expected gs://<bucket>/<object of a .tar.gz>: a bucket of lower-case letters, digits, ".", "_" and "-", then an object name without white space, "$", "`" or "\\"');
+    }
+    const file = credentialsFile(prop, options.credentialsSecret, options.credentialsKey, 'key.json', 'gcp');
+    const env: Env = file ? [['GOOGLE_APPLICATION_CREDENTIALS', kplus.EnvValue.fromValue(file.path)]] : [];
+    return new RemoteContext(BuildContextSource.GCS, uri, env, file);
+  }
+
   /** Where the context comes from. */
   public abstract readonly source: BuildContextSource;
 
-  /** The context's address: URL of the archive or repository, or the ConfigMap's name. */
+  /**
+   * The context's address: URL of the archive or repository, the ConfigMap's or claim's name, the
+   * bucket URI, or the local directory as given.
+   */
   public abstract readonly location: string;
 
   /**
@@ -160,24 +407,13 @@ export abstract class BuildContext {
   public abstract _bind(pod: ImageJobPod, options: ContextBindOptions): ContextBinding;
 
   /**
-   * The download settings of a URL context, for builders that download it themselves.
+   * The packed archive of a local directory context.
    *
    * @internal
    */
-  public _urlSettings(): UrlSettings | undefined {
+  public _packed(): PackedDirectory | undefined {
     return undefined;
   }
-}
-
-/**
- * What a builder needs to download a URL context itself.
- *
- * @internal
- */
-export interface UrlSettings {
-  readonly location: string;
-  readonly sha256?: string;
-  readonly allowInsecureHttp: boolean;
 }
 
 class UrlContext extends BuildContext {
@@ -187,41 +423,93 @@ class UrlContext extends BuildContext {
     super();
   }
 
-  public _urlSettings(): UrlSettings {
-    return { location: this.location, sha256: this.sha256, allowInsecureHttp: this.allowInsecureHttp };
+  public _bind(pod: ImageJobPod, options: ContextBindOptions): ContextBinding {
+    const value = kplus.EnvValue.fromValue;
+    const env: Env = [
+      ['BUILD_CONTEXT_URL', value(this.location)],
+      ...(this.sha256 ? [['BUILD_CONTEXT_SHA256', value(this.sha256)] as [string, kplus.EnvValue]] : []),
+      ...(this.allowInsecureHttp ? [['ALLOW_INSECURE_HTTP', value('true')] as [string, kplus.EnvValue]] : []),
+    ];
+    return prepareInWorkspace(pod, options, env, []);
+  }
+}
+
+class LocalDirectoryContext extends BuildContext {
+  public readonly source = BuildContextSource.LOCAL_DIRECTORY;
+
+  constructor(public readonly location: string, private readonly packed: PackedDirectory) {
+    super();
+  }
+
+  public _packed(): PackedDirectory {
+    return this.packed;
   }
 
   public _bind(pod: ImageJobPod, options: ContextBindOptions): ContextBinding {
-    const workspace = pod.emptyDir('workspace', options.workspaceSizeLimit);
-    const value = kplus.EnvValue.fromValue;
-    pod.addContainer({
-      name: 'fetch-context',
-      image: pod.images.downloadHelper,
-      script: FETCH_CONTEXT_SCRIPT,
-      env: [
-        ['BUILD_CONTEXT_URL', value(this.location)],
-        ...(this.sha256 ? [['BUILD_CONTEXT_SHA256', value(this.sha256)] as [string, kplus.EnvValue]] : []),
-        ...(this.allowInsecureHttp ? [['ALLOW_INSECURE_HTTP', value('true')] as [string, kplus.EnvValue]] : []),
-        ['DOCKERFILE_PATH', value(options.dockerfile)],
-        ['CONTEXT_DIR', value('/workspace/context')],
-      ],
-      mounts: [{ path: '/workspace', volume: workspace }],
-      profile: ContainerProfile.RESTRICTED,
-      resources: HELPER_RESOURCES,
-    }, true);
-    return { directory: '/workspace/context', mounts: [{ path: '/workspace', volume: workspace }] };
+    if (!this.packed.entries.includes(options.dockerfile)) {
+      invalid('dockerfile', options.dockerfile, `expected a file of the local context ${JSON.stringify(this.location)}; it is missing or excluded by .dockerignore`);
+    }
+    const volume = pod.contextArchiveVolume('context-archive', this.packed.sha256, { [ARCHIVE_KEY]: this.packed.archive.toString('base64') });
+    return prepareInWorkspace(pod, options,
+      [['BUILD_CONTEXT_ARCHIVE', kplus.EnvValue.fromValue(`/context-archive/${ARCHIVE_KEY}`)]],
+      [{ path: '/context-archive', volume, readOnly: true }]);
   }
+}
+
+/**
+ * A context the pod downloads or unpacks into the workspace emptyDir: an init container running the shared
+ * `prepare_context` script, or (selfPrepared) the builder's own script with the same variables.
+ */
+function prepareInWorkspace(pod: ImageJobPod, options: ContextBindOptions, sourceEnv: Env, sourceMounts: Mount[]): ContextBinding {
+  const workspace = pod.emptyDir('workspace', options.workspaceSizeLimit);
+  const value = kplus.EnvValue.fromValue;
+  const env: Env = [...sourceEnv, ['DOCKERFILE_PATH', value(options.dockerfile)], ['CONTEXT_DIR', value(WORKSPACE_CONTEXT)]];
+  const mounts: Mount[] = [...sourceMounts, { path: '/workspace', volume: workspace }];
+  if (options.selfPrepared) {
+    return { directory: WORKSPACE_CONTEXT, env, mounts };
+  }
+  pod.addContainer({
+    name: 'fetch-context',
+    image: pod.images.downloadHelper,
+    script: FETCH_CONTEXT_SCRIPT,
+    env,
+    mounts,
+    profile: ContainerProfile.RESTRICTED,
+    resources: HELPER_RESOURCES,
+  }, true);
+  return { directory: WORKSPACE_CONTEXT, env: [], mounts: [{ path: '/workspace', volume: workspace }] };
+}
+
+interface GitToken {
+  readonly secret: string;
+  readonly key: string;
+  readonly username?: string;
 }
 
 class GitContext extends BuildContext {
   public readonly source = BuildContextSource.GIT;
 
-  constructor(public readonly location: string, private readonly ref: string | undefined, private readonly subPath: string | undefined) {
+  constructor(
+    public readonly location: string,
+    private readonly ref: string | undefined,
+    private readonly subPath: string | undefined,
+    private readonly token: GitToken | undefined,
+  ) {
     super();
   }
 
-  public _bind(): ContextBinding {
-    return { git: { url: this.location, ref: this.ref, subPath: this.subPath }, mounts: [] };
+  public _bind(pod: ImageJobPod): ContextBinding {
+    const env: Env = [];
+    if (this.token) {
+      // kaniko reads these (pkg/buildcontext/git.go); GIT_TOKEN wins over GIT_USERNAME/GIT_PASSWORD there
+      const token = kplus.EnvValue.fromSecretValue({ secret: pod.secret(this.token.secret), key: this.token.key });
+      if (this.token.username !== undefined) {
+        env.push(['GIT_USERNAME', kplus.EnvValue.fromValue(this.token.username)], ['GIT_PASSWORD', token]);
+      } else {
+        env.push(['GIT_TOKEN', token]);
+      }
+    }
+    return { git: { url: this.location, ref: this.ref, subPath: this.subPath, private: this.token !== undefined }, env, mounts: [] };
   }
 }
 
@@ -236,7 +524,81 @@ class ConfigMapContext extends BuildContext {
     if (options.dockerfile.includes('/')) {
       invalid('dockerfile', options.dockerfile, 'expected a key of the context ConfigMap: BuildContext.fromConfigMap puts every key at the context root');
     }
+    // at /workspace, where seed 004's documented BuildKit Job mounts it
     const volume = pod.configMapVolume('context', this.location);
-    return { directory: '/workspace', mounts: [{ path: '/workspace', volume, readOnly: true }] };
+    return mounted('/workspace', options, [{ path: '/workspace', volume, readOnly: true }]);
   }
+}
+
+class ClaimContext extends BuildContext {
+  public readonly source = BuildContextSource.PERSISTENT_VOLUME_CLAIM;
+
+  constructor(public readonly location: string, private readonly subPath: string | undefined) {
+    super();
+  }
+
+  public _bind(pod: ImageJobPod, options: ContextBindOptions): ContextBinding {
+    const volume = pod.claimVolume('context', this.location);
+    const directory = this.subPath ? `${MOUNTED_CONTEXT}/${this.subPath}` : MOUNTED_CONTEXT;
+    return mounted(directory, options, [{ path: MOUNTED_CONTEXT, volume, readOnly: true }]);
+  }
+}
+
+/** A context read in place from a read-only mount. */
+function mounted(directory: string, options: ContextBindOptions, mounts: Mount[]): ContextBinding {
+  const value = kplus.EnvValue.fromValue;
+  const env: Env = options.selfPrepared ? [['DOCKERFILE_PATH', value(options.dockerfile)], ['CONTEXT_DIR', value(directory)]] : [];
+  return { directory, env, mounts };
+}
+
+interface CredentialsFile {
+  readonly secret: string;
+  readonly key: string;
+  readonly volumeName: string;
+  readonly directory: string;
+  readonly path: string;
+}
+
+class RemoteContext extends BuildContext {
+  constructor(
+    public readonly source: BuildContextSource,
+    public readonly location: string,
+    private readonly env: Env,
+    private readonly file: CredentialsFile | undefined,
+  ) {
+    super();
+  }
+
+  public _bind(pod: ImageJobPod): ContextBinding {
+    const mounts: Mount[] = this.file
+      ? [{ path: this.file.directory, volume: pod.secretFileVolume(this.file.volumeName, this.file.secret, this.file.key, this.file.path.split('/').pop()!), readOnly: true }]
+      : [];
+    return { remote: this.location, env: this.env, mounts };
+  }
+}
+
+function credentialsFile(
+  prop: string, secret: string | undefined, key: string | undefined, defaultKey: string, kind: string,
+): CredentialsFile | undefined {
+  if (secret === undefined) {
+    if (key !== undefined) {
+      invalid(`${prop} credentialsKey`, key, 'expected credentialsSecret as well');
+    }
+    return undefined;
+  }
+  checkObjectName(`${prop} credentialsSecret`, secret);
+  const checkedKey = checkSecretKey(`${prop} credentialsKey`, key ?? defaultKey);
+  const directory = `/var/run/secrets/${kind}-context`;
+  return { secret, key: checkedKey, volumeName: `${kind}-context-credentials`, directory, path: `${directory}/${defaultKey}` };
+}
+
+function checkSecretKey(prop: string, key: string): string {
+  if (!SECRET_KEY.test(key)) {
+    invalid(prop, key, 'expected a Secret key: letters, digits, "-", "_" and "."');
+  }
+  return key;
+}
+
+function kib(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }

@@ -59,8 +59,9 @@ export interface BuildahCacheOptions {
 /** Props of `BuildahBuildJob`. */
 export interface BuildahBuildJobProps extends ImageJobOptions {
   /**
-   * The build context: `BuildContext.fromUrl()` (seed 000's `BUILD_CONTEXT_URL`) or `BuildContext.fromConfigMap()`.
-   * `BuildContext.fromGit()` is refused: the pod would need git, and buildah's image has none to rely on.
+   * The build context: `BuildContext.fromUrl()` (seed 000's `BUILD_CONTEXT_URL`), `fromLocalDirectory()`,
+   * `fromConfigMap()` or `fromPersistentVolumeClaim()`. Git, S3 and GCS contexts are refused: buildah reads a
+   * directory, and the pod would need a git or cloud client to fill one.
    */
   readonly context: BuildContext;
 
@@ -290,7 +291,7 @@ export class BuildahBuildJob extends Construct implements IImageJob {
       : undefined;
     const binding = context._bind(pod, { workspaceSizeLimit: props.contextSizeLimit ?? Size.gibibytes(2), dockerfile });
     if (!binding.directory) {
-      invalid('context', context.location, 'expected BuildContext.fromUrl() or fromConfigMap(); BuildahBuildJob does not clone git repositories');
+      invalid('context', context.location, 'expected BuildContext.fromUrl(), fromLocalDirectory(), fromConfigMap() or fromPersistentVolumeClaim(); BuildahBuildJob reads a directory and fetches no git, S3 or GCS context');
     }
 
     const results = pod.emptyDir('results', Size.mebibytes(1));

@@ -9,6 +9,7 @@ export * from './image-destinations';
 export * from './push-destinations';
 export * from './kaniko-build-job';
 export * from './buildah-build-job';
+export * from './kaniko-build-batch';
 export * from './skopeo-promote-job';
 export * from './tar-push-job';
 export * from './unified-image-job';

@@ -35,7 +35,10 @@ export interface KanikoCacheOptions {
 
 /** Props of `KanikoBuildJob`. */
 export interface KanikoBuildJobProps extends ImageJobOptions {
-  /** The build context: `BuildContext.fromUrl()` (seed 000's `BUILD_CONTEXT_URL`) or `BuildContext.fromGit()`. */
+  /**
+   * The build context, from any source: `BuildContext.fromUrl()` (seed 000's `BUILD_CONTEXT_URL`), `fromGit()`,
+   * `fromLocalDirectory()`, `fromConfigMap()`, `fromPersistentVolumeClaim()`, `fromS3()` or `fromGcs()`.
+   */
   readonly context: BuildContext;
 
   /**
@@ -210,6 +213,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
         ['BUILD_IMAGE_NAME', value(first.repository)],
         ['BUILD_IMAGE_TAG', value(first.tag!)],
         ['DOCKER_CONFIG', value('/kaniko/.docker')],
+        ...binding.env,
       ],
       mounts,
       profile: ContainerProfile.ROOT_BUILDER,
@@ -231,16 +235,35 @@ export class KanikoBuildJob extends Construct implements IImageJob {
   }
 }
 
-/** kaniko's flags for a context: a prepared directory, or its own `git://` clone. */
+/** kaniko's flags for a context: a prepared or mounted directory, its own `git://` clone, or an `s3://` / `gs://` archive. */
 function kanikoContextArgs(binding: ContextBinding): string[] {
   if (binding.git) {
     const { url, ref, subPath } = binding.git;
     return [
-      `--context=git://${url.replace(/^https:\/\//, '')}${ref ? `#${ref}` : ''}`,
+      `--context=git://${url.replace(/^https:\/\//, '')}${gitFragment(ref)}`,
+      // a bare branch or tag name: kaniko looks it up among the remote's branches, then its tags
+      ...(ref && !ref.startsWith('refs/') && !COMMIT.test(ref) ? [`--git=branch=${ref}`] : []),
       ...(subPath ? [`--context-sub-path=${subPath}`] : []),
       // a relative --dockerfile is resolved inside the cloned context
       '--dockerfile=$(DOCKERFILE_PATH)',
     ];
   }
+  if (binding.remote) {
+    // kaniko downloads and unpacks the archive itself; the Dockerfile path is relative to it
+    return [`--context=${binding.remote}`, '--dockerfile=$(DOCKERFILE_PATH)'];
+  }
   return [`--context=dir://${binding.directory}`, `--dockerfile=${binding.directory}/$(DOCKERFILE_PATH)`];
+}
+
+const COMMIT = /^[a-f0-9]{40}$/;
+
+/** kaniko's `#ref` or `#ref#commit` suffix: a full ref as is, a commit checked out after cloning the default branch. */
+function gitFragment(ref: string | undefined): string {
+  if (ref === undefined) {
+    return '';
+  }
+  if (ref.startsWith('refs/')) {
+    return `#${ref}`;
+  }
+  return COMMIT.test(ref) ? `#HEAD#${ref}` : '';
 }

@@ -63,8 +63,9 @@ export interface OciConnectorBuildJobProps extends ImageJobOptions {
   readonly connector: OciConnector;
 
   /**
-   * The build context: `BuildContext.fromConfigMap()` (seed 004), `BuildContext.fromUrl()` or
-   * `BuildContext.fromGit()` with a URL ending in `.git` (BuildKit clones it itself).
+   * The build context: `BuildContext.fromConfigMap()` (seed 004), `fromLocalDirectory()`, `fromUrl()`,
+   * `fromPersistentVolumeClaim()`, or `fromGit()` for a public repository with a URL ending in `.git`
+   * (BuildKit clones it itself). S3 and GCS contexts are kaniko-only.
    */
   readonly context: BuildContext;
 
@@ -332,13 +333,16 @@ function buildkitContextArgs(binding: ContextBinding, dockerfile: string, contex
   }
   if (binding.git) {
     const { url, ref, subPath } = binding.git;
+    if (binding.git.private) {
+      invalid('context', url, 'expected a public repository with OciConnectorBuildJob: BuildKit\'s git source takes no token here; use KanikoBuildJob, or fromLocalDirectory, fromUrl or fromPersistentVolumeClaim');
+    }
     if (!url.endsWith('.git')) {
       invalid('context', url, 'expected a git URL ending in ".git" with OciConnectorBuildJob: BuildKit only clones such URLs as repositories');
     }
     const fragment = ref || subPath ? `#${ref ?? ''}${subPath ? `:${subPath}` : ''}` : '';
     return [`--opt=filename=${dockerfile}`, `--opt=context=${url}${fragment}`];
   }
-  return invalid('context', context.source, 'expected a context BuildKit can use: BuildContext.fromConfigMap(), fromUrl() or fromGit()');
+  return invalid('context', context.source, 'expected a context OciConnectorBuildJob (BuildKit) can use: BuildContext.fromConfigMap(), fromLocalDirectory(), fromUrl(), fromPersistentVolumeClaim() or fromGit(); S3 and GCS contexts are kaniko-only (KanikoBuildJob)');
 }
 
 function checkPlatform(prop: string, platform: string): string {

@@ -13,6 +13,15 @@ export interface ToolImagesOptions {
   readonly kaniko?: string;
 
   /**
+   * The kaniko executor image with a shell, used where the build container must choose its inputs at run
+   * time (the Indexed shape of `KanikoBuildBatch`). It must provide `/kaniko/executor` and `/busybox/sh`
+   * with `sed`, as kaniko's `-debug` images do.
+   *
+   * @default ToolImages.KANIKO_DEBUG
+   */
+  readonly kanikoDebug?: string;
+
+  /**
    * The skopeo image. It must provide `skopeo`, `sh`, `sha256sum` and a `/etc/containers/policy.json`.
    *
    * @default ToolImages.SKOPEO
@@ -69,6 +78,12 @@ export class ToolImages {
    * it was chosen. Mirror it and pin your mirror's digest for full immutability.
    */
   public static readonly KANIKO = 'ghcr.io/osscontainertools/kaniko:v1.28.5';
+
+  /**
+   * The `-debug` variant of `KANIKO`: the same executor plus busybox in `/busybox` (a shell for the Indexed
+   * shape of `KanikoBuildBatch`, which picks its context by `JOB_COMPLETION_INDEX`).
+   */
+  public static readonly KANIKO_DEBUG = 'ghcr.io/osscontainertools/kaniko:v1.28.5-debug';
 
   /** The last upstream kaniko release (archived project, no security fixes), pinned by its index digest. */
   public static readonly KANIKO_UPSTREAM_ARCHIVED = 'gcr.io/kaniko-project/executor:v1.24.0@sha256:4e7a52dd1f14872430652bb3b027405b8dfd17c4538751c620ac005741ef9698';

@@ -37,7 +37,9 @@ export interface UnifiedImageJobProps extends ImageJobOptions, PushDestinationOp
   readonly toolsImage: string;
 
   /**
-   * BUILD_AND_PUSH only: the `.tar.gz` build context, downloaded by the main container (`BuildContext.fromUrl`).
+   * BUILD_AND_PUSH only: the build context, prepared by the main container itself: `BuildContext.fromUrl()`
+   * (downloaded), `fromLocalDirectory()` (unpacked from its ConfigMap), `fromConfigMap()` or
+   * `fromPersistentVolumeClaim()` (read in place). Git, S3 and GCS contexts need `KanikoBuildJob`.
    *
    * @default - required for BUILD_AND_PUSH; refused for PUSH_TAR
    */
@@ -182,7 +184,7 @@ export class UnifiedImageJob extends Construct implements IImageJob {
     let sourceTlsVerify = destinationTlsVerify;
     let tmpSizeLimit = Size.gibibytes(1);
     if (intermediate) {
-      const context = checkUrlContext(props.context!);
+      const context = checkContext(props.context!);
       const dockerfile = checkRelativePath('dockerfile', props.dockerfile ?? 'Dockerfile');
       const kaniko = kanikoFlags({
         buildArgs: checkSingleLines(props.buildArgs),
@@ -191,20 +193,22 @@ export class UnifiedImageJob extends Construct implements IImageJob {
       });
       sourceTlsVerify = !kaniko.insecureRegistries.includes(intermediate.registry);
       sourceAuth = provideCredentials(pod, props.buildCredentials ?? RegistryCredentials.anonymous(), 'build', [intermediate.registry]);
+      // the main script prepares the context itself (prepare_context): no init container
+      const binding = context._bind(pod, {
+        workspaceSizeLimit: checkSizeLimit('contextSizeLimit', props.contextSizeLimit ?? Size.gibibytes(2)),
+        dockerfile,
+        selfPrepared: true,
+      });
       env.push(
-        ['BUILD_CONTEXT_URL', value(context.location)],
-        ...(context.sha256 ? [['BUILD_CONTEXT_SHA256', value(context.sha256)] as [string, kplus.EnvValue]] : []),
-        ...(context.allowInsecureHttp ? [['ALLOW_INSECURE_HTTP', value('true')] as [string, kplus.EnvValue]] : []),
-        ['DOCKERFILE_PATH', value(dockerfile)],
+        ...binding.env,
         ['INTERMEDIATE_REGISTRY_URL', value(intermediate.registry)],
         ['BUILD_IMAGE_NAME', value(intermediate.repository)],
         ['BUILD_IMAGE_TAG', value(intermediate.tag!)],
-        ['CONTEXT_DIR', value('/workspace/context')],
-        ['SOURCE_DIGEST_FILE', value('/workspace/digest')],
+        ['SOURCE_DIGEST_FILE', value('/results/digest')],
         ['KANIKO_ARGS', value(['--image-name-with-digest-file=/dev/termination-log', ...kaniko.flags].join('\n'))],
         ['DOCKER_CONFIG', value('/kaniko/.docker')],
       );
-      mounts.push({ path: '/workspace', volume: pod.emptyDir('workspace', checkSizeLimit('contextSizeLimit', props.contextSizeLimit ?? Size.gibibytes(2))) });
+      mounts.push(...binding.mounts, { path: '/results', volume: pod.emptyDir('results', Size.mebibytes(1)) });
       if (sourceAuth) {
         mounts.push({ path: '/kaniko/.docker', volume: sourceAuth, readOnly: true });
       }
@@ -258,13 +262,16 @@ function checkMode(props: UnifiedImageJobProps): UnifiedJobMode {
   return mode;
 }
 
-/** The unified script downloads the context itself: only `.tar.gz` URLs fit. */
-function checkUrlContext(context: BuildContext): { location: string; sha256?: string; allowInsecureHttp: boolean } {
-  if (!(context instanceof BuildContext) || context.source !== BuildContextSource.URL) {
+/** The unified script prepares the context itself: sources it can download, unpack or read in place. */
+function checkContext(context: BuildContext): BuildContext {
+  const supported = [
+    BuildContextSource.URL, BuildContextSource.LOCAL_DIRECTORY, BuildContextSource.CONFIG_MAP, BuildContextSource.PERSISTENT_VOLUME_CLAIM,
+  ];
+  if (!(context instanceof BuildContext) || !supported.includes(context.source)) {
     invalid('context', context instanceof BuildContext ? context.source : context,
-      'expected BuildContext.fromUrl(…): the main container downloads the .tar.gz itself (use KanikoBuildJob for other sources)');
+      'expected a context UnifiedImageJob\'s main container can prepare: BuildContext.fromUrl(), fromLocalDirectory(), fromConfigMap() or fromPersistentVolumeClaim(); use KanikoBuildJob for git, S3 and GCS');
   }
-  return context._urlSettings()!;
+  return context;
 }
 
 /** kaniko flags travel one per line in KANIKO_ARGS. */

@@ -24,6 +24,15 @@ describe('BuildContext', () => {
     expect(context.location).toBe('dockerfile');
   });
 
+  test.each<[string, BuildContext, BuildContextSource, string]>([
+    ['fromPersistentVolumeClaim', BuildContext.fromPersistentVolumeClaim('sources', { subPath: 'api' }), BuildContextSource.PERSISTENT_VOLUME_CLAIM, 'sources'],
+    ['fromS3', BuildContext.fromS3('s3://acme-contexts/api.tar.gz'), BuildContextSource.S3, 's3://acme-contexts/api.tar.gz'],
+    ['fromGcs', BuildContext.fromGcs('gs://acme_contexts/api.tar.gz'), BuildContextSource.GCS, 'gs://acme_contexts/api.tar.gz'],
+  ])('%s keeps its source and location', (_, context, source, location) => {
+    expect(context.source).toBe(source);
+    expect(context.location).toBe(location);
+  });
+
   describe('fails when', () => {
     test.each<[string, () => unknown, RegExp]>([
       ['the URL is http without the opt-in', () => BuildContext.fromUrl('http://a.example.com/c.tar.gz'),
@@ -41,6 +50,24 @@ describe('BuildContext', () => {
       ['the git ref is invalid', () => BuildContext.fromGit('https://github.com/acme/api.git', { ref: 'main#evil' }), /^BuildContext.fromGit ref: got "main#evil"/],
       ['the git ref has ..', () => BuildContext.fromGit('https://github.com/acme/api.git', { ref: 'a..b' }), /^BuildContext.fromGit ref: got "a..b"/],
       ['the git sub path escapes', () => BuildContext.fromGit('https://github.com/acme/api.git', { subPath: 'a/../../b' }), /^BuildContext.fromGit subPath: got "a\/..\/..\/b"/],
+      ['the git token Secret is not a name', () => BuildContext.fromGit('https://github.com/acme/api.git', { tokenSecret: 'Git_Token' }), /^BuildContext.fromGit tokenSecret: got "Git_Token"; expected a Kubernetes name/],
+      ['a git username comes without a token', () => BuildContext.fromGit('https://github.com/acme/api.git', { username: 'oauth2' }),
+        /^BuildContext.fromGit tokenSecret: got undefined; expected a tokenSecret with tokenKey or username$/],
+      ['the git username has a colon', () => BuildContext.fromGit('https://github.com/acme/api.git', { tokenSecret: 't', username: 'a:b' }), /^BuildContext.fromGit username: got "a:b"/],
+      ['the claim name is not a Kubernetes name', () => BuildContext.fromPersistentVolumeClaim('My Claim'), /^BuildContext.fromPersistentVolumeClaim claimName: got "My Claim"; expected a Kubernetes name/],
+      ['the claim sub path escapes', () => BuildContext.fromPersistentVolumeClaim('c', { subPath: '../x' }), /^BuildContext.fromPersistentVolumeClaim subPath: got "..\/x"; expected a relative path/],
+      ['the S3 URI has another scheme', () => BuildContext.fromS3('https://acme.s3.amazonaws.com/c.tar.gz'),
+        /^BuildContext.fromS3 uri: got "https:\/\/acme.s3.amazonaws.com\/c.tar.gz"; expected s3:\/\/<bucket>\/<key of a .tar.gz>/],
+      ['the S3 URI has no key', () => BuildContext.fromS3('s3://acme-contexts'), /^BuildContext.fromS3 uri: got "s3:\/\/acme-contexts"; expected s3:/],
+      ['the S3 bucket is upper-case', () => BuildContext.fromS3('s3://Acme/c.tar.gz'), /^BuildContext.fromS3 uri: got "s3:\/\/Acme\/c.tar.gz"/],
+      ['the S3 key has white space', () => BuildContext.fromS3('s3://acme/a b.tar.gz'), /^BuildContext.fromS3 uri: got "s3:\/\/acme\/a b.tar.gz"/],
+      ['the S3 region is not a region', () => BuildContext.fromS3('s3://acme/c.tar.gz', { region: 'Europe' }), /^BuildContext.fromS3 region: got "Europe"; expected an AWS region/],
+      ['the S3 endpoint is http', () => BuildContext.fromS3('s3://acme/c.tar.gz', { endpoint: 'http://minio:9000' }), /^BuildContext.fromS3 endpoint: got "http:\/\/minio:9000"; expected an https:\/\/ URL/],
+      ['an S3 credentials key comes without a Secret', () => BuildContext.fromS3('s3://acme/c.tar.gz', { credentialsKey: 'creds' }),
+        /^BuildContext.fromS3 credentialsKey: got "creds"; expected credentialsSecret as well$/],
+      ['the GCS URI is malformed', () => BuildContext.fromGcs('gs:/acme/c.tar.gz'), /^BuildContext.fromGcs uri: got "gs:\/acme\/c.tar.gz"; expected gs:\/\/<bucket>\/<object of a .tar.gz>/],
+      ['the GCS credentials key is not a key', () => BuildContext.fromGcs('gs://acme/c.tar.gz', { credentialsSecret: 'sa', credentialsKey: 'a/b' }),
+        /^BuildContext.fromGcs credentialsKey: got "a\/b"; expected a Secret key/],
       ['the ConfigMap name is not a Kubernetes name', () => BuildContext.fromConfigMap('Docker_File'),
         /^BuildContext.fromConfigMap name: got "Docker_File"; expected a Kubernetes name of at most 63 characters/],
     ])('%s', (_, make, message) => {

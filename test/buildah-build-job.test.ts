@@ -188,6 +188,18 @@ describe('BuildahBuildJob', () => {
     expect(c.volumeMounts.find((m: any) => m.mountPath === '/workspace').readOnly).toBe(true);
   });
 
+  test('a claim is read in place at its sub-directory; a local directory is unpacked from its ConfigMap', () => {
+    const claim = buildah({ context: BuildContext.fromPersistentVolumeClaim('sources', { subPath: 'services/api' }) }).job;
+    const build = container(claim, 'build');
+    expect(containerNames(claim)).toEqual({ init: [], main: ['build'] });
+    expect(envOf(build).CONTEXT_DIR).toBe('/context/services/api');
+    expect(build.volumeMounts.find((m: any) => m.mountPath === '/context').readOnly).toBe(true);
+
+    const local = buildah({ context: BuildContext.fromLocalDirectory('examples/contexts/a') }).job;
+    expect(containerNames(local)).toEqual({ init: ['fetch-context'], main: ['build'] });
+    expect(envOf(container(local, 'fetch-context')).BUILD_CONTEXT_ARCHIVE).toMatch(/context\.tar\.gz$/);
+  });
+
   test('a literal "$" in build args and extra args survives kubelet expansion', () => {
     const { job } = buildah({ buildArgs: { A: 'x$(HOME)' }, extraArgs: ['--annotation=a=$$'] });
     expect(container(job, 'build').args).toEqual(['buildah-build', '--format=oci', '--build-arg=A=x$$(HOME)', '--annotation=a=$$$$']);
@@ -210,7 +222,9 @@ describe('BuildahBuildJob', () => {
     test.each<[string, Partial<BuildahBuildJobProps>, RegExp]>([
       ['the context is missing', { context: undefined as any }, /^context: got undefined; expected a BuildContext/],
       ['the context is a git repository', { context: BuildContext.fromGit('https://github.com/acme/api.git') },
-        /^context: got "https:\/\/github.com\/acme\/api.git"; expected BuildContext.fromUrl\(\) or fromConfigMap\(\); BuildahBuildJob does not clone git repositories$/],
+        /^context: got "https:\/\/github.com\/acme\/api.git"; expected BuildContext.fromUrl\(\), fromLocalDirectory\(\), fromConfigMap\(\) or fromPersistentVolumeClaim\(\); BuildahBuildJob reads a directory and fetches no git, S3 or GCS context$/],
+      ['the context is in S3', { context: BuildContext.fromS3('s3://builds/api.tar.gz') },
+        /^context: got "s3:\/\/builds\/api.tar.gz"; expected BuildContext.fromUrl\(\), fromLocalDirectory\(\)/],
       ['destinations is empty', { destinations: [] }, /^destinations: got \[\]; expected at least one image reference with a tag$/],
       ['a destination has no tag', { destinations: ['r.io/a'] }, /^destinations\[0\]: got "r.io\/a"; expected a destination with an explicit tag/],
       ['promotion destinations are empty', { promotion: { destinations: [] } }, /^promotion.destinations: got \[\]/],

@@ -291,6 +291,73 @@ describe('KanikoBuildJob', () => {
     expect(job.spec.template.spec.volumes.map((v: any) => v.name)).toEqual(['results']);
   });
 
+  test.each<[string, string | undefined, string[]]>([
+    ['a bare branch or tag is looked up by kaniko', 'release-1.4', ['--context=git://github.com/acme/api.git', '--git=branch=release-1.4']],
+    ['a full ref goes in the fragment', 'refs/pull/42/head', ['--context=git://github.com/acme/api.git#refs/pull/42/head']],
+    ['a commit is checked out after cloning', 'a'.repeat(40), [`--context=git://github.com/acme/api.git#HEAD#${'a'.repeat(40)}`]],
+    ['no ref clones the default branch', undefined, ['--context=git://github.com/acme/api.git']],
+  ])('git ref: %s', (_, ref, contextArgs) => {
+    const { job } = kaniko({ context: BuildContext.fromGit('https://github.com/acme/api.git', { ref }) });
+    expect(container(job, 'build').args.slice(0, contextArgs.length + 1)).toEqual([...contextArgs, '--dockerfile=$(DOCKERFILE_PATH)']);
+  });
+
+  test('a private git repository: the token reaches kaniko from the Secret, never the URL or args', () => {
+    // WHEN
+    const { job } = kaniko({ context: BuildContext.fromGit('https://gitlab.example.com/acme/api.git', { tokenSecret: 'gitlab-token' }) });
+    const { job: withUser } = kaniko({ context: BuildContext.fromGit('https://gitlab.example.com/acme/api.git', { tokenSecret: 'gitlab-token', tokenKey: 'pat', username: 'oauth2' }) });
+
+    // THEN
+    expect(envOf(container(job, 'build')).GIT_TOKEN).toBe('secret:gitlab-token/token');
+    expect(envOf(container(withUser, 'build'))).toMatchObject({ GIT_USERNAME: 'oauth2', GIT_PASSWORD: 'secret:gitlab-token/pat' });
+    expect(envOf(container(withUser, 'build')).GIT_TOKEN).toBeUndefined();
+    expect(container(job, 'build').args[0]).toBe('--context=git://gitlab.example.com/acme/api.git');
+  });
+
+  test('a PersistentVolumeClaim context is read in place, read-only, at its sub path', () => {
+    const { job } = kaniko({ context: BuildContext.fromPersistentVolumeClaim('sources', { subPath: 'services/api' }) });
+    const build = container(job, 'build');
+    expect(containerNames(job)).toEqual({ init: [], main: ['build'] });
+    expect(build.args.slice(0, 2)).toEqual(['--context=dir:///context/services/api', '--dockerfile=/context/services/api/$(DOCKERFILE_PATH)']);
+    expect(volumeAt(job, build, '/context')).toEqual({
+      mount: { mountPath: '/context', name: 'context', readOnly: true },
+      volume: { name: 'context', persistentVolumeClaim: { claimName: 'sources', readOnly: true } },
+    });
+  });
+
+  test('an S3 context is fetched by kaniko with a mounted credentials file, region and endpoint', () => {
+    // WHEN
+    const { job } = kaniko({
+      context: BuildContext.fromS3('s3://acme-contexts/api/1.4.0.tar.gz', { credentialsSecret: 'aws-build', region: 'eu-west-1', endpoint: 'https://minio.example.com' }),
+    });
+    const build = container(job, 'build');
+
+    // THEN
+    expect(containerNames(job)).toEqual({ init: [], main: ['build'] });
+    expect(build.args.slice(0, 2)).toEqual(['--context=s3://acme-contexts/api/1.4.0.tar.gz', '--dockerfile=$(DOCKERFILE_PATH)']);
+    expect(envOf(build)).toMatchObject({
+      AWS_REGION: 'eu-west-1',
+      S3_ENDPOINT: 'https://minio.example.com',
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_SHARED_CREDENTIALS_FILE: '/var/run/secrets/aws-context/credentials',
+    });
+    expect(volumeAt(job, build, '/var/run/secrets/aws-context')).toEqual({
+      mount: { mountPath: '/var/run/secrets/aws-context', name: 'aws-context-credentials', readOnly: true },
+      volume: { name: 'aws-context-credentials', secret: { secretName: 'aws-build', defaultMode: 0o440, items: [{ key: 'credentials', path: 'credentials' }] } },
+    });
+  });
+
+  test('a GCS context is fetched by kaniko with a mounted service-account key; without a Secret the pod identity is used', () => {
+    const { job } = kaniko({ context: BuildContext.fromGcs('gs://acme-contexts/api.tar.gz', { credentialsSecret: 'gcs-reader', credentialsKey: 'sa.json' }) });
+    const build = container(job, 'build');
+    expect(build.args[0]).toBe('--context=gs://acme-contexts/api.tar.gz');
+    expect(envOf(build).GOOGLE_APPLICATION_CREDENTIALS).toBe('/var/run/secrets/gcp-context/key.json');
+    expect(volumeAt(job, build, '/var/run/secrets/gcp-context').volume.secret.items).toEqual([{ key: 'sa.json', path: 'key.json' }]);
+
+    const { job: ambient } = kaniko({ context: BuildContext.fromGcs('gs://acme-contexts/api.tar.gz') });
+    expect(envOf(container(ambient, 'build')).GOOGLE_APPLICATION_CREDENTIALS).toBeUndefined();
+    expect(ambient.spec.template.spec.volumes.map((v: any) => v.name)).toEqual(['results']);
+  });
+
   test('cache: {} caches in <first destination>/cache', () => {
     const { job } = kaniko({ destinations: ['registry.internal:5000/build/api:1', 'mirror.internal/api:1'], cache: {} });
     const args = container(job, 'build').args;

@@ -2,7 +2,7 @@ import { App, Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { describe, expect, test } from 'vitest';
 import {
-  BuildContext, BuildContextSource, BuildkitMode, CacheMode, OciConnector, OciConnectorBuildJob, OciConnectorBuildJobProps, PodSecurityLevel,
+  BuildContext, BuildkitMode, CacheMode, OciConnector, OciConnectorBuildJob, OciConnectorBuildJobProps, PodSecurityLevel,
   ProxyAddressing, RegistryConfigName, ToolImages, VolumeAttributeStyle,
 } from '../src';
 import { container, containerNames, envOf, synth, synthJob, volumeAt } from './util';
@@ -330,14 +330,6 @@ describe('OciConnectorBuildJob', () => {
   });
 
   describe('fails when', () => {
-    class S3Context extends BuildContext {
-      public readonly source = 's3' as BuildContextSource;
-      public readonly location = 's3://bucket/context.tar.gz';
-      public _bind() {
-        return { mounts: [] };
-      }
-    }
-
     test.each<[string, Partial<OciConnectorBuildJobProps>, RegExp]>([
       ['the connector is missing', { connector: undefined as any }, /^connector: got undefined; expected an OciConnector such as OciConnector.fromName\("harbor"\)$/],
       ['the context is missing', { context: undefined as any }, /^context: got undefined; expected a BuildContext/],
@@ -355,8 +347,11 @@ describe('OciConnectorBuildJob', () => {
       ['the cache ref has a digest', { cache: CacheMode.REGISTRY, cacheRef: `h.io/a/b@sha256:${'a'.repeat(64)}` }, /^cacheRef: .*without "@sha256:"/],
       ['a git context URL does not end in .git', { context: BuildContext.fromGit('https://github.com/acme/abc') },
         /^context: got "https:\/\/github.com\/acme\/abc"; expected a git URL ending in ".git" with OciConnectorBuildJob/],
-      ['the context kind is unsupported', { context: new S3Context() },
-        /^context: got "s3"; expected a context BuildKit can use: BuildContext.fromConfigMap\(\), fromUrl\(\) or fromGit\(\)$/],
+      ['the context is in S3', { context: BuildContext.fromS3('s3://acme-contexts/abc.tar.gz') },
+        /^context: got "s3"; expected a context OciConnectorBuildJob \(BuildKit\) can use: BuildContext.fromConfigMap\(\), fromLocalDirectory\(\), fromUrl\(\), fromPersistentVolumeClaim\(\) or fromGit\(\); S3 and GCS contexts are kaniko-only \(KanikoBuildJob\)$/],
+      ['the context is in GCS', { context: BuildContext.fromGcs('gs://acme-contexts/abc.tar.gz') }, /^context: got "gcs"; expected a context OciConnectorBuildJob/],
+      ['the git context needs a token', { context: BuildContext.fromGit('https://github.com/acme/abc.git', { tokenSecret: 'git-token' }) },
+        /^context: got "https:\/\/github.com\/acme\/abc.git"; expected a public repository with OciConnectorBuildJob/],
       ['a ConfigMap dockerfile is not a key', { dockerfile: 'docker/Dockerfile' }, /^dockerfile: got "docker\/Dockerfile"; expected a key of the context ConfigMap/],
       ['the dockerfile escapes the context', { dockerfile: '../Dockerfile' }, /^dockerfile: got "..\/Dockerfile"; expected a relative path/],
       ['the target is invalid', { target: 'a b' }, /^target: got "a b"; expected a Dockerfile stage name/],

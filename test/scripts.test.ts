@@ -27,7 +27,7 @@ describe('container scripts', () => {
         const object = doc.toJS();
         const spec = object.spec?.template?.spec;
         for (const c of [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])]) {
-          if (c.command?.[0] === '/bin/sh') {
+          if (c.command?.[0] === '/bin/sh' || c.command?.[0] === '/busybox/sh') {
             expect(c.command).toHaveLength(3);
             expect(known.has(c.command[2]), `${name}/${c.name}`).toBe(true);
             seen++;

@@ -58,7 +58,8 @@ describe('UnifiedImageJob', () => {
       HARBOR_PROJECT: 'platform',
       HARBOR_IMAGE_NAME: 'api',
       HARBOR_IMAGE_TAG: '1.4.0',
-      SOURCE_DIGEST_FILE: '/workspace/digest',
+      SOURCE_DIGEST_FILE: '/results/digest',
+      CONTEXT_DIR: '/workspace/context',
       SOURCE_TLS_VERIFY: 'true',
       DEST_TLS_VERIFY: 'true',
       RETRY_TIMES: '3',
@@ -168,7 +169,7 @@ describe('UnifiedImageJob', () => {
       env: { PATH: process.env.PATH, ACTION_FILE: actionFile, TMPDIR: dir, TERMINATION_LOG: join(dir, 'termination-log'), DOCKERFILE_PATH: 'Dockerfile' },
     });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('missing required environment variable(s): BUILD_CONTEXT_URL INTERMEDIATE_REGISTRY_URL BUILD_IMAGE_NAME BUILD_IMAGE_TAG CONTEXT_DIR SOURCE_DIGEST_FILE');
+    expect(result.stderr).toContain('missing required environment variable(s): INTERMEDIATE_REGISTRY_URL BUILD_IMAGE_NAME BUILD_IMAGE_TAG CONTEXT_DIR SOURCE_DIGEST_FILE');
   });
 
   describe('fails when', () => {
@@ -182,8 +183,10 @@ describe('UnifiedImageJob', () => {
         /^archive: got .*; not used by mode build_and_push: remove archive or change the mode$/],
       ['push_tar is given build inputs', { ...PUSH_TAR, dockerfile: 'Dockerfile', buildArgs: { A: '1' } },
         /^dockerfile: got "Dockerfile"; not used by mode push_tar: remove dockerfile, buildArgs or change the mode$/],
-      ['the context is not a URL', { ...BUILD, context: BuildContext.fromGit('https://github.com/acme/api.git') },
-        /^context: got "git"; expected BuildContext.fromUrl\(…\): the main container downloads the .tar.gz itself/],
+      ['the context is git', { ...BUILD, context: BuildContext.fromGit('https://github.com/acme/api.git') },
+        /^context: got "git"; expected a context UnifiedImageJob's main container can prepare: BuildContext.fromUrl\(\), fromLocalDirectory\(\), fromConfigMap\(\) or fromPersistentVolumeClaim\(\); use KanikoBuildJob for git, S3 and GCS$/],
+      ['the context is in S3', { ...BUILD, context: BuildContext.fromS3('s3://acme-contexts/api.tar.gz') }, /^context: got "s3"; expected a context UnifiedImageJob's/],
+      ['the context is in GCS', { ...BUILD, context: BuildContext.fromGcs('gs://acme-contexts/api.tar.gz') }, /^context: got "gcs"; expected a context UnifiedImageJob's/],
       ['the tools image is not pinned', { ...BUILD, toolsImage: 'registry.example.com/tools/unified' }, /^toolsImage: got "registry.example.com\/tools\/unified"; expected an image pinned/],
       ['the tools image is latest', { ...BUILD, toolsImage: 'tools:latest' }, /^toolsImage: .*"latest"/],
       ['the intermediate destination has no tag', { ...BUILD, intermediateDestination: 'registry.internal:5000/build/api' }, /^intermediateDestination: .*explicit tag/],

@@ -4,6 +4,9 @@
  * the real script, and the promotion copies the digest the build step recorded with skopeo.
  */
 import { createHash } from 'crypto';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   containerOf, describeRun, E2eEnvironment, expectNoSecretLeak, HARBOR_USER, KANIKO_FLAGS, skopeoInspectDigest, startEnvironment,
@@ -47,6 +50,30 @@ async function expectFailedDownload(result: PodResult, repository: string, messa
 }
 
 describe('KanikoBuildJob', () => {
+  test('a local directory travels in its ConfigMap: unpacked from the read-only mount by busybox tar, then built', async () => {
+    // GIVEN: a context with a .dockerignore'd file and an executable
+    const dir = mkdtempSync(join(tmpdir(), 'local-context-'));
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY app.txt /\n');
+    writeFileSync(join(dir, 'app.txt'), 'hello\n');
+    writeFileSync(join(dir, '.dockerignore'), 'notes.md\n');
+    writeFileSync(join(dir, 'notes.md'), 'not sent\n');
+    const objects = synthesize(chart => new KanikoBuildJob(chart, 'build', {
+      context: BuildContext.fromLocalDirectory(dir),
+      destinations: [`${env.intermediate.host}/build/local:1.0.0`],
+      insecureRegistries: [env.intermediate.host],
+    }));
+    // WHEN
+    const result = await env.runner.run(objects, { stat: [['workspace', 'context/app.txt'], ['workspace', 'context/notes.md']] });
+    // THEN
+    expect(result.phase, describeRun(result)).toBe('Succeeded');
+    expect(result.containers.map(c => c.name)).toEqual(['fetch-context', 'build']);
+    expect(containerOf(result, 'fetch-context').stderr).toContain('build context ready in /workspace/context');
+    expect(result.stats['workspace:context/app.txt']).toMatchObject({ uid: 65532 });
+    expect(result.stats['workspace:context/notes.md']).toBeUndefined();
+    expect(containerOf(result, 'build').stderr).toContain('Dockerfile /workspace/context/Dockerfile (FROM scratch)');
+    expect(await env.intermediate.repositories()).toContain('build/local');
+  });
+
   test('downloads and unpacks the context, builds (stand-in), and promotes the recorded digest with composed credentials', async () => {
     // GIVEN
     const url = env.files.serve('/contexts/api.tar.gz', CONTEXT);

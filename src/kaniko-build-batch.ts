@@ -1,0 +1,453 @@
+import { lstatSync, readdirSync } from 'fs';
+import { basename, join } from 'path';
+import { ApiObject, JsonPatch, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { provideCredentials } from './_credentials';
+import { kanikoFlags } from './_kaniko';
+import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
+import { FETCH_CONTEXT_SCRIPT, KANIKO_INDEXED_BUILD_SCRIPT } from './_scripts';
+import { checkInteger, checkRelativePath, checkWholeSeconds, invalid } from './_validate';
+import { BuildContext } from './build-context';
+import { ImageDestinations } from './image-destinations';
+import { ImageJobOptions, PodSecurityLevel } from './image-job';
+import { ImageReference } from './image-reference';
+import { ImageTag, ImageTagValues } from './image-tag';
+import { KanikoBuildJob, KanikoCacheOptions } from './kaniko-build-job';
+import { RegistryCredentials } from './registry-credentials';
+
+/** How `KanikoBuildBatch` lays its builds out. */
+export enum KanikoBatchShape {
+  /** One `KanikoBuildJob` per context: independent Jobs, each retried and inspected on its own. */
+  JOBS = 'jobs',
+  /**
+   * One Indexed Job (`completionMode: Indexed`): pod `i` builds context `i` (by `JOB_COMPLETION_INDEX`),
+   * at most `parallelism` at a time, spread over the cluster by the scheduler.
+   */
+  INDEXED = 'indexed',
+}
+
+/** Props of `KanikoBuildBatch`. */
+export interface KanikoBuildBatchProps extends ImageJobOptions {
+  /**
+   * A directory whose sub-directories are build contexts: every direct sub-directory holding a `dockerfile`
+   * is built (seed 001's `Docker/` directory).
+   *
+   * @default - only `contexts`
+   */
+  readonly contextsDirectory?: string;
+
+  /**
+   * The context directories to build, instead of discovering them: paths relative to `contextsDirectory`
+   * when it is set, otherwise to the working directory of the synthesis. Each must hold a `dockerfile`.
+   *
+   * @default - every sub-directory of `contextsDirectory` holding a `dockerfile`
+   */
+  readonly contexts?: string[];
+
+  /** Registry hosts every image is pushed to, e.g. `['harbor.example.com']`. */
+  readonly registries: string[];
+
+  /**
+   * The repository path before each image name, e.g. `vcity/grim`.
+   *
+   * @default - the image name is the whole repository
+   */
+  readonly repositoryPrefix?: string;
+
+  /**
+   * Tags of every image. Each may be an `ImageTag` template such as `v{{date}}-{{shortSha}}`, rendered once
+   * with `tagValues`.
+   */
+  readonly tags: string[];
+
+  /**
+   * Values for the tag templates.
+   *
+   * @default - CI variables, then git (see `ImageTagValues`)
+   */
+  readonly tagValues?: ImageTagValues;
+
+  /**
+   * The image name of a context: a template with `{{name}}` (the directory name, lower-cased and reduced to
+   * the characters a repository allows), `{{directory}}` (the directory name as is) and `{{env:NAME}}`.
+   *
+   * @default "{{name}}"
+   */
+  readonly imageNameFor?: string;
+
+  /**
+   * The Dockerfile's path inside each context; discovery looks for it.
+   *
+   * @default "Dockerfile"
+   */
+  readonly dockerfile?: string;
+
+  /**
+   * `.dockerignore` patterns added to each context's own `.dockerignore`.
+   *
+   * @default - only each context's `.dockerignore`
+   */
+  readonly exclude?: string[];
+
+  /**
+   * Credentials for the registries, the cache and private base images.
+   *
+   * @default RegistryCredentials.anonymous()
+   */
+  readonly credentials?: RegistryCredentials;
+
+  /**
+   * A registry layer cache, per image (`<first destination's repository>/cache`) unless a shared
+   * `repository` is given.
+   *
+   * @default - no cache
+   */
+  readonly cache?: KanikoCacheOptions;
+
+  /**
+   * Build arguments for every context.
+   *
+   * @default - none
+   */
+  readonly buildArgs?: { [key: string]: string };
+
+  /**
+   * Image labels for every context.
+   *
+   * @default - none
+   */
+  readonly labels?: { [key: string]: string };
+
+  /**
+   * Registries reached over plain http (`--insecure-registry`).
+   *
+   * @default - every registry uses https with a verified certificate
+   */
+  readonly insecureRegistries?: string[];
+
+  /**
+   * Extra kaniko flags for every build (see `KanikoBuildJobProps.extraArgs`).
+   *
+   * @default - none
+   */
+  readonly extraArgs?: string[];
+
+  /**
+   * The commit the images are built from: the `BUILD_COMMIT_SHA` build arg.
+   *
+   * @default - the commit a tag template used, otherwise none
+   */
+  readonly commitSha?: string;
+
+  /**
+   * One Job per context, or one Indexed Job for all.
+   *
+   * @default KanikoBatchShape.JOBS
+   */
+  readonly shape?: KanikoBatchShape;
+
+  /**
+   * INDEXED only: how many contexts build at once. Separate Jobs (JOBS) all start when applied, so it is
+   * refused there. With INDEXED, `backoffLimit` counts failed pods across all contexts.
+   *
+   * @default 2
+   */
+  readonly parallelism?: number;
+
+  /**
+   * Size limit of each pod's workspace (the unpacked context).
+   *
+   * @default Size.gibibytes(2)
+   */
+  readonly contextSizeLimit?: Size;
+}
+
+/** One context of the batch. */
+interface Planned {
+  readonly directory: string;
+  readonly name: string;
+  readonly context: BuildContext;
+  readonly imageName: string;
+  readonly destinations: string[];
+}
+
+const REPOSITORY_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const FIELD = /\{\{\s*([A-Za-z]+(?::[A-Za-z_][A-Za-z0-9_]*)?)\s*\}\}/g;
+
+/**
+ * Seed 001's goal: every build context under a directory, built and pushed by kaniko without Docker on the
+ * machine that synthesizes. Each context is packed like `BuildContext.fromLocalDirectory()` into its own
+ * ConfigMap; the images share registries, tags, credentials and cache settings, and each gets its own name
+ * (`imageNameFor`).
+ *
+ * Two shapes: JOBS composes one `KanikoBuildJob` per context; INDEXED is a single Job with one completion
+ * per context, whose pods unpack the context at their `JOB_COMPLETION_INDEX` and run kaniko's debug image
+ * (it needs a shell to pick that context's destinations). Both fit Pod Security `baseline`.
+ */
+export class KanikoBuildBatch extends Construct {
+  /** Every image reference the batch pushes, context by context. */
+  public readonly plannedImages: string[];
+
+  /** The context directory names, in build (and index) order. */
+  public readonly contextNames: string[];
+
+  /** The image name of each context, in the order of `contextNames`. */
+  public readonly imageNames: string[];
+
+  /** The Jobs: one per context (JOBS) or one (INDEXED). */
+  public readonly jobs: kplus.Job[];
+
+  /** The shape of the batch. */
+  public readonly shape: KanikoBatchShape;
+
+  /** kaniko runs as root with no privilege escalation and RuntimeDefault seccomp: `baseline`. */
+  public readonly podSecurityLevel = PodSecurityLevel.BASELINE;
+
+  /**
+   * @param scope the chart or construct to add the Jobs to
+   * @param id the construct id; it is part of every generated name, so keep it stable
+   * @param props the contexts and where their images go
+   */
+  constructor(scope: Construct, id: string, props: KanikoBuildBatchProps) {
+    super(scope, id);
+    this.shape = props.shape ?? KanikoBatchShape.JOBS;
+    if (!Object.values(KanikoBatchShape).includes(this.shape)) {
+      invalid('shape', this.shape, 'expected KanikoBatchShape.JOBS or KanikoBatchShape.INDEXED');
+    }
+    if (this.shape === KanikoBatchShape.JOBS && props.parallelism !== undefined) {
+      invalid('parallelism', props.parallelism, 'expected no parallelism with KanikoBatchShape.JOBS: separate Jobs all start when applied; use KanikoBatchShape.INDEXED');
+    }
+    const dockerfile = checkRelativePath('dockerfile', props.dockerfile ?? 'Dockerfile');
+    const tags = checkTags(props);
+    const commitSha = props.commitSha ?? tags.map(t => t.commitSha).find(sha => sha !== undefined);
+    const planned = this.plan(props, dockerfile, tags.map(String));
+    this.contextNames = planned.map(p => p.name);
+    this.imageNames = planned.map(p => p.imageName);
+    this.plannedImages = planned.flatMap(p => p.destinations);
+
+    if (this.shape === KanikoBatchShape.JOBS) {
+      this.jobs = planned.map(p => new KanikoBuildJob(this, kubernetesSafe(p.imageName), {
+        ...props,
+        name: props.name ? `${props.name}-${kubernetesSafe(p.imageName)}` : undefined,
+        context: p.context,
+        dockerfile,
+        destinations: p.destinations,
+        commitSha,
+      }).job);
+    } else {
+      this.jobs = [this.indexedJob(props, planned, dockerfile, commitSha)];
+    }
+  }
+
+  /** Finds the contexts, packs them, names their images and checks no two share a name. */
+  private plan(props: KanikoBuildBatchProps, dockerfile: string, tags: string[]): Planned[] {
+    const directories = props.contexts !== undefined
+      ? explicitContexts(props.contexts, props.contextsDirectory, dockerfile)
+      : discoverContexts(props.contextsDirectory, dockerfile);
+    const template = props.imageNameFor ?? '{{name}}';
+    const seen = new Map<string, string>();
+    return directories.map(directory => {
+      const name = basename(directory);
+      const imageName = renderImageName(template, name);
+      const previous = seen.get(imageName);
+      if (previous !== undefined) {
+        invalid('imageNameFor', template, `contexts "${previous}" and "${name}" both map to the image name "${imageName}"; rename a directory or use a template that tells them apart`);
+      }
+      seen.set(imageName, name);
+      const repository = props.repositoryPrefix ? `${props.repositoryPrefix.replace(/\/+$/, '')}/${imageName}` : imageName;
+      return {
+        directory,
+        name,
+        imageName,
+        context: BuildContext.fromLocalDirectory(directory, { exclude: props.exclude }),
+        destinations: ImageDestinations.of({ registries: props.registries, repository, tags }),
+      };
+    });
+  }
+
+  /** One Indexed Job: unpack context i, then kaniko with context i's destinations. */
+  private indexedJob(props: KanikoBuildBatchProps, planned: Planned[], dockerfile: string, commitSha: string | undefined): kplus.Job {
+    const parallelism = checkInteger('parallelism', props.parallelism ?? 2, 1, 1000);
+    const firsts = planned.map(p => ImageReference._parseFor('destinations', p.destinations[0]));
+    const cacheRepos = props.cache
+      ? planned.map((_, i) => ImageReference._parseFor('cache.repository', props.cache!.repository ?? `${firsts[i].name}/cache`))
+      : [];
+    cacheRepos.forEach(ref => {
+      if (ref.tag || ref.digest) {
+        invalid('cache.repository', props.cache!.repository, 'expected a repository without tag or digest; kaniko tags cached layers itself');
+      }
+    });
+    const buildArgs = commitSha !== undefined ? { BUILD_COMMIT_SHA: checkCommit(commitSha), ...props.buildArgs } : props.buildArgs;
+    const kaniko = kanikoFlags({ ...props, buildArgs }, props.cache?.ttl ? [`--cache-ttl=${checkWholeSeconds('cache.ttl', props.cache.ttl, 1)}s`] : []);
+    for (const p of planned) {
+      if (/\s/.test(p.destinations.join(''))) {
+        invalid('destinations', p.destinations, 'expected references without white space');
+      }
+    }
+
+    const pod = new ImageJobPod(this, props, 'kaniko-build-batch', this.podSecurityLevel);
+    const registries = [...new Set([...planned.flatMap(p => p.destinations.map(d => ImageReference._parseFor('destinations', d).registry)), ...cacheRepos.map(r => r.registry)])];
+    const auth = provideCredentials(pod, props.credentials ?? RegistryCredentials.anonymous(), 'build', registries);
+    const workspace = pod.emptyDir('workspace', props.contextSizeLimit ?? Size.gibibytes(2));
+    const archives: Mount[] = planned.map((p, i) => {
+      const packed = p.context._packed()!;
+      if (!packed.entries.includes(dockerfile)) {
+        invalid('dockerfile', dockerfile, `expected a file of the local context ${JSON.stringify(p.directory)}; it is missing or excluded by .dockerignore`);
+      }
+      const volume = pod.contextArchiveVolume(`context-${i}`, packed.sha256, { 'context.tar.gz': packed.archive.toString('base64') });
+      return { path: `/context-archives/${i}`, volume, readOnly: true };
+    });
+    const value = kplus.EnvValue.fromValue;
+    pod.addContainer({
+      name: 'fetch-context',
+      image: pod.images.downloadHelper,
+      script: FETCH_CONTEXT_SCRIPT,
+      env: [
+        ['BUILD_CONTEXT_ARCHIVES', value(archives.map(a => `${a.path}/context.tar.gz`).join('\n'))],
+        ['DOCKERFILE_PATH', value(dockerfile)],
+        ['CONTEXT_DIR', value('/workspace/context')],
+      ],
+      mounts: [...archives, { path: '/workspace', volume: workspace }],
+      profile: ContainerProfile.RESTRICTED,
+      resources: HELPER_RESOURCES,
+    }, true);
+
+    const results = pod.emptyDir('results', Size.mebibytes(1));
+    const mounts: Mount[] = [{ path: '/workspace', volume: workspace }, { path: '/results', volume: results }];
+    if (auth) {
+      mounts.push({ path: '/kaniko/.docker', volume: auth, readOnly: true });
+    }
+    pod.addContainer({
+      name: 'build',
+      image: pod.images.kanikoDebug,
+      shell: '/busybox/sh',
+      script: KANIKO_INDEXED_BUILD_SCRIPT,
+      args: [
+        // $0 of the script; the shared flags follow as "$@", the context's destinations are added by it
+        'build',
+        '--context=dir:///workspace/context',
+        '--dockerfile=/workspace/context/$(DOCKERFILE_PATH)',
+        '--digest-file=/results/digest',
+        '--image-name-with-digest-file=/dev/termination-log',
+        ...kaniko.flags.map(escapeKubeletExpansion),
+      ],
+      env: [
+        ['DOCKERFILE_PATH', value(dockerfile)],
+        ['CONTEXT_NAMES', value(planned.map(p => p.name).join('\n'))],
+        ['INDEXED_DESTINATIONS', value(planned.map(p => p.destinations.join(' ')).join('\n'))],
+        ...(cacheRepos.length > 0 ? [['INDEXED_CACHE_REPOS', value(cacheRepos.map(String).join('\n'))] as [string, kplus.EnvValue]] : []),
+        ['DOCKER_CONFIG', value('/kaniko/.docker')],
+      ],
+      mounts,
+      profile: ContainerProfile.ROOT_BUILDER,
+      resources: props.resources ?? BUILDER_RESOURCES,
+    }, false);
+    pod.setDefaultContainer('build');
+    ApiObject.of(pod.job).addJsonPatch(
+      JsonPatch.add('/spec/completionMode', 'Indexed'),
+      JsonPatch.add('/spec/completions', planned.length),
+      JsonPatch.add('/spec/parallelism', Math.min(parallelism, planned.length)),
+    );
+    return pod.job;
+  }
+}
+
+function checkTags(props: KanikoBuildBatchProps): ImageTag[] {
+  if (!props.tags || props.tags.length === 0) {
+    invalid('tags', props.tags ?? [], 'expected at least one tag or ImageTag template');
+  }
+  return props.tags.map(tag => ImageTag.fromTemplate(tag, props.tagValues));
+}
+
+function checkCommit(sha: string): string {
+  if (!/^[a-f0-9]{7,64}$/.test(sha)) {
+    invalid('commitSha', sha, 'expected a commit SHA of lower-case hexadecimal characters');
+  }
+  return sha;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function discoverContexts(parent: string | undefined, dockerfile: string): string[] {
+  if (parent === undefined) {
+    return invalid('contextsDirectory', parent, 'expected a directory of build contexts, or a list of contexts');
+  }
+  if (!isDirectory(parent)) {
+    invalid('contextsDirectory', parent, 'expected an existing directory');
+  }
+  const found = readdirSync(parent)
+    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    .map(name => join(parent, name))
+    .filter(dir => isDirectory(dir) && isFile(join(dir, dockerfile)));
+  if (found.length === 0) {
+    invalid('contextsDirectory', parent, `expected sub-directories holding a ${dockerfile}; found none`);
+  }
+  return found;
+}
+
+function explicitContexts(contexts: string[], parent: string | undefined, dockerfile: string): string[] {
+  if (contexts.length === 0) {
+    invalid('contexts', contexts, 'expected at least one context directory');
+  }
+  return contexts.map((context, i) => {
+    const dir = parent !== undefined ? join(parent, context) : context;
+    if (!isDirectory(dir)) {
+      invalid(`contexts[${i}]`, context, 'expected an existing directory');
+    }
+    if (!isFile(join(dir, dockerfile))) {
+      invalid(`contexts[${i}]`, context, `expected a directory holding a ${dockerfile}`);
+    }
+    return dir;
+  });
+}
+
+/** An image name as a construct id and name part: generated Kubernetes names allow only "-" besides letters and digits. */
+function kubernetesSafe(imageName: string): string {
+  return imageName.replace(/[^a-z0-9-]+/g, '-');
+}
+
+/** The default image name of a directory: lower-cased, other characters folded to "-". */
+function repositoryName(directory: string): string {
+  return directory.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+|[._-]+$/g, '').replace(/[._-]*([._-])[._-]*/g, '$1');
+}
+
+function renderImageName(template: string, directory: string): string {
+  if (typeof template !== 'string') {
+    invalid('imageNameFor', template, 'expected a template string such as "{{name}}"');
+  }
+  const rendered = template.replace(FIELD, (_, field: string) => {
+    if (field === 'name') {
+      return repositoryName(directory);
+    }
+    if (field === 'directory') {
+      return directory;
+    }
+    if (field.startsWith('env:')) {
+      const value = process.env[field.slice(4)];
+      if (value === undefined || value === '') {
+        invalid('imageNameFor', template, `needs {{${field}}}, which has no value: set ${field.slice(4)}`);
+      }
+      return value;
+    }
+    return invalid('imageNameFor', template, `has unknown field {{${field}}}; expected name, directory or env:NAME`);
+  });
+  if (!rendered.split('/').every(component => REPOSITORY_COMPONENT.test(component))) {
+    invalid('imageNameFor', template, `rendered "${rendered}" for context "${directory}", which is not a repository name: lower-case letters and digits separated by ".", "_", "__", "-" or "/"`);
+  }
+  return rendered;
+}
