@@ -466,6 +466,12 @@ function rootfsScript(o: {
     lines.push(`/usr/bin/ln -s bin ${r('/sbin')}`);
   }
   for (const [target, source] of Object.entries(o.profile.binds).sort(([a], [b]) => a.length - b.length)) {
+    if (target === '/etc') {
+      // a copy, not a bind: like an image layer it is writable unless readOnlyRootFilesystem, and volumes can be
+      // mounted below it (/etc/buildkit), the runtime creating their mount points.
+      lines.push(`/usr/bin/cp -a ${q(`${source}/.`)} ${r('/etc')}`);
+      continue;
+    }
     lines.push(...bind(source, target, true, statSync(source).isFile()));
   }
   lines.push(
