@@ -1,4 +1,4 @@
-import { checkEnvName, checkLabelKey, checkRegistryHost, checkTarget, invalid, sortedEntries } from './_validate';
+import { checkEnvName, checkLabelKey, checkNoNul, checkRegistryHost, checkTarget, invalid, sortedEntries } from './_validate';
 
 /** kaniko defaults for builds in a Job: redo snapshots, retries, plain-text logs with timestamps. */
 const KANIKO_DEFAULT_FLAGS: [string, string][] = [
@@ -82,6 +82,7 @@ function checkExtraArgs(extraArgs: string[]): Set<string> {
     if (typeof arg !== 'string' || arg.length === 0) {
       invalid(`extraArgs[${i}]`, arg, 'expected a non-empty string such as "--compressed-caching=false"');
     }
+    checkNoNul(`extraArgs[${i}]`, arg);
     if (!arg.startsWith('-')) {
       return; // the value of the previous flag
     }
