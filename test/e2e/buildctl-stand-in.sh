@@ -13,7 +13,7 @@
 #   and plain http for registries buildkitd.toml marks http or insecure;
 # - writes --metadata-file with containerimage.digest, as buildctl does.
 set -eu
-flags=/e2e/buildctl/build-flags
+flags=${BUILDCTL_STAND_IN_FLAGS:-/e2e/buildctl/build-flags}
 die() {
   printf 'error: %s\n' "$*" >&2
   exit 1

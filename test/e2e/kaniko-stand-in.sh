@@ -6,7 +6,7 @@
 # every --destination with skopeo (honouring --insecure-registry and $DOCKER_CONFIG/config.json), and
 # writes --digest-file and --image-name-with-digest-file the way kaniko does.
 set -eu
-flags=/kaniko/e2e/executor-flags
+flags=${KANIKO_STAND_IN_FLAGS:-/kaniko/e2e/executor-flags}
 die() {
   printf 'Error: %s\n' "$*" >&2
   exit 1

@@ -36,7 +36,7 @@ afterAll(async () => {
 
 /** The connectors-csi driver stand-in: renders the two configurations the construct mounts. */
 function connectorsCsi(tokenInConfig: string) {
-  return (attributes: { [key: string]: string }) => {
+  return (attributes: { [key: string]: string }): { [path: string]: string } => {
     published.push(attributes);
     expect(attributes.connectors).toBe(`${NAMESPACE}/harbor`);
     switch (attributes['configuration.names']) {
