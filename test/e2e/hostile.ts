@@ -100,7 +100,7 @@ export interface ScriptedContainer {
 
 /**
  * Runs the containers of the only Job in `objects` on the host as described above, in `podDir`; resolves what
- * each did. Stops at the first failing init container, like a kubelet.
+ * each did.
  */
 export async function runScripted(objects: any[], podDir: string, standIns: StandIns): Promise<ScriptedContainer[]> {
   const spec = objects.find(o => o.kind === 'Job').spec.template.spec;
@@ -163,12 +163,10 @@ export async function runScripted(objects: any[], podDir: string, standIns: Stan
     });
     return { name: c.name, exitCode, stderr: Buffer.concat(stderr).toString() };
   };
+  // unlike a kubelet, every container runs even after a failed init container (whose download hit the closed
+  // port): each script must meet its hostile environment, not only the first one
   for (const c of spec.initContainers ?? []) {
-    const result = await run(c);
-    results.push(result);
-    if (result.exitCode !== 0) {
-      return results;
-    }
+    results.push(await run(c));
   }
   results.push(...await Promise.all(spec.containers.map(run)));
   return results;

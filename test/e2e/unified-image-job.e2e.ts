@@ -126,6 +126,7 @@ describe('UnifiedImageJob', () => {
     expect(init.exitCode).toBe(1);
     expect(init.terminationMessage).toBe("error: unknown JOB_TYPE 'deploy': expected build_and_push or push_tar\n");
     expect(await env.harbor.repositories()).not.toContain('platform/unknown');
+    expectNoSecretLeak(result, [env.harborPassword]);
   });
 
   test('a removed build variable is named, and nothing is built or pushed', async () => {
@@ -145,5 +146,6 @@ describe('UnifiedImageJob', () => {
     expect(main.terminationMessage).toBe('error: missing required environment variable(s): HARBOR_IMAGE_TAG\n');
     expect(main.processes.filter(p => p.argv.includes('copy'))).toEqual([]);
     expect(await env.harbor.repositories()).not.toContain('platform/untagged');
+    expectNoSecretLeak(result, [env.harborPassword]);
   });
 });
