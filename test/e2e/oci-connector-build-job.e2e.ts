@@ -51,7 +51,7 @@ function connectorsCsi(tokenInConfig: string) {
 }
 
 /** Runs an OciConnectorBuildJob building the `app-context` ConfigMap, pushing to harbor through the proxy. */
-async function build(props: Partial<OciConnectorBuildJobProps>, tokenInConfig = token): Promise<PodResult> {
+async function build(props: Partial<OciConnectorBuildJobProps>, tokenInConfig = token, edit: (job: any) => void = () => {}): Promise<PodResult> {
   const objects = synthesize(chart => new OciConnectorBuildJob(chart, 'build', {
     connector: OciConnector.fromName('harbor', { namespace: NAMESPACE, proxyHost: proxy.host, registry: env.harbor.host }),
     context: BuildContext.fromConfigMap('app-context'),
@@ -64,7 +64,9 @@ async function build(props: Partial<OciConnectorBuildJobProps>, tokenInConfig = 
     metadata: { name: 'app-context' },
     data: { 'Dockerfile': 'FROM scratch\nCOPY app.txt /\n', 'app.txt': 'built through the connector\n' },
   };
-  return env.runner.run([...objects, context], { csiDrivers: { 'connectors-csi': connectorsCsi(tokenInConfig) } });
+  edit(objects.find(o => o.kind === 'Job'));
+  const npm = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'npm' }, stringData: { npmrc: `//registry.npmjs.org/:_authToken=${token}\n` } };
+  return env.runner.run([...objects, context, npm], { csiDrivers: { 'connectors-csi': connectorsCsi(tokenInConfig) } });
 }
 
 /** Asserts every `<ref>@<digest>` line of the buildkit container matches `skopeo inspect` (of the upstream registry). */
@@ -108,10 +110,17 @@ describe('OciConnectorBuildJob', () => {
   });
 
   test('rootless mode: uid 1000 reads the read-only CSI config and pushes the same way', async () => {
-    const result = await build({ mode: BuildkitMode.ROOTLESS, destinations: [`${env.harbor.host}/team/rootless:1.0.0`], cache: CacheMode.NONE });
+    const result = await build({
+      mode: BuildkitMode.ROOTLESS,
+      destinations: [`${env.harbor.host}/team/rootless:1.0.0`],
+      cache: CacheMode.NONE,
+      // a build secret: mounted from the Secret (0440, group fsGroup), readable by uid 1000 through the pod's fsGroup
+      secrets: [{ id: 'npmrc', secretName: 'npm' }],
+    });
     expect(result.phase, describeRun(result)).toBe('Succeeded');
     const buildkit = containerOf(result, 'buildkit');
     expect(buildkit.env.BUILDKITD_FLAGS).toBe('--oci-worker-no-process-sandbox --config /etc/buildkit/buildkitd.toml');
+    expect(buildkit.processes.find(p => p.argv[0].endsWith('buildctl-daemonless.sh'))!.argv).toContain('--secret=id=npmrc,src=/run/build-secrets/npmrc/npmrc');
     const lines = buildkit.terminationMessage.trim().split('\n');
     expect(lines).toHaveLength(2);
     expectServed(lines);
@@ -127,6 +136,26 @@ describe('OciConnectorBuildJob', () => {
     expect(buildkit.terminationMessage).toMatch(/^error: buildctl build failed with exit code 1/);
     expect(await env.harbor.repositories()).not.toContain('team/denied');
     expectNoSecretLeak(result, [token, wrong], CONNECTOR_USER);
+  });
+});
+
+describe('the buildctl stand-in checks the argv against `buildctl build`\'s flag set', () => {
+  test('an unknown flag fails the build before anything is pushed', async () => {
+    const result = await build({ destinations: [`${env.harbor.host}/team/unknown-flag:1.0.0`] }, token, job => {
+      job.spec.template.spec.containers[0].args.push('--no-such-flag=1');
+    });
+    expect(result.phase).toBe('Failed');
+    expect(containerOf(result, 'buildkit').stderr).toContain('error: flag provided but not defined: --no-such-flag');
+    expect(await env.harbor.repositories()).not.toContain('team/unknown-flag');
+  });
+
+  test('a single-value flag given twice fails instead of silently keeping the last', async () => {
+    const result = await build({ destinations: [`${env.harbor.host}/team/twice:1.0.0`] }, token, job => {
+      job.spec.template.spec.containers[0].args.push('--frontend=gateway.v0');
+    });
+    expect(result.phase).toBe('Failed');
+    expect(containerOf(result, 'buildkit').stderr).toContain('error: --frontend given twice');
+    expect(await env.harbor.repositories()).not.toContain('team/twice');
   });
 });
 
