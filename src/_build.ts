@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { ImageJobPod } from './_pod';
 import { PROMOTE_SCRIPT } from './_scripts';
 import { addSkopeoContainer, SKOPEO_RESOURCES } from './_skopeo';
-import { checkEnvName, checkInteger, checkLabelKey, checkTarget, invalid, sortedEntries } from './_validate';
+import { checkEnvName, checkInteger, checkLabelKey, checkNoNul, checkTarget, invalid, sortedEntries } from './_validate';
 import { BuildContext } from './build-context';
 import { ImageReference } from './image-reference';
 import { PushDestinationOptions } from './push-destinations';
@@ -114,6 +114,7 @@ export function checkExtraArgs(extraArgs: string[], managed: { [flag: string]: s
     if (typeof arg !== 'string' || arg.length === 0) {
       invalid(`extraArgs[${i}]`, arg, `expected a non-empty string such as "${example}"`);
     }
+    checkNoNul(`extraArgs[${i}]`, arg);
     if (!arg.startsWith('-')) {
       return; // the value of the previous flag
     }

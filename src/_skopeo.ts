@@ -77,10 +77,18 @@ export function addSkopeoContainer(pod: ImageJobPod, spec: SkopeoContainerSpec):
     image: pod.images.skopeo,
     script: spec.script,
     env: [...spec.sourceEnv, ...shared.env, ...tmpEnv()],
-    mounts: [{ path: '/tmp', volume: pod.emptyDir('tmp', spec.tmpSizeLimit) }, ...shared.mounts, ...(spec.extraMounts ?? [])],
+    mounts: [...tmpMounts(pod.emptyDir('tmp', spec.tmpSizeLimit)), ...shared.mounts, ...(spec.extraMounts ?? [])],
     profile: ContainerProfile.RESTRICTED,
     resources: spec.resources,
   }, false);
+}
+
+/**
+ * The writable temp directories of a skopeo container with a read-only root: /tmp, and /var/tmp, where
+ * containers/image unpacks an OCI archive whatever TMPDIR says (its big-files directory is fixed at build time).
+ */
+export function tmpMounts(volume: kplus.Volume): Mount[] {
+  return [{ path: '/tmp', volume }, { path: '/var/tmp', volume }];
 }
 
 /** skopeo keeps its blob-info cache under HOME and stages blobs under TMPDIR: both on the writable /tmp. */

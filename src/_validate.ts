@@ -91,8 +91,20 @@ export function checkDownloadUrl(prop: string, value: string, allowInsecureHttp:
   if (url.username || url.password) {
     invalid(prop, redactUrl(value), 'expected a URL without user:password; credentials in a URL end up in the Job YAML');
   }
-  if (/\s/.test(value)) {
-    invalid(prop, value, 'expected a URL without white space');
+  // control characters would reach curl's argv raw (and NUL cannot travel in an env var at all)
+  if (/[\s\u0000-\u001f\u007f-\u009f]/.test(value)) {
+    invalid(prop, value, 'expected a URL without white space or control characters (percent-encode them)');
+  }
+  return value;
+}
+
+/**
+ * A value that reaches a container's environment or argv: a NUL byte cannot travel there (execve ends the
+ * string at it), so the container would fail to start or get a different value than the YAML says.
+ */
+export function checkNoNul(prop: string, value: string): string {
+  if (value.includes('\u0000')) {
+    invalid(prop, value, 'expected a value without NUL characters: environment variables and arguments cannot carry them');
   }
   return value;
 }
@@ -129,6 +141,7 @@ export function sortedEntries(
       if (typeof value !== 'string') {
         invalid(`${prop}.${key}`, value, 'expected a string value');
       }
+      checkNoNul(`${prop}.${key}`, value);
       return [key, value] as [string, string];
     })
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

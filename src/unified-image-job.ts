@@ -7,7 +7,7 @@ import { kanikoFlags } from './_kaniko';
 import { BUILDER_RESOURCES, ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { parseDestination, parseDestinations } from './_refs';
 import { DETERMINE_ACTION_SCRIPT, UNIFIED_SCRIPT } from './_scripts';
-import { Env, SKOPEO_RESOURCES, skopeoEnv, tmpEnv } from './_skopeo';
+import { Env, SKOPEO_RESOURCES, skopeoEnv, tmpEnv, tmpMounts } from './_skopeo';
 import { checkToolImage } from './_tool-images';
 import { checkInteger, checkRelativePath, invalid } from './_validate';
 import { BuildContext, BuildContextSource } from './build-context';
@@ -236,7 +236,7 @@ export class UnifiedImageJob extends Construct implements IImageJob {
       image: toolsImage,
       script: UNIFIED_SCRIPT,
       env: [...env, ...shared.env, ...tmpEnv()],
-      mounts: [...mounts, { path: '/tmp', volume: pod.emptyDir('tmp', tmpSizeLimit) }, ...shared.mounts],
+      mounts: [...mounts, ...tmpMounts(pod.emptyDir('tmp', tmpSizeLimit)), ...shared.mounts],
       profile: building ? ContainerProfile.ROOT_BUILDER : ContainerProfile.RESTRICTED,
       resources: props.resources ?? (building ? BUILDER_RESOURCES : SKOPEO_RESOURCES),
     }, false);

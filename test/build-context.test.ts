@@ -37,6 +37,9 @@ describe('BuildContext', () => {
     test.each<[string, () => unknown, RegExp]>([
       ['the URL is http without the opt-in', () => BuildContext.fromUrl('http://a.example.com/c.tar.gz'),
         /^BuildContext.fromUrl url: got "http:\/\/a.example.com\/c.tar.gz"; expected an https:\/\/ URL; plain http needs allowInsecureHttp: true$/],
+      ['the URL holds a control character', () => BuildContext.fromUrl('https://a.example.com/c.tar.gz?v=\u0000x'),
+        /^BuildContext.fromUrl url: got "https:\/\/a.example.com\/c.tar.gz\?v=\\u0000x"; expected a URL without white space or control characters/],
+      ['the URL holds white space', () => BuildContext.fromUrl('https://a.example.com/c.tar.gz?v=a\tb'), /^BuildContext.fromUrl url: .*without white space/],
       ['the URL is not a URL', () => BuildContext.fromUrl('artifacts/c.tar.gz'), /^BuildContext.fromUrl url: got "artifacts\/c.tar.gz"; expected an absolute https:\/\/ URL$/],
       ['the URL uses another scheme', () => BuildContext.fromUrl('ftp://a.example.com/c.tar.gz'), /^BuildContext.fromUrl url: .*expected an https:\/\/ URL/],
       ['the URL carries credentials', () => BuildContext.fromUrl('https://user:pw@a.example.com/c.tar.gz'),

@@ -27,6 +27,8 @@ describe('ImageArchive', () => {
   describe('fails when', () => {
     test.each<[string, () => unknown, RegExp]>([
       ['the URL is http without the opt-in', () => ImageArchive.fromUrl('http://a.example.com/i.tar'), /^ImageArchive.fromUrl url: got "http:\/\/a.example.com\/i.tar"; expected an https:\/\/ URL; plain http needs allowInsecureHttp: true$/],
+      ['the URL holds an escape character', () => ImageArchive.fromUrl('https://a.example.com/i.tar#\u001b[31m'),
+        /^ImageArchive.fromUrl url: got "https:\/\/a.example.com\/i.tar#\\u001b\[31m"; expected a URL without white space or control characters/],
       ['the URL is malformed', () => ImageArchive.fromUrl('not a url'), /^ImageArchive.fromUrl url: got "not a url"; expected an absolute https:\/\/ URL$/],
       ['the URL carries credentials', () => ImageArchive.fromUrl('https://u:p@a.example.com/i.tar'), /^ImageArchive.fromUrl url: got "https:\/\/\*\*\*@a.example.com\/i.tar"/],
       ['the sha256 is malformed', () => ImageArchive.fromUrl('https://a.example.com/i.tar', { sha256: 'abc' }), /^ImageArchive.fromUrl sha256: got "abc"; expected 64 lower-case hexadecimal characters/],

@@ -107,6 +107,15 @@ describe('TarPushJob', () => {
     expect(source.volume).toEqual({ name: 'archive-source', persistentVolumeClaim: { claimName: 'archives', readOnly: true } });
   });
 
+  test('skopeo can unpack an OCI archive under a read-only root: /var/tmp is the writable tmp volume', () => {
+    // containers/image stages an oci-archive under /var/tmp whatever TMPDIR says; the e2e tier caught this.
+    const { job } = tarPush({ archive: ImageArchive.fromUrl('https://artifacts.example.com/api.tar', { format: ArchiveFormat.OCI_ARCHIVE }) });
+    const push = container(job, 'push');
+    expect(push.securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(volumeAt(job, push, '/var/tmp').volume).toEqual(volumeAt(job, push, '/tmp').volume);
+    expect(volumeAt(job, push, '/var/tmp').mount.readOnly).toBeFalsy();
+  });
+
   test('an archive on a claim with format AUTO is inspected by an init container', () => {
     const { job } = tarPush({ archive: ImageArchive.fromPersistentVolumeClaim('archives', 'api.tar') });
     expect(containerNames(job)).toEqual({ init: ['fetch-archive'], main: ['push'] });

@@ -90,6 +90,8 @@ describe('UnifiedImageJob', () => {
     expect(main.securityContext).toEqual(RESTRICTED_SECURITY_CONTEXT);
     expect(volumeAt(job, main, '/archive').volume.emptyDir.sizeLimit).toBe('10240Mi');
     expect(volumeAt(job, main, '/tmp').volume.emptyDir.sizeLimit).toBe('10240Mi');
+    // containers/image unpacks an OCI archive under /var/tmp whatever TMPDIR says; the root is read-only
+    expect(volumeAt(job, main, '/var/tmp').volume).toEqual(volumeAt(job, main, '/tmp').volume);
   });
 
   test('all options (build_and_push)', () => {

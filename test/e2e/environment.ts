@@ -22,6 +22,12 @@ export const KANIKO_FLAGS: {
   deprecated: { name: string; kind: string }[];
 } = JSON.parse(readFileSync(join(__dirname, 'data', 'kaniko-executor-flags.json'), 'utf8'));
 
+/** The `buildctl build` flag list committed as test data. */
+export const BUILDCTL_FLAGS: {
+  source: string;
+  flags: { name: string; shorthand?: string; kind: string }[];
+} = JSON.parse(readFileSync(join(__dirname, 'data', 'buildctl-build-flags.json'), 'utf8'));
+
 /** The running e2e services of one test file. */
 export interface E2eEnvironment {
   readonly dir: string;
@@ -33,6 +39,8 @@ export interface E2eEnvironment {
   readonly runner: JobRunner;
   /** The image the kaniko stand-in pushes. */
   readonly prebuilt: TestImage;
+  /** The test CA's certificate (the harbor registry and the file server use it). */
+  readonly caCert: string;
   /** Stops every service and removes the scratch directory. */
   stop(): Promise<void>;
 }
@@ -57,6 +65,7 @@ export async function startEnvironment(name: string): Promise<E2eEnvironment> {
       caCert: tls.cert,
       kanikoFlags: [...KANIKO_FLAGS.flags, ...KANIKO_FLAGS.deprecated],
       prebuiltImage: prebuilt,
+      buildctlFlags: BUILDCTL_FLAGS.flags,
     });
     const runner = new JobRunner(dir, profiles);
     // host-side skopeo reads the CA from here (never from the system trust store).
@@ -70,6 +79,7 @@ export async function startEnvironment(name: string): Promise<E2eEnvironment> {
       files,
       runner,
       prebuilt,
+      caCert: tls.cert,
       stop: async () => {
         for (const s of started.reverse()) {
           await s.stop();
@@ -153,4 +163,11 @@ export function expectNoSecretLeak(result: PodResult, secrets: string[], usernam
   }
   // the check is only meaningful if processes were recorded at all.
   expect(processes).toBeGreaterThan(0);
+}
+
+/** Runs skopeo on the host (the CA of the test registries trusted); fails the test on a non-zero exit. */
+export function hostSkopeo(env: E2eEnvironment, args: string[]): string {
+  const result = spawnSync('skopeo', args, { encoding: 'utf8', env: { ...process.env, HOME: env.dir, TMPDIR: env.dir } });
+  expect(result.status, `skopeo ${args.join(' ')}: ${result.stderr}`).toBe(0);
+  return result.stdout;
 }

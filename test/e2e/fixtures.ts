@@ -7,7 +7,7 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { accessSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { IncomingMessage, Server, ServerResponse } from 'http';
+import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'https';
 import { AddressInfo, createServer as createNetServer } from 'net';
 import { join, resolve } from 'path';
@@ -302,5 +302,68 @@ export class FileServer {
 export function removeScratch(dir: string): void {
   if (process.env.E2E_KEEP !== '1') {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A stand-in for an OCI Connector's proxy: plain http on 127.0.0.1, it accepts only requests carrying the
+ * connector token (Basic auth, as the CSI-mounted config.json provides it), strips the path prefix
+ * `/namespaces/<ns>/connectors/<name>` from repository paths, and forwards to the upstream registry over TLS
+ * with the upstream's credentials, which the pod never sees. Location headers come back through the proxy.
+ */
+export class ConnectorProxy {
+  public static async start(upstream: { host: string; ca: string; username: string; password: string }, prefix: string,
+    token: { username: string; password: string }): Promise<ConnectorProxy> {
+    const proxy = new ConnectorProxy(upstream, prefix, token);
+    await new Promise<void>((ok, fail) => {
+      proxy.server.once('error', fail);
+      proxy.server.listen(0, '127.0.0.1', () => ok());
+    });
+    proxy.host = `127.0.0.1:${(proxy.server.address() as AddressInfo).port}`;
+    return proxy;
+  }
+
+  /** `127.0.0.1:<port>`. */
+  public host = '';
+  /** Every request as `METHOD path status`, in arrival order. */
+  public readonly requests: string[] = [];
+  private readonly server: Server;
+
+  private constructor(private readonly upstream: { host: string; ca: string; username: string; password: string }, private readonly prefix: string,
+    private readonly token: { username: string; password: string }) {
+    this.server = createHttpServer((req, res) => this.handle(req, res));
+  }
+
+  public async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>(ok => this.server.close(() => ok()));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const expected = `Basic ${Buffer.from(`${this.token.username}:${this.token.password}`).toString('base64')}`;
+    if (req.headers.authorization !== expected) {
+      this.requests.push(`${req.method} ${req.url} 401`);
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="connector"', 'content-type': 'application/json' })
+        .end('{"errors":[{"code":"UNAUTHORIZED","message":"connector token required"}]}\n');
+      return;
+    }
+    const path = this.prefix && req.url!.startsWith(`/v2${this.prefix}/`) ? `/v2/${req.url!.slice(`/v2${this.prefix}/`.length)}` : req.url!;
+    const headers = { ...req.headers };
+    delete headers.authorization;
+    headers.host = this.upstream.host;
+    headers.authorization = `Basic ${Buffer.from(`${this.upstream.username}:${this.upstream.password}`).toString('base64')}`;
+    const forward = httpsRequest(`https://${this.upstream.host}${path}`, { method: req.method, headers, ca: readFileSync(this.upstream.ca) }, (up) => {
+      this.requests.push(`${req.method} ${req.url} ${up.statusCode}`);
+      const out = { ...up.headers };
+      if (typeof out.location === 'string') {
+        const location = new URL(out.location, `https://${this.upstream.host}`);
+        const repoPath = location.pathname.startsWith('/v2/') && location.pathname !== '/v2/' ? `/v2${this.prefix}/${location.pathname.slice(4)}` : location.pathname;
+        out.location = `http://${this.host}${repoPath}${location.search}`;
+      }
+      res.writeHead(up.statusCode!, out);
+      up.pipe(res);
+    });
+    forward.on('error', e => res.writeHead(502).end(`proxy: ${e.message}\n`));
+    req.pipe(forward);
   }
 }

@@ -37,6 +37,9 @@ export const IMAGE_MAP: { [repository: string]: string } = {
   'ghcr.io/osscontainertools/kaniko': 'kaniko',
   'gcr.io/kaniko-project/executor': 'kaniko',
   'quay.io/buildah/stable': 'buildah',
+  // the combined image of UnifiedImageJob's main container, as the e2e tests name it (images/unified-tools).
+  'harbor.example.com/platform/unified-tools': 'unified',
+  'docker.io/moby/buildkit': 'buildkit',
 };
 
 /** `registry/repo` of an image reference, without tag or digest. */
@@ -54,6 +57,7 @@ export interface ImageInputs {
   readonly caCert: string;
   readonly kanikoFlags: { name: string; shorthand?: string; kind: string }[];
   readonly prebuiltImage: TestImage;
+  readonly buildctlFlags: { name: string; shorthand?: string; kind: string }[];
 }
 
 /**
@@ -66,8 +70,9 @@ export function prepareImages(dir: string, inputs: ImageInputs): { [name: string
   const etc = join(dir, 'etc');
   mkdirSync(join(etc, 'ssl', 'certs'), { recursive: true });
   mkdirSync(join(etc, 'containers'), { recursive: true });
-  writeFileSync(join(etc, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\ncurl_user:x:100:101:curl:/home/curl_user:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n');
-  writeFileSync(join(etc, 'group'), 'root:x:0:\ncurl_group:x:101:\nnonroot:x:65532:\n');
+  writeFileSync(join(etc, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\ncurl_user:x:100:101:curl:/home/curl_user:/sbin/nologin\n'
+    + 'user:x:1000:1000:user:/home/user:/bin/sh\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n');
+  writeFileSync(join(etc, 'group'), 'root:x:0:\ncurl_group:x:101:\nuser:x:1000:\nnonroot:x:65532:\n');
   writeFileSync(join(etc, 'hosts'), '127.0.0.1 localhost\n');
   writeFileSync(join(etc, 'nsswitch.conf'), 'hosts: files\n');
   writeFileSync(join(etc, 'ssl', 'certs', 'ca-certificates.crt'), ca);
@@ -104,6 +109,44 @@ export function prepareImages(dir: string, inputs: ImageInputs): { [name: string
     .flatMap(f => [`--${f.name} ${f.kind}`, ...(f.shorthand ? [`-${f.shorthand} ${f.kind}`] : [])]).join('\n') + '\n');
   writeOciLayout(join(kaniko, 'e2e', 'prebuilt'), inputs.prebuiltImage, 'latest');
 
+  // the unified tools image (images/unified-tools/Dockerfile): the kaniko debug image's layout, with busybox,
+  // curl and skopeo under /kaniko/tools/bin and /bin/sh from busybox. /usr/bin holds only skopeo, for the
+  // kaniko stand-in's own push (the real executor needs no skopeo).
+  const unified = join(dir, 'unified-kaniko');
+  mkdirSync(join(unified, 'tools', 'bin'), { recursive: true });
+  mkdirSync(join(unified, '.docker'), { recursive: true });
+  mkdirSync(join(unified, 'ssl', 'certs'), { recursive: true });
+  copyFileSync(join(__dirname, 'kaniko-stand-in.sh'), join(unified, 'executor'));
+  chmodSync(join(unified, 'executor'), 0o755);
+  writeFileSync(join(unified, 'ssl', 'certs', 'ca-certificates.crt'), ca);
+  writeFileSync(join(unified, 'tools', 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+  mkdirSync(join(unified, 'e2e'), { recursive: true });
+  copyFileSync(join(kaniko, 'e2e', 'executor-flags'), join(unified, 'e2e', 'executor-flags'));
+  writeOciLayout(join(unified, 'e2e', 'prebuilt'), inputs.prebuiltImage, 'latest');
+  for (const tool of ['busybox', 'curl', 'skopeo']) {
+    copyFileSync(which(tool)!, join(unified, 'tools', 'bin', tool));
+    chmodSync(join(unified, 'tools', 'bin', tool), 0o755);
+  }
+  for (const applet of applets) {
+    symlinkSync('/kaniko/tools/bin/busybox', join(unified, 'tools', 'bin', applet));
+  }
+  const skopeoOnly = join(dir, 'skopeo-usr-bin');
+  mkdirSync(skopeoOnly, { recursive: true });
+  copyFileSync(which('skopeo')!, join(skopeoOnly, 'skopeo'));
+  chmodSync(join(skopeoOnly, 'skopeo'), 0o755);
+
+  // the BuildKit images (Alpine: busybox): /usr/bin/buildctl-daemonless.sh is the stand-in, next to skopeo,
+  // which the stand-in pushes with; the `buildctl build` flag list lives in /e2e/buildctl.
+  const buildkitBin = join(dir, 'buildkit-usr-bin');
+  mkdirSync(buildkitBin, { recursive: true });
+  copyFileSync(join(skopeoOnly, 'skopeo'), join(buildkitBin, 'skopeo'));
+  copyFileSync(join(__dirname, 'buildctl-stand-in.sh'), join(buildkitBin, 'buildctl-daemonless.sh'));
+  chmodSync(join(buildkitBin, 'buildctl-daemonless.sh'), 0o755);
+  const buildkitShare = join(dir, 'buildctl-stand-in');
+  mkdirSync(buildkitShare, { recursive: true });
+  writeFileSync(join(buildkitShare, 'build-flags'), inputs.buildctlFlags
+    .flatMap(f => [`--${f.name} ${f.kind}`, ...(f.shorthand ? [`-${f.shorthand} ${f.kind}`] : [])]).join('\n') + '\n');
+
   const common = { '/etc': etc };
   return {
     curl: {
@@ -138,6 +181,29 @@ export function prepareImages(dir: string, inputs: ImageInputs): { [name: string
       user: 0,
       group: 0,
       binds: { ...common, '/usr/local': empty, '/kaniko': kaniko },
+    },
+    unified: {
+      name: 'unified',
+      layout: RootLayout.BUSYBOX_CURL,
+      env: {
+        PATH: '/kaniko/tools/bin:/kaniko:/busybox',
+        SKOPEO_POLICY: '/kaniko/tools/policy.json',
+        SSL_CERT_DIR: '/kaniko/ssl/certs',
+        CURL_CA_BUNDLE: '/kaniko/ssl/certs/ca-certificates.crt',
+        DOCKER_CONFIG: '/kaniko/.docker/',
+        HOME: '/root',
+      },
+      user: 0,
+      group: 0,
+      binds: { ...common, '/bin': busyboxBin, '/usr/bin': skopeoOnly, '/usr/sbin': empty, '/usr/local': empty, '/kaniko': unified },
+    },
+    buildkit: {
+      name: 'buildkit',
+      layout: RootLayout.BUSYBOX_CURL,
+      env: { PATH: DEFAULT_PATH },
+      user: 0,
+      group: 0,
+      binds: { ...common, '/bin': busyboxBin, '/usr/bin': buildkitBin, '/usr/sbin': empty, '/usr/local': empty, '/e2e/buildctl': buildkitShare },
     },
   };
 }

@@ -155,6 +155,36 @@ describe('KanikoBuildJob', () => {
   });
 });
 
+describe('the kaniko stand-in checks the argv against the executor\'s flag set', () => {
+  /** Runs a build whose executor args were edited after synthesis, as a hand-patched Job would be. */
+  async function buildWithArgs(repository: string, edit: (args: string[]) => string[]): Promise<PodResult> {
+    const url = env.files.serve(`/contexts/${repository}.tar.gz`, CONTEXT);
+    const objects = synthesize(chart => new KanikoBuildJob(chart, 'build', {
+      context: BuildContext.fromUrl(url, { sha256: CONTEXT_SHA256 }),
+      destinations: [`${env.intermediate.host}/${repository}:1.0.0`],
+      insecureRegistries: [env.intermediate.host],
+    }));
+    const job = objects.find(o => o.kind === 'Job');
+    const container = [...job.spec.template.spec.initContainers, ...job.spec.template.spec.containers].find((c: any) => c.name === 'build');
+    container.args = edit(container.args);
+    return env.runner.run(objects);
+  }
+
+  test('an unknown flag fails the build before anything is pushed', async () => {
+    const result = await buildWithArgs('flags/unknown', args => [...args, '--no-such-flag=1']);
+    expect(result.phase).toBe('Failed');
+    expect(containerOf(result, 'build').stderr).toContain('Error: unknown flag: --no-such-flag');
+    expect(await env.intermediate.repositories()).not.toContain('flags/unknown');
+  });
+
+  test('a managed single-value flag given twice fails instead of silently keeping the last', async () => {
+    const result = await buildWithArgs('flags/twice', args => [...args, '--dockerfile=Other.Dockerfile']);
+    expect(result.phase).toBe('Failed');
+    expect(containerOf(result, 'build').stderr).toContain('Error: flag given twice: --dockerfile');
+    expect(await env.intermediate.repositories()).not.toContain('flags/twice');
+  });
+});
+
 describe('kaniko arguments against the executor\'s flag set', () => {
   const known = new Map<string, string>();
   for (const flag of KANIKO_FLAGS.flags) {

@@ -6,7 +6,7 @@
 # every --destination with skopeo (honouring --insecure-registry and $DOCKER_CONFIG/config.json), and
 # writes --digest-file and --image-name-with-digest-file the way kaniko does.
 set -eu
-flags=/kaniko/e2e/executor-flags
+flags=${KANIKO_STAND_IN_FLAGS:-/kaniko/e2e/executor-flags}
 die() {
   printf 'Error: %s\n' "$*" >&2
   exit 1
@@ -27,6 +27,7 @@ digest_file=''
 name_digest_file=''
 destinations=''
 insecure=''
+seen=' '
 while [ $# -gt 0 ]; do
   arg=$1
   shift
@@ -52,6 +53,21 @@ while [ $# -gt 0 ]; do
       value=$1
       shift
     fi
+  fi
+  # the executor's flag parser keeps the last of two single-value flags silently; a Job that says a managed
+  # flag twice would not do what its YAML reads, so the stand-in refuses it.
+  if [ "$kind" != repeatable ]; then
+    long=$name
+    case $name in
+      -c) long=--context ;;
+      -f) long=--dockerfile ;;
+      -v) long=--verbosity ;;
+      -b) long=--bucket ;;
+    esac
+    case $seen in
+      *" $long "*) die "flag given twice: $long (the executor would silently keep only the last value)" ;;
+    esac
+    seen="$seen$long "
   fi
   case $name in
     --context | -c) context=$value ;;

@@ -58,6 +58,16 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   /** Files to inspect in pod volumes after the run, as `[volumeName, pathInVolume]`. */
   readonly stat?: [string, string][];
+  /**
+   * PersistentVolumeClaims of the fixture "cluster": claim name → a host directory standing for the bound
+   * volume. A claim the pod names but this map lacks fails like an unbound claim.
+   */
+  readonly claims?: { [claimName: string]: string };
+  /**
+   * CSI drivers of the fixture "cluster": driver name → a function that gets the volume's attributes and
+   * returns the files the driver would publish (path → content). The volume is always read-only.
+   */
+  readonly csiDrivers?: { [driver: string]: (attributes: { [key: string]: string }) => { [path: string]: string | Buffer } };
 }
 
 /** A container of a pod spec (the fields the runner reads). */
@@ -82,7 +92,7 @@ interface Materialized {
   readonly forceReadOnly: boolean;
 }
 
-const SUPPORTED_VOLUMES = ['emptyDir', 'secret', 'configMap'];
+const SUPPORTED_VOLUMES = ['emptyDir', 'secret', 'configMap', 'persistentVolumeClaim', 'csi'];
 
 /** The single-quoted sh word for `value`. */
 function q(value: string): string {
@@ -124,7 +134,7 @@ export class JobRunner {
     const volumes = new Map<string, Materialized>();
     const memoryDirs: { path: string; sizeBytes?: number }[] = [];
     for (const volume of spec.volumes ?? []) {
-      volumes.set(volume.name, this.materialize(podDir, volume, lookup, fsGroup, memoryDirs));
+      volumes.set(volume.name, this.materialize(podDir, volume, lookup, fsGroup, memoryDirs, options));
     }
 
     // The pod sandbox holds the pod's mount namespace, where memory-backed emptyDirs are tmpfs mounts;
@@ -173,10 +183,20 @@ export class JobRunner {
 
   /** Creates a volume's host directory: emptyDirs as the kubelet lays them out, Secrets and ConfigMaps with their items and modes. */
   private materialize(podDir: string, volume: any, lookup: ObjectLookup, fsGroup: number | undefined,
-    memoryDirs: { path: string; sizeBytes?: number }[]): Materialized {
+    memoryDirs: { path: string; sizeBytes?: number }[], options: RunOptions): Materialized {
     const kind = SUPPORTED_VOLUMES.find(k => volume[k] !== undefined);
     if (!kind) {
       throw new Error(`runner does not support volume ${volume.name}: ${JSON.stringify(volume)}`);
+    }
+    if (kind === 'persistentVolumeClaim') {
+      // the bound volume's directory itself (like a hostPath/local PV): data written there persists and is
+      // shared; `readOnly` on the volume source makes every mount read-only, as the kubelet does.
+      const claimName: string = volume.persistentVolumeClaim.claimName;
+      const hostDir = options.claims?.[claimName];
+      if (!hostDir) {
+        throw new Error(`persistentvolumeclaim "${claimName}" not found (volume ${volume.name}); pass it in RunOptions.claims`);
+      }
+      return { hostPath: hostDir, forceReadOnly: volume.persistentVolumeClaim.readOnly === true };
     }
     const hostPath = join(podDir, 'volumes', volume.name);
     mkdirSync(hostPath, { recursive: true });
@@ -192,6 +212,19 @@ export class JobRunner {
         }
       }
       return { hostPath, forceReadOnly: false };
+    }
+    if (kind === 'csi') {
+      // a CSI driver publishes its files into the volume directory; the fixture function plays the driver.
+      const publish = options.csiDrivers?.[volume.csi.driver];
+      if (!publish) {
+        throw new Error(`CSI driver ${volume.csi.driver} is not installed (volume ${volume.name}); pass it in RunOptions.csiDrivers`);
+      }
+      for (const [path, content] of Object.entries(publish(volume.csi.volumeAttributes ?? {}))) {
+        mkdirSync(dirname(join(hostPath, path)), { recursive: true });
+        writeFileSync(join(hostPath, path), content, { mode: 0o644 });
+      }
+      chmodSync(hostPath, 0o755);
+      return { hostPath, forceReadOnly: volume.csi.readOnly === true };
     }
     const source = volume[kind];
     const object = kind === 'secret' ? lookup.secret(source.secretName) : lookup.configMap(source.name);
@@ -253,9 +286,8 @@ export class JobRunner {
 
     // security context: the container's fields over the pod's, then the image's user.
     const sc = { ...pod.spec.securityContext, ...c.securityContext };
-    if (sc.privileged) {
-      throw new Error(`runner does not support privileged containers (${c.name})`);
-    }
+    // privileged: every capability the host grants (devices, AppArmor and seccomp are not modelled here).
+    const privileged = sc.privileged === true;
     const uid: number = sc.runAsUser ?? profile.user;
     const gid: number = sc.runAsGroup ?? profile.group;
     if (sc.runAsNonRoot && uid === 0) {
@@ -288,7 +320,7 @@ export class JobRunner {
       exec: [
         '/dev/.setpriv', `--reuid=${uid}`, `--regid=${gid}`,
         ...(pod.supplemental.length > 0 ? [`--groups=${[...new Set(pod.supplemental)].join(',')}`] : ['--clear-groups']),
-        `--bounding-set=-all${capabilities.map(cap => `,+${cap.toLowerCase()}`).join('')}`,
+        privileged ? '--bounding-set=+all' : `--bounding-set=-all${capabilities.map(cap => `,+${cap.toLowerCase()}`).join('')}`,
         ...(sc.allowPrivilegeEscalation === false ? ['--no-new-privs'] : []),
         '--',
       ],
@@ -434,6 +466,12 @@ function rootfsScript(o: {
     lines.push(`/usr/bin/ln -s bin ${r('/sbin')}`);
   }
   for (const [target, source] of Object.entries(o.profile.binds).sort(([a], [b]) => a.length - b.length)) {
+    if (target === '/etc') {
+      // a copy, not a bind: like an image layer it is writable unless readOnlyRootFilesystem, and volumes can be
+      // mounted below it (/etc/buildkit), the runtime creating their mount points.
+      lines.push(`/usr/bin/cp -a ${q(`${source}/.`)} ${r('/etc')}`);
+      continue;
+    }
     lines.push(...bind(source, target, true, statSync(source).isFile()));
   }
   lines.push(
