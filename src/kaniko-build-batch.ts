@@ -247,6 +247,8 @@ export class KanikoBuildBatch extends Construct {
       : discoverContexts(props.contextsDirectory, dockerfile);
     const template = props.imageNameFor ?? '{{name}}';
     const seen = new Map<string, string>();
+    // JOBS: each image name is also a construct id and a Job name part, where only "-" survives
+    const seenIds = new Map<string, { name: string; imageName: string }>();
     return directories.map(directory => {
       const name = basename(directory);
       const imageName = renderImageName(template, name);
@@ -255,6 +257,14 @@ export class KanikoBuildBatch extends Construct {
         invalid('imageNameFor', template, `contexts "${previous}" and "${name}" both map to the image name "${imageName}"; rename a directory or use a template that tells them apart`);
       }
       seen.set(imageName, name);
+      if (this.shape === KanikoBatchShape.JOBS) {
+        const id = kubernetesSafe(imageName);
+        const clash = seenIds.get(id);
+        if (clash !== undefined) {
+          invalid('imageNameFor', template, `contexts "${clash.name}" and "${name}" map to the image names "${clash.imageName}" and "${imageName}", which both give the Job name part "${id}" with KanikoBatchShape.JOBS (only "-" is kept); rename a directory, use a template that tells them apart, or use KanikoBatchShape.INDEXED`);
+        }
+        seenIds.set(id, { name, imageName });
+      }
       const repository = props.repositoryPrefix ? `${props.repositoryPrefix.replace(/\/+$/, '')}/${imageName}` : imageName;
       return {
         directory,

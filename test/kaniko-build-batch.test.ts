@@ -208,6 +208,16 @@ describe('KanikoBuildBatch', () => {
     expect(readFileSync(join(pod, 'ctx', 'app.txt'), 'utf8')).toBe('b\n');
   });
 
+  test('INDEXED builds contexts whose image names differ only in "." and "-" (no construct id per image)', () => {
+    // WHEN
+    const { construct, jobs } = batch({ shape: KanikoBatchShape.INDEXED }, contextsDirectory(['a.b', 'a-b']));
+
+    // THEN
+    expect(construct.imageNames).toEqual(['a-b', 'a.b']);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0].spec.completions).toBe(2);
+  });
+
   describe('fails when', () => {
     test.each<[string, () => unknown, RegExp]>([
       ['the contexts directory is missing', () => batch({ contextsDirectory: 'no/such/contexts' }),
@@ -221,6 +231,8 @@ describe('KanikoBuildBatch', () => {
         /^contexts\[0\]: got "docs"; expected a directory holding a Dockerfile$/],
       ['two contexts map to one image name', () => batch({}, contextsDirectory(['API', 'api'])),
         /^imageNameFor: got "\{\{name\}\}"; contexts "API" and "api" both map to the image name "api"; rename a directory or use a template that tells them apart$/],
+      ['two image names give one Job name part (JOBS)', () => batch({}, contextsDirectory(['a.b', 'a-b'])),
+        /^imageNameFor: got "\{\{name\}\}"; contexts "a-b" and "a.b" map to the image names "a-b" and "a.b", which both give the Job name part "a-b" with KanikoBatchShape.JOBS \(only "-" is kept\); rename a directory, use a template that tells them apart, or use KanikoBatchShape.INDEXED$/],
       ['a template field has no value', () => batch({ imageNameFor: '{{env:CDK8S_IMAGE_JOBS_UNSET}}-{{name}}' }),
         /^imageNameFor: got "\{\{env:CDK8S_IMAGE_JOBS_UNSET\}\}-\{\{name\}\}"; needs \{\{env:CDK8S_IMAGE_JOBS_UNSET\}\}, which has no value/],
       ['a template field is unknown', () => batch({ imageNameFor: '{{team}}-{{name}}' }), /^imageNameFor: got "\{\{team\}\}-\{\{name\}\}"; has unknown field \{\{team\}\}/],
