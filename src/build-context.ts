@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { FETCH_CONTEXT_SCRIPT } from './_scripts';
 import { packDirectory, PackedDirectory } from './_tar';
-import { checkDownloadUrl, checkObjectName, checkRelativePath, checkSha256, invalid } from './_validate';
+import { checkDownloadUrl, checkInteger, checkObjectName, checkRelativePath, checkSha256, invalid } from './_validate';
 
 /** Options for `BuildContext.fromUrl()`. */
 export interface UrlBuildContextOptions {
@@ -73,6 +73,17 @@ export interface LocalDirectoryBuildContextOptions {
    * @default - only the directory's `.dockerignore`
    */
   readonly exclude?: string[];
+
+  /**
+   * The largest packed archive accepted, in bytes. The default suits plain (client-side) `kubectl apply`,
+   * which copies the whole ConfigMap into its `kubectl.kubernetes.io/last-applied-configuration` annotation
+   * (see `BuildContext.LOCAL_DIRECTORY_MAX_BYTES`). When the ConfigMap is applied with server-side apply
+   * (`kubectl apply --server-side`, Argo CD `ServerSideApply=true`) or created directly, raise it up to
+   * `BuildContext.LOCAL_DIRECTORY_SERVER_SIDE_MAX_BYTES`, what a ConfigMap holds.
+   *
+   * @default BuildContext.LOCAL_DIRECTORY_MAX_BYTES (184 KiB)
+   */
+  readonly maxArchiveBytes?: number;
 }
 
 /** Options for `BuildContext.fromPersistentVolumeClaim()`. */
@@ -227,11 +238,23 @@ const ARCHIVE_KEY = 'context.tar.gz';
  */
 export abstract class BuildContext {
   /**
-   * The largest packed `.tar.gz` `fromLocalDirectory()` accepts: 768 KiB. A ConfigMap holds at most 1 MiB,
-   * and its JSON (binaryData is base64, a third larger) must also fit etcd's request limit, with room for
-   * the object's metadata.
+   * The largest packed `.tar.gz` `fromLocalDirectory()` accepts by default: 184 KiB (188,416 bytes), so that
+   * plain `kubectl apply` works. Client-side apply stores the whole object, base64 `binaryData` included, in
+   * the `kubectl.kubernetes.io/last-applied-configuration` annotation, and the API server caps an object's
+   * annotations at 262,144 bytes in total. 188,416 bytes of archive are 251,224 bytes of base64, which leaves
+   * 10,920 bytes for the rest of the annotation: its key, the ConfigMap's name, labels and JSON punctuation.
+   * (192 KiB would be exactly 262,144 bytes of base64, with no room for anything else.)
    */
-  public static readonly LOCAL_DIRECTORY_MAX_BYTES = 768 * 1024;
+  public static readonly LOCAL_DIRECTORY_MAX_BYTES = 184 * 1024;
+
+  /**
+   * The largest `maxArchiveBytes` `fromLocalDirectory()` allows: 1,048,562 bytes. The API server refuses a
+   * ConfigMap whose keys and values exceed 1 MiB (1,048,576 bytes) together, and the archive's key
+   * `context.tar.gz` takes 14. Only for ConfigMaps applied server-side (`kubectl apply --server-side`, Argo CD
+   * `ServerSideApply=true`) or created directly: client-side `kubectl apply` fails on them (see
+   * `LOCAL_DIRECTORY_MAX_BYTES`). The base64 JSON, about 1.4 MB, still fits etcd's 1.5 MiB request limit.
+   */
+  public static readonly LOCAL_DIRECTORY_SERVER_SIDE_MAX_BYTES = 1024 * 1024 - ARCHIVE_KEY.length;
 
   /**
    * A gzip-compressed tar archive (`.tar.gz`) fetched over https: seed 000's `BUILD_CONTEXT_URL`.
@@ -304,12 +327,17 @@ export abstract class BuildContext {
    *
    * `.dockerignore` is honoured with Docker's rules (`**`, `!` exceptions, last match wins); like Docker,
    * `Dockerfile` and `.dockerignore` are always packed. Symlinks are kept as symlinks when they point inside
-   * the directory; absolute links and links that leave it are refused. Archives over
-   * `LOCAL_DIRECTORY_MAX_BYTES` (768 KiB) are refused: use `fromUrl`, `fromGit` or
+   * the directory; absolute links and links that leave it are refused. Archives over `maxArchiveBytes`
+   * (`LOCAL_DIRECTORY_MAX_BYTES`, 184 KiB, safe for plain `kubectl apply`; up to
+   * `LOCAL_DIRECTORY_SERVER_SIDE_MAX_BYTES` with server-side apply) are refused: use `fromUrl`, `fromGit` or
    * `fromPersistentVolumeClaim` for bigger contexts.
    *
+   * The archive is compressed with Node's zlib (level 9). Its bytes, hence the ConfigMap's name, are stable
+   * for a given Node.js version but may differ across Node.js (zlib) versions: synthesize with one Node.js
+   * version (pin it in CI) when the YAML must stay byte-identical.
+   *
    * @param path the directory, absolute or relative to the working directory of the synthesis
-   * @param options extra exclude patterns
+   * @param options extra exclude patterns and the size limit
    */
   public static fromLocalDirectory(path: string, options: LocalDirectoryBuildContextOptions = {}): BuildContext {
     const prop = 'BuildContext.fromLocalDirectory path';
@@ -319,9 +347,11 @@ export abstract class BuildContext {
         invalid(`BuildContext.fromLocalDirectory exclude[${i}]`, pattern, 'expected a .dockerignore pattern on one line');
       }
     });
+    const limit = checkInteger('BuildContext.fromLocalDirectory maxArchiveBytes', options.maxArchiveBytes ?? BuildContext.LOCAL_DIRECTORY_MAX_BYTES,
+      1, BuildContext.LOCAL_DIRECTORY_SERVER_SIDE_MAX_BYTES);
     const packed = packDirectory(prop, path, exclude);
-    if (packed.archive.length > BuildContext.LOCAL_DIRECTORY_MAX_BYTES) {
-      invalid(prop, path, `the packed context is ${kib(packed.archive.length)} (${packed.archive.length} bytes), over the ${kib(BuildContext.LOCAL_DIRECTORY_MAX_BYTES)} a ConfigMap can hold; exclude files (.dockerignore, exclude) or use BuildContext.fromUrl, fromGit or fromPersistentVolumeClaim`);
+    if (packed.archive.length > limit) {
+      invalid(prop, path, `the packed context is ${kib(packed.archive.length)} (${packed.archive.length} bytes), over the maxArchiveBytes limit of ${limit} bytes; exclude files (.dockerignore, exclude), raise maxArchiveBytes up to ${BuildContext.LOCAL_DIRECTORY_SERVER_SIDE_MAX_BYTES} when the ConfigMap is applied server-side (kubectl apply --server-side, Argo CD ServerSideApply=true), or use BuildContext.fromUrl, fromGit or fromPersistentVolumeClaim`);
     }
     return new LocalDirectoryContext(path, packed);
   }

@@ -91,6 +91,14 @@ export interface KanikoBuildBatchProps extends ImageJobOptions {
   readonly exclude?: string[];
 
   /**
+   * The largest packed archive of each context, in bytes (see `LocalDirectoryBuildContextOptions.maxArchiveBytes`):
+   * raise it up to `BuildContext.LOCAL_DIRECTORY_SERVER_SIDE_MAX_BYTES` when the ConfigMaps are applied server-side.
+   *
+   * @default BuildContext.LOCAL_DIRECTORY_MAX_BYTES (184 KiB, safe for plain `kubectl apply`)
+   */
+  readonly maxArchiveBytes?: number;
+
+  /**
    * Credentials for the registries, the cache and private base images.
    *
    * @default RegistryCredentials.anonymous()
@@ -270,7 +278,7 @@ export class KanikoBuildBatch extends Construct {
         directory,
         name,
         imageName,
-        context: BuildContext.fromLocalDirectory(directory, { exclude: props.exclude }),
+        context: BuildContext.fromLocalDirectory(directory, { exclude: props.exclude, maxArchiveBytes: props.maxArchiveBytes }),
         destinations: ImageDestinations.of({ registries: props.registries, repository, tags }),
       };
     });

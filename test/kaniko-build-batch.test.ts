@@ -233,6 +233,8 @@ describe('KanikoBuildBatch', () => {
         /^imageNameFor: got "\{\{name\}\}"; contexts "API" and "api" both map to the image name "api"; rename a directory or use a template that tells them apart$/],
       ['two image names give one Job name part (JOBS)', () => batch({}, contextsDirectory(['a.b', 'a-b'])),
         /^imageNameFor: got "\{\{name\}\}"; contexts "a-b" and "a.b" map to the image names "a-b" and "a.b", which both give the Job name part "a-b" with KanikoBatchShape.JOBS \(only "-" is kept\); rename a directory, use a template that tells them apart, or use KanikoBatchShape.INDEXED$/],
+      ['a context is over maxArchiveBytes', () => batch({ maxArchiveBytes: 10 }),
+        /^BuildContext.fromLocalDirectory path: got ".*"; the packed context is \d+ KiB \(\d+ bytes\), over the maxArchiveBytes limit of 10 bytes;/],
       ['a template field has no value', () => batch({ imageNameFor: '{{env:CDK8S_IMAGE_JOBS_UNSET}}-{{name}}' }),
         /^imageNameFor: got "\{\{env:CDK8S_IMAGE_JOBS_UNSET\}\}-\{\{name\}\}"; needs \{\{env:CDK8S_IMAGE_JOBS_UNSET\}\}, which has no value/],
       ['a template field is unknown', () => batch({ imageNameFor: '{{team}}-{{name}}' }), /^imageNameFor: got "\{\{team\}\}-\{\{name\}\}"; has unknown field \{\{team\}\}/],

@@ -225,6 +225,25 @@ describe('BuildContext.fromLocalDirectory', () => {
     expect(context.location).toBe(dir);
   });
 
+  test('an archive at the default limit fits the last-applied-configuration annotation of client-side kubectl apply', () => {
+    // GIVEN: random bytes do not compress, so the archive is close to LOCAL_DIRECTORY_MAX_BYTES
+    const dir = tree({ Dockerfile: 'FROM scratch\n' });
+    writeFileSync(join(dir, 'noise.bin'), randomBytes(188_000));
+    const chart = newChart();
+
+    // WHEN
+    const context = BuildContext.fromLocalDirectory(dir);
+    new KanikoBuildJob(chart, 'build', { context, destinations: ['registry.example.com/app:1'] });
+
+    // THEN: kubectl stores the object's JSON under the annotation; all annotations together get 262144 bytes
+    expect(context._packed()!.archive.length).toBeGreaterThan(188_000);
+    expect(context._packed()!.archive.length).toBeLessThanOrEqual(BuildContext.LOCAL_DIRECTORY_MAX_BYTES);
+    const configMap = synth(chart).find(o => o.kind === 'ConfigMap');
+    expect('kubectl.kubernetes.io/last-applied-configuration'.length + JSON.stringify(configMap).length).toBeLessThan(262144);
+    expect(BuildContext.LOCAL_DIRECTORY_MAX_BYTES).toBe(184 * 1024);
+    expect(Math.ceil(BuildContext.LOCAL_DIRECTORY_MAX_BYTES / 3) * 4).toBe(251224);
+  });
+
   describe('fails when', () => {
     test('the directory does not exist', () => {
       expect(() => BuildContext.fromLocalDirectory('no/such/dir')).toThrow(/^BuildContext.fromLocalDirectory path: got "no\/such\/dir"; expected an existing directory$/);
@@ -235,14 +254,29 @@ describe('BuildContext.fromLocalDirectory', () => {
       expect(() => BuildContext.fromLocalDirectory(join(dir, 'Dockerfile'))).toThrow(/^BuildContext.fromLocalDirectory path: got ".*Dockerfile"; expected a directory$/);
     });
 
-    test('the packed context is over the ConfigMap threshold, with its size', () => {
-      // random bytes do not compress: about 1 MiB of archive
+    test('the packed context is over the default (client-side apply) limit, with its size and the ways out', () => {
+      // random bytes do not compress: about 300 KiB of archive
+      const dir = tree({ Dockerfile: 'FROM scratch\n' });
+      writeFileSync(join(dir, 'noise.bin'), randomBytes(300 * 1024));
+      expect(() => BuildContext.fromLocalDirectory(dir)).toThrow(
+        /^BuildContext.fromLocalDirectory path: got ".*"; the packed context is 30\d KiB \(\d+ bytes\), over the maxArchiveBytes limit of 188416 bytes; exclude files \(.dockerignore, exclude\), raise maxArchiveBytes up to 1048562 when the ConfigMap is applied server-side \(kubectl apply --server-side, Argo CD ServerSideApply=true\), or use BuildContext.fromUrl, fromGit or fromPersistentVolumeClaim$/);
+      // excluding the noise makes it fit; so does the server-side limit
+      expect(BuildContext.fromLocalDirectory(dir, { exclude: ['noise.bin'] }).source).toBe(BuildContextSource.LOCAL_DIRECTORY);
+      const serverSide = BuildContext.fromLocalDirectory(dir, { maxArchiveBytes: BuildContext.LOCAL_DIRECTORY_SERVER_SIDE_MAX_BYTES });
+      expect(serverSide.source).toBe(BuildContextSource.LOCAL_DIRECTORY);
+    });
+
+    test('the packed context is over the ConfigMap limit, even server-side', () => {
       const dir = tree({ Dockerfile: 'FROM scratch\n' });
       writeFileSync(join(dir, 'noise.bin'), randomBytes(1024 * 1024));
-      expect(() => BuildContext.fromLocalDirectory(dir)).toThrow(
-        /^BuildContext.fromLocalDirectory path: got ".*"; the packed context is 1\.0 MiB \(\d+ bytes\), over the 768 KiB a ConfigMap can hold; exclude files \(.dockerignore, exclude\) or use BuildContext.fromUrl, fromGit or fromPersistentVolumeClaim$/);
-      // excluding the noise makes it fit
-      expect(BuildContext.fromLocalDirectory(dir, { exclude: ['noise.bin'] }).source).toBe(BuildContextSource.LOCAL_DIRECTORY);
+      expect(() => BuildContext.fromLocalDirectory(dir, { maxArchiveBytes: BuildContext.LOCAL_DIRECTORY_SERVER_SIDE_MAX_BYTES })).toThrow(
+        /^BuildContext.fromLocalDirectory path: got ".*"; the packed context is 1\.0 MiB \(\d+ bytes\), over the maxArchiveBytes limit of 1048562 bytes;/);
+    });
+
+    test.each([0, 1.5, 1048563])('maxArchiveBytes is %s', maxArchiveBytes => {
+      const dir = tree({ Dockerfile: 'FROM scratch\n' });
+      expect(() => BuildContext.fromLocalDirectory(dir, { maxArchiveBytes })).toThrow(
+        new RegExp(`^BuildContext.fromLocalDirectory maxArchiveBytes: got ${maxArchiveBytes}; expected a whole number from 1 to 1048562$`));
     });
 
     test('a symlink leaves the directory', () => {
