@@ -10,6 +10,9 @@ export function invalid(prop: string, value: unknown, allowed: string): never {
   throw new Error(`${prop}: got ${JSON.stringify(value)}; ${allowed}`);
 }
 
+/** A `{{field}}` or `{{env:NAME}}` of a synth-time template (`ImageTag`, `KanikoBuildBatch.imageNameFor`); global, for `replace`. */
+export const TEMPLATE_FIELD = /\{\{\s*([A-Za-z]+(?::[A-Za-z_][A-Za-z0-9_]*)?)\s*\}\}/g;
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'child_process';
-import { invalid } from './_validate';
+import { invalid, TEMPLATE_FIELD } from './_validate';
 
 /** Values for `ImageTag.fromTemplate()`. Anything not given is looked up in CI variables, then in git. */
 export interface ImageTagValues {
@@ -44,7 +44,6 @@ export interface ImageTagValues {
 const COMMIT_VARIABLES = ['GITHUB_SHA', 'CI_COMMIT_SHA', 'PULL_PULL_SHA', 'PULL_BASE_SHA', 'GIT_COMMIT', 'BUILD_SOURCEVERSION'];
 /** CI variables that carry the pull-request number (Prow, GitLab, Jenkins). */
 const PR_VARIABLES = ['PULL_NUMBER', 'CI_MERGE_REQUEST_IID', 'CHANGE_ID'];
-const FIELD = /\{\{\s*([A-Za-z]+(?::[A-Za-z_][A-Za-z0-9_]*)?)\s*\}\}/g;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const SHA = /^[a-f0-9]{40}([a-f0-9]{24})?$/;
 
@@ -71,14 +70,15 @@ export class ImageTag {
    */
   public static fromTemplate(template: string, values: ImageTagValues = {}): ImageTag {
     const resolver = new Resolver(template, values);
-    const value = template.replace(FIELD, (_, field: string) => resolver.field(field));
+    const value = template.replace(TEMPLATE_FIELD, (_, field: string) => resolver.field(field));
     if (value.includes('{{') || value.includes('}}')) {
       invalid('ImageTag.fromTemplate template', template, 'expected fields written as {{commitSha}}, {{shortSha}}, {{prNumber}}, {{date}}, {{time}} or {{env:NAME}}');
     }
     if (!TAG.test(value)) {
       invalid('ImageTag.fromTemplate template', template, `rendered "${value}", which is not a tag: at most 128 letters, digits, "_", "." or "-", not starting with "." or "-"`);
     }
-    return new ImageTag(value, resolver.commitSha);
+    const usedCommit = resolver.commitSha !== undefined;
+    return new ImageTag(value, usedCommit ? resolver.commitSha : resolver.knownCommit(), usedCommit);
   }
 
   /**
@@ -103,16 +103,26 @@ export class ImageTag {
   public readonly value: string;
 
   /**
-   * The commit the tag was computed from, when the template used it: pass it on as `commitSha` so kaniko
-   * gets a `BUILD_COMMIT_SHA` build arg.
+   * The commit being built, whether or not the template uses it: `values.commitSha`, else the first CI
+   * variable that holds a full SHA, else `git rev-parse HEAD` in `values.gitDirectory`. Pass it on as
+   * `commitSha` so the builder gets a `BUILD_COMMIT_SHA` build arg. A template that uses the commit fails
+   * without one; otherwise a missing or malformed looked-up commit just leaves this undefined.
    *
-   * @default - the template did not use the commit
+   * @default - no commit was given, found in CI variables or in git
    */
   public readonly commitSha?: string;
 
-  private constructor(value: string, commitSha?: string) {
+  /**
+   * Whether the template rendered `{{commitSha}}` or `{{shortSha}}`.
+   *
+   * @internal
+   */
+  public readonly _usesCommit: boolean;
+
+  private constructor(value: string, commitSha: string | undefined, usesCommit: boolean) {
     this.value = value;
     this.commitSha = commitSha;
+    this._usesCommit = usesCommit;
   }
 
   /** The rendered tag. */
@@ -123,7 +133,10 @@ export class ImageTag {
 
 /** Looks each field up once: explicit values, then CI variables, then git. */
 class Resolver {
+  /** The commit, once a field needed it. */
   public commitSha?: string;
+  /** The moment, computed once so `{{date}}` and `{{time}}` describe the same instant. */
+  private moment?: Date;
 
   constructor(private readonly template: string, private readonly values: ImageTagValues) {}
 
@@ -146,12 +159,21 @@ class Resolver {
   private commit(): string {
     if (!this.commitSha) {
       const sha = this.values.commitSha ?? firstVariable(COMMIT_VARIABLES) ?? gitHead(this.values.gitDirectory);
-      this.commitSha = this.need(sha, 'commitSha', `give values.commitSha, set one of ${COMMIT_VARIABLES.join(', ')}, or synthesize in a git checkout`);
-      if (!SHA.test(this.commitSha)) {
-        invalid('ImageTag.fromTemplate commitSha', this.commitSha, 'expected a full commit SHA of 40 (or 64) lower-case hexadecimal characters');
-      }
+      this.commitSha = checkSha(this.need(sha, 'commitSha', `give values.commitSha, set one of ${COMMIT_VARIABLES.join(', ')}, or synthesize in a git checkout`));
     }
     return this.commitSha;
+  }
+
+  /**
+   * The commit for a template that does not use it: an explicit `values.commitSha` must be valid; a looked-up
+   * one that is missing or malformed gives undefined, since nothing was rendered from it.
+   */
+  public knownCommit(): string | undefined {
+    if (this.values.commitSha !== undefined) {
+      return checkSha(this.values.commitSha);
+    }
+    const sha = firstVariable(COMMIT_VARIABLES) ?? gitHead(this.values.gitDirectory);
+    return sha !== undefined && SHA.test(sha) ? sha : undefined;
   }
 
   private pullRequest(): string {
@@ -164,11 +186,11 @@ class Resolver {
   }
 
   private timestamp(): Date {
-    if (this.values.timestamp) {
-      return this.values.timestamp;
+    if (!this.moment) {
+      const epoch = process.env.SOURCE_DATE_EPOCH;
+      this.moment = this.values.timestamp ?? (epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date());
     }
-    const epoch = process.env.SOURCE_DATE_EPOCH;
-    return epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date();
+    return this.moment;
   }
 
   private need(value: string | undefined, field: string, hint: string): string {
@@ -177,6 +199,13 @@ class Resolver {
     }
     return value;
   }
+}
+
+function checkSha(sha: string): string {
+  if (!SHA.test(sha)) {
+    invalid('ImageTag.fromTemplate commitSha', sha, 'expected a full commit SHA of 40 (or 64) lower-case hexadecimal characters');
+  }
+  return sha;
 }
 
 function firstVariable(names: string[]): string | undefined {

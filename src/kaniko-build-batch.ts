@@ -7,7 +7,7 @@ import { provideCredentials } from './_credentials';
 import { kanikoFlags } from './_kaniko';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { FETCH_CONTEXT_SCRIPT, KANIKO_INDEXED_BUILD_SCRIPT } from './_scripts';
-import { checkInteger, checkRelativePath, checkWholeSeconds, invalid } from './_validate';
+import { checkInteger, checkRelativePath, checkWholeSeconds, invalid, TEMPLATE_FIELD } from './_validate';
 import { BuildContext } from './build-context';
 import { ImageDestinations } from './image-destinations';
 import { ImageJobOptions, PodSecurityLevel } from './image-job';
@@ -181,7 +181,6 @@ interface Planned {
 }
 
 const REPOSITORY_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const FIELD = /\{\{\s*([A-Za-z]+(?::[A-Za-z_][A-Za-z0-9_]*)?)\s*\}\}/g;
 
 /**
  * Seed 001's goal: every build context under a directory, built and pushed by kaniko without Docker on the
@@ -228,7 +227,7 @@ export class KanikoBuildBatch extends Construct {
     }
     const dockerfile = checkRelativePath('dockerfile', props.dockerfile ?? 'Dockerfile');
     const tags = checkTags(props);
-    const commitSha = props.commitSha ?? tags.map(t => t.commitSha).find(sha => sha !== undefined);
+    const commitSha = props.commitSha ?? tags.filter(t => t._usesCommit).map(t => t.commitSha).find(sha => sha !== undefined);
     const planned = this.plan(props, dockerfile, tags.map(String));
     this.contextNames = planned.map(p => p.name);
     this.imageNames = planned.map(p => p.imageName);
@@ -448,7 +447,7 @@ function renderImageName(template: string, directory: string): string {
   if (typeof template !== 'string') {
     invalid('imageNameFor', template, 'expected a template string such as "{{name}}"');
   }
-  const rendered = template.replace(FIELD, (_, field: string) => {
+  const rendered = template.replace(TEMPLATE_FIELD, (_, field: string) => {
     if (field === 'name') {
       return repositoryName(directory);
     }

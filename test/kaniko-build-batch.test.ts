@@ -126,6 +126,14 @@ describe('KanikoBuildBatch', () => {
     expect(container(jobs[0], 'build').args).toContain(`--build-arg=BUILD_COMMIT_SHA=${'a'.repeat(40)}`);
   });
 
+  test('tags that do not use the commit add no BUILD_COMMIT_SHA, even when the commit is known', () => {
+    // WHEN
+    const { jobs } = batch({ tags: ['2.0'], tagValues: { commitSha: 'a'.repeat(40) } });
+
+    // THEN
+    expect(container(jobs[0], 'build').args.filter((a: string) => a.startsWith('--build-arg=BUILD_COMMIT_SHA'))).toEqual([]);
+  });
+
   test('same directory, byte-identical YAML in both shapes', () => {
     const dir = contextsDirectory(['a', 'b']);
     for (const shape of [KanikoBatchShape.JOBS, KanikoBatchShape.INDEXED]) {
