@@ -4,7 +4,7 @@ import { ImageJobPod } from './_pod';
 import { PROMOTE_SCRIPT } from './_scripts';
 import { addSkopeoContainer, SKOPEO_RESOURCES } from './_skopeo';
 import { checkEnvName, checkInteger, checkLabelKey, checkNoNul, checkTarget, invalid, sortedEntries } from './_validate';
-import { BuildContext } from './build-context';
+import { BuildContext, BuildContextSource } from './build-context';
 import { ImageReference } from './image-reference';
 import { PushDestinationOptions } from './push-destinations';
 
@@ -31,6 +31,42 @@ export function checkBuildContext(context: BuildContext | undefined): BuildConte
     invalid('context', context, 'expected a BuildContext such as BuildContext.fromUrl("https://…/context.tar.gz")');
   }
   return context;
+}
+
+/** The factory of each context source, in the order errors list them. */
+const FACTORIES: [BuildContextSource, string][] = [
+  [BuildContextSource.URL, 'fromUrl()'],
+  [BuildContextSource.LOCAL_DIRECTORY, 'fromLocalDirectory()'],
+  [BuildContextSource.CONFIG_MAP, 'fromConfigMap()'],
+  [BuildContextSource.PERSISTENT_VOLUME_CLAIM, 'fromPersistentVolumeClaim()'],
+  [BuildContextSource.GIT, 'fromGit()'],
+  [BuildContextSource.S3, 'fromS3()'],
+  [BuildContextSource.GCS, 'fromGcs()'],
+];
+
+/** The sources a builder reads as a directory in the pod: downloaded, unpacked or mounted. */
+export const DIRECTORY_SOURCES = [
+  BuildContextSource.URL, BuildContextSource.LOCAL_DIRECTORY, BuildContextSource.CONFIG_MAP, BuildContextSource.PERSISTENT_VOLUME_CLAIM,
+];
+
+/**
+ * Fails unless `context` comes from one of `allowed`, in one line for every construct:
+ * `context: got "<source>"; expected a context <construct> can use: BuildContext.fromX(), …`.
+ */
+export function requireContextSource(construct: string, context: BuildContext, allowed: BuildContextSource[]): BuildContext {
+  if (!(context instanceof BuildContext) || !allowed.includes(context.source)) {
+    refuseContextSource(construct, context, allowed);
+  }
+  return context;
+}
+
+/** The one-line refusal of `requireContextSource`, for a builder that found out while binding the context. */
+export function refuseContextSource(construct: string, context: BuildContext, allowed: BuildContextSource[]): never {
+  const names = FACTORIES.filter(([source]) => allowed.includes(source)).map(([, name]) => name);
+  const others = FACTORIES.filter(([source]) => !allowed.includes(source)).map(([, name]) => name);
+  const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : names[0];
+  return invalid('context', context instanceof BuildContext ? context.source : context,
+    `expected a context ${construct} can use: BuildContext.${list}${others.length > 0 ? `; KanikoBuildJob reads ${others.join(', ')} too` : ''}`);
 }
 
 /** `--build-arg=K=V`, `--target=T` and `--label=K=V`, validated, keys sorted (kaniko and buildah parse these alike). */

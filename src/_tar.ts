@@ -45,7 +45,7 @@ export function packDirectory(prop: string, root: string, exclude: string[]): Pa
     invalid(prop, root, 'expected a directory');
   }
   const ignoreFile = join(root, '.dockerignore');
-  const ignoreLines = existsFile(ignoreFile) ? readFileSync(ignoreFile, 'utf8').split(/\r?\n/) : [];
+  const ignoreLines = isFile(ignoreFile) ? readFileSync(ignoreFile, 'utf8').split(/\r?\n/) : [];
   const matcher = new IgnoreMatcher([...ignoreLines, ...exclude]);
   const entries: Entry[] = [];
   walk(prop, resolve(root), '', matcher, entries);
@@ -60,9 +60,19 @@ export function packDirectory(prop: string, root: string, exclude: string[]): Pa
   };
 }
 
-function existsFile(path: string): boolean {
+/** Whether `path` is a regular file (not following a symlink). */
+export function isFile(path: string): boolean {
   try {
     return lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `path` is a directory (not following a symlink). */
+export function isDirectory(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
   } catch {
     return false;
   }
@@ -119,7 +129,7 @@ function isExecutable(mode: number): boolean {
 }
 
 /** Orders names by their UTF-8 bytes, the same on every platform and locale. */
-function byBytes(a: string, b: string): number {
+export function byBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 

@@ -64,6 +64,16 @@ export function checkLabelValue(prop: string, value: string): string {
   return value;
 }
 
+const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+
+/** A key of a Secret (or ConfigMap): at most 253 letters, digits, "-", "_" and ".". */
+export function checkSecretKey(prop: string, key: string): string {
+  if (typeof key !== 'string' || !SECRET_KEY.test(key)) {
+    invalid(prop, key, 'expected a Secret key: at most 253 letters, digits, "-", "_" and "."');
+  }
+  return key;
+}
+
 const SHA256_HEX = /^[a-f0-9]{64}$/;
 
 /** A bare sha256 hex digest (64 lower-case hex characters), as `sha256sum` prints it. */

@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { FETCH_CONTEXT_SCRIPT } from './_scripts';
 import { packDirectory, PackedDirectory } from './_tar';
-import { checkDownloadUrl, checkInteger, checkObjectName, checkRelativePath, checkSha256, invalid } from './_validate';
+import { checkDownloadUrl, checkInteger, checkObjectName, checkSecretKey, checkRelativePath, checkSha256, invalid } from './_validate';
 
 /** Options for `BuildContext.fromUrl()`. */
 export interface UrlBuildContextOptions {
@@ -84,6 +84,22 @@ export interface LocalDirectoryBuildContextOptions {
    * @default BuildContext.LOCAL_DIRECTORY_MAX_BYTES (184 KiB)
    */
   readonly maxArchiveBytes?: number;
+}
+
+/**
+ * Options for `BuildContext.fromConfigMap()`.
+ *
+ * A ConfigMap has flat keys (no "/"), so its volume has no sub-directories: `subPath` has nothing to select
+ * and is refused rather than ignored. A context with directories belongs in `fromLocalDirectory()` (packed
+ * into a ConfigMap by the construct) or `fromPersistentVolumeClaim()` (with its own `subPath`).
+ */
+export interface ConfigMapBuildContextOptions {
+  /**
+   * Refused when given: a ConfigMap volume has no sub-directories to start the context from.
+   *
+   * @default - the context is the ConfigMap's root, the only one it has
+   */
+  readonly subPath?: string;
 }
 
 /** Options for `BuildContext.fromPersistentVolumeClaim()`. */
@@ -220,7 +236,6 @@ const GIT_REF = /^(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9_][A-Za-z0-9._/-]{0,254}$/;
 const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/([^\s$`\\]+)$/;
 const GCS_URI = /^gs:\/\/([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])\/([^\s$`\\]+)$/;
 const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 
 /** Where a downloaded or unpacked context lives in the workspace emptyDir. */
 const WORKSPACE_CONTEXT = '/workspace/context';
@@ -313,9 +328,18 @@ export abstract class BuildContext {
    * `dockerfile` must be a key; for a context with directories use `fromLocalDirectory()`.
    *
    * @param name the ConfigMap's name, e.g. `dockerfile`
+   * @param options none is accepted: `subPath` is refused (see `ConfigMapBuildContextOptions`)
    */
-  public static fromConfigMap(name: string): BuildContext {
-    return new ConfigMapContext(checkObjectName('BuildContext.fromConfigMap name', name));
+  public static fromConfigMap(name: string, options: ConfigMapBuildContextOptions = {}): BuildContext {
+    const checked = checkObjectName('BuildContext.fromConfigMap name', name);
+    if (options.subPath !== undefined) {
+      invalid('BuildContext.fromConfigMap subPath', options.subPath, 'expected no subPath: ConfigMap keys cannot contain "/", so the mounted ConfigMap has no sub-directories; for a context with directories use BuildContext.fromLocalDirectory() or fromPersistentVolumeClaim(claim, { subPath })');
+    }
+    const unknown = Object.keys(options).filter(key => key !== 'subPath');
+    if (unknown.length > 0) {
+      invalid('BuildContext.fromConfigMap options', unknown, 'expected no options: a ConfigMap context is the ConfigMap, mounted read-only');
+    }
+    return new ConfigMapContext(checked);
   }
 
   /**
@@ -437,11 +461,11 @@ export abstract class BuildContext {
   public abstract _bind(pod: ImageJobPod, options: ContextBindOptions): ContextBinding;
 
   /**
-   * The packed archive of a local directory context.
+   * The packed archive of a local directory context, checked to hold `dockerfile`.
    *
    * @internal
    */
-  public _packed(): PackedDirectory | undefined {
+  public _packed(_dockerfile: string): PackedDirectory | undefined {
     return undefined;
   }
 }
@@ -471,14 +495,15 @@ class LocalDirectoryContext extends BuildContext {
     super();
   }
 
-  public _packed(): PackedDirectory {
+  public _packed(dockerfile: string): PackedDirectory {
+    if (!this.packed.entries.includes(dockerfile)) {
+      invalid('dockerfile', dockerfile, `expected a file of the local context ${JSON.stringify(this.location)}; it is missing or excluded by .dockerignore`);
+    }
     return this.packed;
   }
 
   public _bind(pod: ImageJobPod, options: ContextBindOptions): ContextBinding {
-    if (!this.packed.entries.includes(options.dockerfile)) {
-      invalid('dockerfile', options.dockerfile, `expected a file of the local context ${JSON.stringify(this.location)}; it is missing or excluded by .dockerignore`);
-    }
+    this._packed(options.dockerfile);
     const volume = pod.contextArchiveVolume('context-archive', this.packed.sha256, { [ARCHIVE_KEY]: this.packed.archive.toString('base64') });
     return prepareInWorkspace(pod, options,
       [['BUILD_CONTEXT_ARCHIVE', kplus.EnvValue.fromValue(`/context-archive/${ARCHIVE_KEY}`)]],
@@ -620,13 +645,6 @@ function credentialsFile(
   const checkedKey = checkSecretKey(`${prop} credentialsKey`, key ?? defaultKey);
   const directory = `/var/run/secrets/${kind}-context`;
   return { secret, key: checkedKey, volumeName: `${kind}-context-credentials`, directory, path: `${directory}/${defaultKey}` };
-}
-
-function checkSecretKey(prop: string, key: string): string {
-  if (!SECRET_KEY.test(key)) {
-    invalid(prop, key, 'expected a Secret key: letters, digits, "-", "_" and "."');
-  }
-  return key;
 }
 
 function kib(bytes: number): string {

@@ -3,13 +3,14 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { checkSizeLimit } from './_archive';
 import {
-  addPromotion, buildInputFlags, cacheRepositoryOf, checkBuildContext, checkExtraArgs, DIGEST_FILE, RESULTS_DIR, withCommit,
+  addPromotion, buildInputFlags, cacheRepositoryOf, checkBuildContext, checkExtraArgs, DIGEST_FILE, DIRECTORY_SOURCES, requireContextSource,
+  RESULTS_DIR, withCommit,
 } from './_build';
 import { provideCredentials, DOCKER_CONFIG_FILE } from './_credentials';
 import { BUILDAH_RUN_CAPABILITIES, BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { BUILDAH_BUILD_SCRIPT } from './_scripts';
-import { checkOneOf, checkRegistryHost, checkRelativePath, checkWholeSeconds, invalid } from './_validate';
+import { checkOneOf, checkRegistryHost, checkRelativePath, checkWholeSeconds } from './_validate';
 import { BuildContext } from './build-context';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
@@ -259,7 +260,7 @@ export class BuildahBuildJob extends Construct implements IImageJob {
    */
   constructor(scope: Construct, id: string, props: BuildahBuildJobProps) {
     super(scope, id);
-    const context = checkBuildContext(props.context);
+    const context = requireContextSource('BuildahBuildJob', checkBuildContext(props.context), DIRECTORY_SOURCES);
     const dockerfile = checkRelativePath('dockerfile', props.dockerfile ?? 'Dockerfile');
     this.buildDestinations = parseDestinations('destinations', props.destinations);
     this.promotionDestinations = props.promotion ? parseDestinations('promotion.destinations', props.promotion.destinations) : [];
@@ -290,9 +291,6 @@ export class BuildahBuildJob extends Construct implements IImageJob {
       ? provideCredentials(pod, props.promotion.credentials ?? RegistryCredentials.anonymous(), 'promotion', this.promotionDestinations.map(d => d.registry))
       : undefined;
     const binding = context._bind(pod, { workspaceSizeLimit: props.contextSizeLimit ?? Size.gibibytes(2), dockerfile });
-    if (!binding.directory) {
-      invalid('context', context.location, 'expected BuildContext.fromUrl(), fromLocalDirectory(), fromConfigMap() or fromPersistentVolumeClaim(); BuildahBuildJob reads a directory and fetches no git, S3 or GCS context');
-    }
 
     const results = pod.emptyDir('results', Size.mebibytes(1));
     const mounts: Mount[] = [
@@ -305,7 +303,7 @@ export class BuildahBuildJob extends Construct implements IImageJob {
     }
     const value = kplus.EnvValue.fromValue;
     const env: [string, kplus.EnvValue][] = [
-      ['CONTEXT_DIR', value(binding.directory)],
+      ['CONTEXT_DIR', value(binding.directory!)], // a directory source (requireContextSource)
       ['DOCKERFILE_PATH', value(dockerfile)],
       ['INTERMEDIATE_REGISTRY_URL', value(first.registry)],
       ['BUILD_IMAGE_NAME', value(first.repository)],

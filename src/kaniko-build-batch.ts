@@ -1,12 +1,14 @@
-import { lstatSync, readdirSync } from 'fs';
+import { readdirSync } from 'fs';
 import { basename, join } from 'path';
 import { ApiObject, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { cacheRepositoryOf, withCommit } from './_build';
 import { provideCredentials } from './_credentials';
 import { kanikoFlags } from './_kaniko';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { FETCH_CONTEXT_SCRIPT, KANIKO_INDEXED_BUILD_SCRIPT } from './_scripts';
+import { byBytes, isDirectory, isFile } from './_tar';
 import { checkInteger, checkRelativePath, checkWholeSeconds, invalid, TEMPLATE_FIELD } from './_validate';
 import { BuildContext } from './build-context';
 import { ImageDestinations } from './image-destinations';
@@ -287,15 +289,8 @@ export class KanikoBuildBatch extends Construct {
   private indexedJob(props: KanikoBuildBatchProps, planned: Planned[], dockerfile: string, commitSha: string | undefined): kplus.Job {
     const parallelism = checkInteger('parallelism', props.parallelism ?? 2, 1, 1000);
     const firsts = planned.map(p => ImageReference._parseFor('destinations', p.destinations[0]));
-    const cacheRepos = props.cache
-      ? planned.map((_, i) => ImageReference._parseFor('cache.repository', props.cache!.repository ?? `${firsts[i].name}/cache`))
-      : [];
-    cacheRepos.forEach(ref => {
-      if (ref.tag || ref.digest) {
-        invalid('cache.repository', props.cache!.repository, 'expected a repository without tag or digest; kaniko tags cached layers itself');
-      }
-    });
-    const buildArgs = commitSha !== undefined ? { BUILD_COMMIT_SHA: checkCommit(commitSha), ...props.buildArgs } : props.buildArgs;
+    const cacheRepos = props.cache ? firsts.map(first => cacheRepositoryOf(props.cache!.repository, first, 'kaniko')) : [];
+    const buildArgs = withCommit(props.buildArgs, commitSha);
     const kaniko = kanikoFlags({ ...props, buildArgs }, props.cache?.ttl ? [`--cache-ttl=${checkWholeSeconds('cache.ttl', props.cache.ttl, 1)}s`] : []);
     for (const p of planned) {
       if (/\s/.test(p.destinations.join(''))) {
@@ -308,10 +303,7 @@ export class KanikoBuildBatch extends Construct {
     const auth = provideCredentials(pod, props.credentials ?? RegistryCredentials.anonymous(), 'build', registries);
     const workspace = pod.emptyDir('workspace', props.contextSizeLimit ?? Size.gibibytes(2));
     const archives: Mount[] = planned.map((p, i) => {
-      const packed = p.context._packed()!;
-      if (!packed.entries.includes(dockerfile)) {
-        invalid('dockerfile', dockerfile, `expected a file of the local context ${JSON.stringify(p.directory)}; it is missing or excluded by .dockerignore`);
-      }
+      const packed = p.context._packed(dockerfile)!;
       const volume = pod.contextArchiveVolume(`context-${i}`, packed.sha256, { 'context.tar.gz': packed.archive.toString('base64') });
       return { path: `/context-archives/${i}`, volume, readOnly: true };
     });
@@ -377,29 +369,6 @@ function checkTags(props: KanikoBuildBatchProps): ImageTag[] {
   return props.tags.map(tag => ImageTag.fromTemplate(tag, props.tagValues));
 }
 
-function checkCommit(sha: string): string {
-  if (!/^[a-f0-9]{7,64}$/.test(sha)) {
-    invalid('commitSha', sha, 'expected a commit SHA of lower-case hexadecimal characters');
-  }
-  return sha;
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return lstatSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function isFile(path: string): boolean {
-  try {
-    return lstatSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
 function discoverContexts(parent: string | undefined, dockerfile: string): string[] {
   if (parent === undefined) {
     return invalid('contextsDirectory', parent, 'expected a directory of build contexts, or a list of contexts');
@@ -408,7 +377,7 @@ function discoverContexts(parent: string | undefined, dockerfile: string): strin
     invalid('contextsDirectory', parent, 'expected an existing directory');
   }
   const found = readdirSync(parent)
-    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    .sort(byBytes)
     .map(name => join(parent, name))
     .filter(dir => isDirectory(dir) && isFile(join(dir, dockerfile)));
   if (found.length === 0) {

@@ -1,11 +1,12 @@
 import { Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { DIRECTORY_SOURCES, refuseContextSource } from './_build';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { BUILDKIT_BUILD_SCRIPT } from './_scripts';
-import { checkDnsLabel, checkEnvName, checkObjectName, checkOneOf, checkRelativePath, checkTarget, invalid, sortedEntries } from './_validate';
-import { BuildContext, ContextBinding } from './build-context';
+import { checkDnsLabel, checkEnvName, checkObjectName, checkOneOf, checkRelativePath, checkSecretKey, checkTarget, invalid, sortedEntries } from './_validate';
+import { BuildContext, BuildContextSource, ContextBinding } from './build-context';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
 import { OciConnector, ProxyAddressing, VolumeAttributeStyle } from './oci-connector';
@@ -342,7 +343,7 @@ function buildkitContextArgs(binding: ContextBinding, dockerfile: string, contex
     const fragment = ref || subPath ? `#${ref ?? ''}${subPath ? `:${subPath}` : ''}` : '';
     return [`--opt=filename=${dockerfile}`, `--opt=context=${url}${fragment}`];
   }
-  return invalid('context', context.source, 'expected a context OciConnectorBuildJob (BuildKit) can use: BuildContext.fromConfigMap(), fromLocalDirectory(), fromUrl(), fromPersistentVolumeClaim() or fromGit(); S3 and GCS contexts are kaniko-only (KanikoBuildJob)');
+  return refuseContextSource('OciConnectorBuildJob', context, [...DIRECTORY_SOURCES, BuildContextSource.GIT]);
 }
 
 function checkPlatform(prop: string, platform: string): string {
@@ -371,10 +372,7 @@ function checkSecrets(secrets: BuildkitSecret[]): CheckedSecret[] {
     }
     seen.add(secret.id);
     checkObjectName(`secrets[${i}].secretName`, secret.secretName);
-    const key = secret.key ?? secret.id;
-    if (!/^[-._a-zA-Z0-9]+$/.test(key)) {
-      invalid(`secrets[${i}].key`, key, 'expected a Secret key: letters, digits, "-", "_" and "."');
-    }
+    const key = checkSecretKey(`secrets[${i}].key`, secret.key ?? secret.id);
     return { id: secret.id, secretName: secret.secretName, key };
   });
 }

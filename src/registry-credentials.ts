@@ -1,4 +1,4 @@
-import { checkObjectName, invalid } from './_validate';
+import { checkObjectName, checkSecretKey, invalid } from './_validate';
 
 /** Options for `RegistryCredentials.fromUsernamePassword()`. */
 export interface UsernamePasswordOptions {
@@ -27,7 +27,6 @@ export enum CredentialsSource {
   USERNAME_PASSWORD_SECRET = 'username-password-secret',
 }
 
-const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 
 /**
  * Credentials for a container registry, always by reference to a Kubernetes Secret.
@@ -115,11 +114,4 @@ export class RegistryCredentials {
     this.usernameKey = usernameKey;
     this.passwordKey = passwordKey;
   }
-}
-
-function checkSecretKey(prop: string, key: string): string {
-  if (!SECRET_KEY.test(key)) {
-    invalid(prop, key, 'expected a Secret key of letters, digits, "-", "_" and "."');
-  }
-  return key;
 }

@@ -2,6 +2,7 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { bindArchive, checkSizeLimit } from './_archive';
+import { DIRECTORY_SOURCES, requireContextSource } from './_build';
 import { provideCredentials } from './_credentials';
 import { kanikoFlags } from './_kaniko';
 import { BUILDER_RESOURCES, ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
@@ -10,7 +11,7 @@ import { DETERMINE_ACTION_SCRIPT, UNIFIED_SCRIPT } from './_scripts';
 import { Env, SKOPEO_RESOURCES, skopeoEnv, tmpEnv, tmpMounts } from './_skopeo';
 import { checkToolImage } from './_tool-images';
 import { checkInteger, checkRelativePath, invalid } from './_validate';
-import { BuildContext, BuildContextSource } from './build-context';
+import { BuildContext } from './build-context';
 import { ImageArchive } from './image-archive';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
@@ -184,7 +185,8 @@ export class UnifiedImageJob extends Construct implements IImageJob {
     let sourceTlsVerify = destinationTlsVerify;
     let tmpSizeLimit = Size.gibibytes(1);
     if (intermediate) {
-      const context = checkContext(props.context!);
+      // the unified script prepares the context itself: sources it can download, unpack or read in place
+      const context = requireContextSource('UnifiedImageJob', props.context!, DIRECTORY_SOURCES);
       const dockerfile = checkRelativePath('dockerfile', props.dockerfile ?? 'Dockerfile');
       const kaniko = kanikoFlags({
         buildArgs: checkSingleLines(props.buildArgs),
@@ -260,18 +262,6 @@ function checkMode(props: UnifiedImageJobProps): UnifiedJobMode {
     invalid(foreign[0], given[foreign[0]], `not used by mode ${mode}: remove ${foreign.join(', ')} or change the mode`);
   }
   return mode;
-}
-
-/** The unified script prepares the context itself: sources it can download, unpack or read in place. */
-function checkContext(context: BuildContext): BuildContext {
-  const supported = [
-    BuildContextSource.URL, BuildContextSource.LOCAL_DIRECTORY, BuildContextSource.CONFIG_MAP, BuildContextSource.PERSISTENT_VOLUME_CLAIM,
-  ];
-  if (!(context instanceof BuildContext) || !supported.includes(context.source)) {
-    invalid('context', context instanceof BuildContext ? context.source : context,
-      'expected a context UnifiedImageJob\'s main container can prepare: BuildContext.fromUrl(), fromLocalDirectory(), fromConfigMap() or fromPersistentVolumeClaim(); use KanikoBuildJob for git, S3 and GCS');
-  }
-  return context;
 }
 
 /** kaniko flags travel one per line in KANIKO_ARGS. */

@@ -71,6 +71,10 @@ describe('BuildContext', () => {
       ['the GCS URI is malformed', () => BuildContext.fromGcs('gs:/acme/c.tar.gz'), /^BuildContext.fromGcs uri: got "gs:\/acme\/c.tar.gz"; expected gs:\/\/<bucket>\/<object of a .tar.gz>/],
       ['the GCS credentials key is not a key', () => BuildContext.fromGcs('gs://acme/c.tar.gz', { credentialsSecret: 'sa', credentialsKey: 'a/b' }),
         /^BuildContext.fromGcs credentialsKey: got "a\/b"; expected a Secret key/],
+      ['a ConfigMap context is given a subPath', () => BuildContext.fromConfigMap('dockerfile', { subPath: 'api' }),
+        /^BuildContext.fromConfigMap subPath: got "api"; expected no subPath: ConfigMap keys cannot contain "\/", so the mounted ConfigMap has no sub-directories; for a context with directories use BuildContext.fromLocalDirectory\(\) or fromPersistentVolumeClaim\(claim, \{ subPath \}\)$/],
+      ['a ConfigMap context is given an unknown option', () => BuildContext.fromConfigMap('dockerfile', { items: [] } as any),
+        /^BuildContext.fromConfigMap options: got \["items"\]; expected no options: a ConfigMap context is the ConfigMap, mounted read-only$/],
       ['the ConfigMap name is not a Kubernetes name', () => BuildContext.fromConfigMap('Docker_File'),
         /^BuildContext.fromConfigMap name: got "Docker_File"; expected a Kubernetes name of at most 63 characters/],
     ])('%s', (_, make, message) => {

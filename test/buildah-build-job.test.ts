@@ -222,9 +222,9 @@ describe('BuildahBuildJob', () => {
     test.each<[string, Partial<BuildahBuildJobProps>, RegExp]>([
       ['the context is missing', { context: undefined as any }, /^context: got undefined; expected a BuildContext/],
       ['the context is a git repository', { context: BuildContext.fromGit('https://github.com/acme/api.git') },
-        /^context: got "https:\/\/github.com\/acme\/api.git"; expected BuildContext.fromUrl\(\), fromLocalDirectory\(\), fromConfigMap\(\) or fromPersistentVolumeClaim\(\); BuildahBuildJob reads a directory and fetches no git, S3 or GCS context$/],
+        /^context: got "git"; expected a context BuildahBuildJob can use: BuildContext.fromUrl\(\), fromLocalDirectory\(\), fromConfigMap\(\) or fromPersistentVolumeClaim\(\); KanikoBuildJob reads fromGit\(\), fromS3\(\), fromGcs\(\) too$/],
       ['the context is in S3', { context: BuildContext.fromS3('s3://builds/api.tar.gz') },
-        /^context: got "s3:\/\/builds\/api.tar.gz"; expected BuildContext.fromUrl\(\), fromLocalDirectory\(\)/],
+        /^context: got "s3"; expected a context BuildahBuildJob can use: BuildContext.fromUrl\(\), fromLocalDirectory\(\)/],
       ['destinations is empty', { destinations: [] }, /^destinations: got \[\]; expected at least one image reference with a tag$/],
       ['a destination has no tag', { destinations: ['r.io/a'] }, /^destinations\[0\]: got "r.io\/a"; expected a destination with an explicit tag/],
       ['promotion destinations are empty', { promotion: { destinations: [] } }, /^promotion.destinations: got \[\]/],

@@ -348,7 +348,7 @@ describe('OciConnectorBuildJob', () => {
       ['a git context URL does not end in .git', { context: BuildContext.fromGit('https://github.com/acme/abc') },
         /^context: got "https:\/\/github.com\/acme\/abc"; expected a git URL ending in ".git" with OciConnectorBuildJob/],
       ['the context is in S3', { context: BuildContext.fromS3('s3://acme-contexts/abc.tar.gz') },
-        /^context: got "s3"; expected a context OciConnectorBuildJob \(BuildKit\) can use: BuildContext.fromConfigMap\(\), fromLocalDirectory\(\), fromUrl\(\), fromPersistentVolumeClaim\(\) or fromGit\(\); S3 and GCS contexts are kaniko-only \(KanikoBuildJob\)$/],
+        /^context: got "s3"; expected a context OciConnectorBuildJob can use: BuildContext.fromUrl\(\), fromLocalDirectory\(\), fromConfigMap\(\), fromPersistentVolumeClaim\(\) or fromGit\(\); KanikoBuildJob reads fromS3\(\), fromGcs\(\) too$/],
       ['the context is in GCS', { context: BuildContext.fromGcs('gs://acme-contexts/abc.tar.gz') }, /^context: got "gcs"; expected a context OciConnectorBuildJob/],
       ['the git context needs a token', { context: BuildContext.fromGit('https://github.com/acme/abc.git', { tokenSecret: 'git-token' }) },
         /^context: got "https:\/\/github.com\/acme\/abc.git"; expected a public repository with OciConnectorBuildJob/],
