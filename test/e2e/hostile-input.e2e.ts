@@ -15,7 +15,8 @@ import { E2eEnvironment, startEnvironment, synthesize } from './environment';
 import { freePort } from './fixtures';
 import { canaries, hostile, hostileText, mixed, ONE_LINE_ERROR, Outcome, outcomeOf, PAYLOADS, pool, runScripted, StandIns } from './hostile';
 import {
-  BuildahBuildJob, BuildContext, BuildkitMode, ImageArchive, KanikoBuildJob, OciConnector, OciConnectorBuildJob, RegistryCredentials, SkopeoPromoteJob, TarPushJob,
+  BuildahBuildJob, BuildContext, BuildkitMode, ImageArchive, KanikoBuildJob, OciConnector, OciConnectorBuildJob, RegistryCredentials,
+  SkopeoPromoteJob, TarPushJob,
   UnifiedImageJob, UnifiedJobMode,
 } from '../../src';
 
