@@ -278,9 +278,22 @@ export class ImageJobPod {
   }
 }
 
+/** Env values already escaped for kubelet, whose `$(VAR)` references kubelet is meant to expand. */
+const EXPANDED = new WeakSet<kplus.EnvValue>();
+
+/**
+ * An env value kubelet expands: `text` must already be escaped (`escapeKubeletExpansion` on every user-supplied
+ * part), and its `$(VAR)` references must name variables defined earlier in the same container.
+ */
+export function expandedEnvValue(text: string): kplus.EnvValue {
+  const value = kplus.EnvValue.fromValue(text);
+  EXPANDED.add(value);
+  return value;
+}
+
 /** kubelet expands `$(VAR)` in env values too; `$$` keeps every plain value literal. */
 function literal(value: kplus.EnvValue): kplus.EnvValue {
-  return typeof value.value === 'string' ? kplus.EnvValue.fromValue(value.value.replace(/\$/g, '$$$$')) : value;
+  return typeof value.value === 'string' && !EXPANDED.has(value) ? kplus.EnvValue.fromValue(value.value.replace(/\$/g, '$$$$')) : value;
 }
 
 function securityContextOf(profile: ContainerProfile): kplus.ContainerSecurityContextProps {

@@ -42,8 +42,9 @@ export interface GitBuildContextOptions {
 
   /**
    * The Secret holding an access token for a private repository. kaniko reads it from an environment
-   * variable filled by a `secretKeyRef` (`GIT_TOKEN`, or `GIT_PASSWORD` with `username`): the token never
-   * appears in the URL, the args or the YAML. kaniko only (BuildKit's git source takes no token here).
+   * variable filled by a `secretKeyRef` (`GIT_TOKEN`, or `GIT_PASSWORD` with `username`); BuildKit
+   * (`OciConnectorBuildJob`) reads it from a file mounted from the Secret, as the build secret
+   * `GIT_AUTH_TOKEN.<host>`. Either way the token never appears in the URL, the args or the YAML.
    *
    * @default - no credentials: the repository must be public
    */
@@ -59,6 +60,8 @@ export interface GitBuildContextOptions {
   /**
    * The user name sent with the token. GitHub accepts the token alone; GitLab wants `oauth2` (or the
    * token's user), Bitbucket the account name. With it, kaniko gets `GIT_USERNAME` and `GIT_PASSWORD`.
+   * BuildKit's git source has no user name input (it sends the token alone, as Docker documents for
+   * `GIT_AUTH_TOKEN`), so `OciConnectorBuildJob` refuses a username rather than drop it.
    *
    * @default - the token alone (kaniko's `GIT_TOKEN`)
    */
@@ -213,6 +216,8 @@ export interface GitLocation {
   readonly subPath?: string;
   /** True when credentials reach the builder through `env`. */
   readonly private: boolean;
+  /** The Secret key holding the token, for builders that mount it as a file (BuildKit). */
+  readonly token?: { readonly secret: string; readonly key: string; readonly username?: string };
 }
 
 /**
@@ -564,7 +569,8 @@ class GitContext extends BuildContext {
         env.push(['GIT_TOKEN', token]);
       }
     }
-    return { git: { url: this.location, ref: this.ref, subPath: this.subPath, private: this.token !== undefined }, env, mounts: [] };
+    const git = { url: this.location, ref: this.ref, subPath: this.subPath, private: this.token !== undefined, token: this.token };
+    return { git, env, mounts: [] };
   }
 }
 

@@ -1,4 +1,5 @@
 import { parseDestinations } from './_refs';
+import { canonicalRegistry } from './_registry';
 import { invalid } from './_validate';
 import { ImageReference } from './image-reference';
 
@@ -40,7 +41,7 @@ export class ImageDestinations {
     const refs = props.registries.flatMap(registry => props.tags.map(tag => `${registry}/${props.repository}:${String(tag)}`));
     return parseDestinations('ImageDestinations.of', refs).map((ref: ImageReference, i) => {
       const registry = props.registries[Math.floor(i / props.tags.length)];
-      if (ref.registry !== registry.replace(/^index\.docker\.io$/, 'docker.io')) {
+      if (ref.registry !== canonicalRegistry(registry)) {
         invalid('ImageDestinations.of registries', registry, 'expected a registry host: a name with a "." or a ":port", or "localhost"');
       }
       return ref.toString();

@@ -1,3 +1,4 @@
+import { canonicalRegistry, DOCKER_HUB } from './_registry';
 import { invalid } from './_validate';
 
 const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
@@ -5,7 +6,6 @@ const DOMAIN = new RegExp(`^${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const DOCKER_HUB = 'docker.io';
 
 /**
  * A parsed container image reference: `registry[:port]/path[:tag][@sha256:<64 hex>]`.
@@ -66,9 +66,7 @@ export class ImageReference {
       if (!DOMAIN.test(registry)) {
         invalid(prop, ref, 'expected a registry host name with an optional ":port" before the first "/"');
       }
-      if (registry === 'index.docker.io') {
-        registry = DOCKER_HUB;
-      }
+      registry = canonicalRegistry(registry);
     }
     if (registry === DOCKER_HUB && components.length === 1) {
       components.unshift('library');

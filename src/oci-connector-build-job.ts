@@ -2,11 +2,12 @@ import { Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DIRECTORY_SOURCES, refuseContextSource } from './_build';
-import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
+import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, expandedEnvValue, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
+import { registryKey } from './_registry';
 import { BUILDKIT_BUILD_SCRIPT } from './_scripts';
 import { checkDnsLabel, checkEnvName, checkObjectName, checkOneOf, checkRelativePath, checkSecretKey, checkTarget, invalid, sortedEntries } from './_validate';
-import { BuildContext, BuildContextSource, ContextBinding } from './build-context';
+import { BuildContext, BuildContextSource, ContextBinding, GitLocation } from './build-context';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
 import { OciConnector, ProxyAddressing, VolumeAttributeStyle } from './oci-connector';
@@ -65,8 +66,9 @@ export interface OciConnectorBuildJobProps extends ImageJobOptions {
 
   /**
    * The build context: `BuildContext.fromConfigMap()` (seed 004), `fromLocalDirectory()`, `fromUrl()`,
-   * `fromPersistentVolumeClaim()`, or `fromGit()` for a public repository with a URL ending in `.git`
-   * (BuildKit clones it itself). S3 and GCS contexts are kaniko-only.
+   * `fromPersistentVolumeClaim()`, or `fromGit()` for a repository with a URL ending in `.git` (BuildKit
+   * clones it itself; a private one's `tokenSecret` key is mounted as a file and passed as the build secret
+   * `GIT_AUTH_TOKEN.<host>`, without `username`). S3 and GCS contexts are kaniko-only.
    */
   readonly context: BuildContext;
 
@@ -80,7 +82,10 @@ export interface OciConnectorBuildJobProps extends ImageJobOptions {
   /**
    * Where the image should land, written as real registry references with a tag
    * (`harbor.example.com/team/app:1.0`). The construct rewrites each to the connector's proxy and pushes
-   * there; the proxy forwards to the registry with the connector's credentials.
+   * there; the proxy forwards to the registry with the connector's credentials. A connector proxies one
+   * registry (its `spec.address`), so every destination (and `cacheRef`) must be on the registry of the
+   * first (host names compared case-insensitively, Docker Hub's aliases alike). Every destination and proxy
+   * reference is one line of the termination message, which must fit the kubelet's 4096 bytes.
    */
   readonly destinations: string[];
 
@@ -100,8 +105,8 @@ export interface OciConnectorBuildJobProps extends ImageJobOptions {
   readonly target?: string;
 
   /**
-   * Target platforms as `os/arch[/variant]` (`--opt platform=`), e.g. `['linux/amd64', 'linux/arm64']`.
-   * Platforms other than the node's need QEMU (binfmt) registered on the node.
+   * Target platforms as `os/arch[/variant]` (`--opt platform=`), e.g. `['linux/amd64', 'linux/arm64']`,
+   * each once. Platforms other than the node's need QEMU (binfmt) registered on the node.
    *
    * @default - the node's platform
    */
@@ -138,13 +143,21 @@ export interface OciConnectorBuildJobProps extends ImageJobOptions {
   readonly mode?: BuildkitMode;
 
   /**
-   * Create a Role and RoleBinding that let `serviceAccount` `get` the Connector and use its
-   * `connectors/proxy` subresource (needed when the cluster enables `enable-connector-proxy-permissions`).
-   * Requires `serviceAccount`.
+   * Create a Role and RoleBinding that let `serviceAccount` `get` the Connector (and, with
+   * `grantConnectorProxy`, use its proxy). Requires `serviceAccount`.
    *
    * @default false
    */
   readonly createRbac?: boolean;
+
+  /**
+   * Also grant the `connectors/proxy` subresource (all verbs) in the Role `createRbac` creates: needed only
+   * when the cluster gates the proxy with the feature flag `enable-connector-proxy-permissions`. Requires
+   * `createRbac`.
+   *
+   * @default false - the Role grants `get` on the Connector only
+   */
+  readonly grantConnectorProxy?: boolean;
 
   /**
    * Size limit of the emptyDir holding a downloaded context (`BuildContext.fromUrl`).
@@ -203,8 +216,12 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
   /** The destinations as written (on the upstream registry), in push order. */
   public readonly imageReferences: ImageReference[];
 
-  /** The references BuildKit pushes to, on the connector's proxy, in the order of `imageReferences`. */
-  public readonly proxyReferences: ImageReference[];
+  /**
+   * The references BuildKit pushes to, on the connector's proxy, in the order of `imageReferences`. When
+   * neither the connector nor the chart names a namespace, the namespace parts read `$(POD_NAMESPACE)`,
+   * which kubelet expands to the pod's namespace in the args and in `PROXY_DESTINATIONS`.
+   */
+  public readonly proxyReferences: string[];
 
   /** Both modes need Unconfined seccomp/AppArmor or a privileged container: `privileged`. */
   public readonly podSecurityLevel = PodSecurityLevel.PRIVILEGED;
@@ -236,16 +253,29 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
     if (props.createRbac && !props.serviceAccount) {
       invalid('createRbac', true, 'expected a serviceAccount to bind the Role to; binding the namespace\'s default service account would hand the connector to every pod');
     }
+    if (props.grantConnectorProxy && !props.createRbac) {
+      invalid('grantConnectorProxy', true, 'expected createRbac: true; the grant is a rule of the Role createRbac creates');
+    }
     const layout = MODE_LAYOUT[this.mode];
     const dockerfile = checkRelativePath('dockerfile', props.dockerfile ?? 'Dockerfile');
     const proxy = new ConnectorProxy(props.connector, Chart.of(this).namespace);
     this.imageReferences = parseDestinations('destinations', props.destinations);
-    this.proxyReferences = this.imageReferences.map((ref, i) => proxy.rewrite(`destinations[${i}]`, ref));
-    const cacheArgs = this.cacheArgs(props, proxy);
+    const upstream = this.imageReferences[0].registry;
+    const proxied = this.imageReferences.map((ref, i) => proxy.rewrite(`destinations[${i}]`, ref, upstream));
+    const seen = new Map<string, number>();
+    proxied.forEach((ref, i) => {
+      if (seen.has(ref.worstCase)) {
+        invalid(`destinations[${i}]`, props.destinations[i], `expected a destination of its own on the proxy; it maps to "${ref.worstCase}" like destinations[${seen.get(ref.worstCase)}]`);
+      }
+      seen.set(ref.worstCase, i);
+    });
+    checkTerminationMessage(props.destinations, this.imageReferences, proxied);
+    this.proxyReferences = proxied.map(ref => ref.text);
+    const cacheArgs = this.cacheArgs(props, proxy, upstream);
     const optionArgs = [
       ...(props.target !== undefined ? [`--opt=target=${checkTarget('target', props.target)}`] : []),
       ...sortedEntries('buildArgs', props.buildArgs, checkEnvName).map(([k, v]) => `--opt=build-arg:${k}=${v}`),
-      ...(props.platforms && props.platforms.length > 0 ? [`--opt=platform=${props.platforms.map((p, i) => checkPlatform(`platforms[${i}]`, p)).join(',')}`] : []),
+      ...(props.platforms && props.platforms.length > 0 ? [`--opt=platform=${checkPlatforms(props.platforms).join(',')}`] : []),
     ];
     const secrets = checkSecrets(props.secrets ?? []);
 
@@ -253,6 +283,7 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
     this.job = pod.job;
     const tokenExpiration = proxy.tokenExpiration(this.job.activeDeadline!.toSeconds());
     const binding = props.context._bind(pod, { workspaceSizeLimit: props.contextSizeLimit ?? Size.gibibytes(2), dockerfile });
+    const gitToken = binding.git ? gitAuthToken(binding.git) : undefined;
     const results = pod.emptyDir('results', Size.mebibytes(1));
     const state = pod.emptyDir('buildkit-state', props.stateSizeLimit ?? Size.gibibytes(20));
     const registryConfig = pod.csiVolume('registry-config', CSI_DRIVER, proxy.volumeAttributes(props.connector.registryConfigName, tokenExpiration));
@@ -264,16 +295,22 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
       { path: layout.dockerConfig, volume: registryConfig, readOnly: true },
       { path: '/etc/buildkit', volume: buildkitdConfig, readOnly: true },
       ...secrets.map(s => ({ path: `/run/build-secrets/${s.id}`, volume: pod.secretFileVolume(`secret-${s.id}`, s.secretName, s.key, s.id), readOnly: true })),
+      // user secret ids are DNS labels, so neither this path nor this volume can meet theirs
+      ...(gitToken ? [{ path: GIT_TOKEN_DIR, volume: pod.secretFileVolume('git-auth-token', gitToken.secret, gitToken.key, 'token'), readOnly: true }] : []),
     ];
-    const names = this.proxyReferences.map(String).join(',');
+    const names = this.proxyReferences.join(',');
+    // every argument is escaped for kubelet, except the proxy references' own "$(POD_NAMESPACE)"
     const args = [
-      // $0 of the script; the flags follow as "$@"
-      'buildctl-build',
-      '--progress=plain',
-      '--frontend=dockerfile.v0',
-      ...buildkitContextArgs(binding, dockerfile, props.context),
-      ...optionArgs,
-      ...secrets.map(s => `--secret=id=${s.id},src=/run/build-secrets/${s.id}/${s.id}`),
+      ...[
+        // $0 of the script; the flags follow as "$@"
+        'buildctl-build',
+        '--progress=plain',
+        '--frontend=dockerfile.v0',
+        ...buildkitContextArgs(binding, dockerfile, props.context),
+        ...optionArgs,
+        ...secrets.map(s => `--secret=id=${s.id},src=/run/build-secrets/${s.id}/${s.id}`),
+        ...(gitToken ? [`--secret=id=GIT_AUTH_TOKEN.${gitToken.host},src=${GIT_TOKEN_DIR}/token`] : []),
+      ].map(escapeKubeletExpansion),
       `--output=type=image,${this.proxyReferences.length > 1 ? `"name=${names}"` : `name=${names}`},push=true`,
       ...cacheArgs,
     ];
@@ -282,14 +319,16 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
       name: 'buildkit',
       image: this.mode === BuildkitMode.ROOTLESS ? pod.images.buildkitRootless : pod.images.buildkit,
       script: BUILDKIT_BUILD_SCRIPT,
-      args: args.map(escapeKubeletExpansion),
+      args,
       env: [
+        // first: kubelet expands $(POD_NAMESPACE) only in the variables defined after it
+        ...(proxy.fromPod ? [['POD_NAMESPACE', kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE)] as [string, kplus.EnvValue]] : []),
         ['BUILDKITD_FLAGS', value(layout.flags)],
         ['BUILDCTL_CONNECT_RETRIES_MAX', value('30')],
         ['DOCKER_CONFIG', value(layout.dockerConfig)],
         ['METADATA_FILE', value('/results/metadata.json')],
         ['DESTINATIONS', value(this.imageReferences.map(String).join(' '))],
-        ['PROXY_DESTINATIONS', value(this.proxyReferences.map(String).join(' '))],
+        ['PROXY_DESTINATIONS', expandedEnvValue(this.proxyReferences.join(' '))],
       ],
       mounts,
       profile: layout.profile,
@@ -301,11 +340,11 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
     pod.setDefaultContainer('buildkit');
 
     if (props.createRbac) {
-      this.role = proxy.grant(this, props.serviceAccount!);
+      this.role = proxy.grant(this, props.serviceAccount!, props.grantConnectorProxy ?? false);
     }
   }
 
-  private cacheArgs(props: OciConnectorBuildJobProps, proxy: ConnectorProxy): string[] {
+  private cacheArgs(props: OciConnectorBuildJobProps, proxy: ConnectorProxy, upstream: string): string[] {
     const cache = checkOneOf('cache', props.cache ?? CacheMode.INLINE, CacheMode);
     if (cache !== CacheMode.REGISTRY) {
       if (props.cacheRef !== undefined) {
@@ -320,7 +359,7 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
     if (ref.digest) {
       invalid('cacheRef', props.cacheRef, 'expected a reference without "@sha256:"; BuildKit writes the cache under a tag');
     }
-    const proxied = proxy.rewrite('cacheRef', ref);
+    const proxied = proxy.rewrite('cacheRef', ref, upstream).text;
     return [`--export-cache=type=registry,ref=${proxied},mode=max,ignore-error=true`, `--import-cache=type=registry,ref=${proxied}`];
   }
 }
@@ -334,9 +373,6 @@ function buildkitContextArgs(binding: ContextBinding, dockerfile: string, contex
   }
   if (binding.git) {
     const { url, ref, subPath } = binding.git;
-    if (binding.git.private) {
-      invalid('context', url, 'expected a public repository with OciConnectorBuildJob: BuildKit\'s git source takes no token here; use KanikoBuildJob, or fromLocalDirectory, fromUrl or fromPersistentVolumeClaim');
-    }
     if (!url.endsWith('.git')) {
       invalid('context', url, 'expected a git URL ending in ".git" with OciConnectorBuildJob: BuildKit only clones such URLs as repositories');
     }
@@ -346,11 +382,49 @@ function buildkitContextArgs(binding: ContextBinding, dockerfile: string, contex
   return refuseContextSource('OciConnectorBuildJob', context, [...DIRECTORY_SOURCES, BuildContextSource.GIT]);
 }
 
-function checkPlatform(prop: string, platform: string): string {
-  if (!PLATFORM.test(platform)) {
-    invalid(prop, platform, 'expected os/arch[/variant] such as "linux/amd64" or "linux/arm/v7"');
+function checkPlatforms(platforms: string[]): string[] {
+  return platforms.map((platform, i) => {
+    if (!PLATFORM.test(platform)) {
+      invalid(`platforms[${i}]`, platform, 'expected os/arch[/variant] such as "linux/amd64" or "linux/arm/v7"');
+    }
+    if (platforms.indexOf(platform) !== i) {
+      invalid(`platforms[${i}]`, platform, 'expected each platform once; this one is listed twice');
+    }
+    return platform;
+  });
+}
+
+/** The kubelet's limit on a termination message. */
+const TERMINATION_MESSAGE_BYTES = 4096;
+
+/** "@sha256:" and 64 hex digits, and the newline the script writes after each line. */
+const DIGEST_LINE_SUFFIX = '@'.length + 'sha256:'.length + 64 + '\n'.length;
+
+/**
+ * The script writes `<reference>@<digest>` for every destination, then every proxy reference; kubelet keeps
+ * 4096 bytes of it, so a longer list would lose lines at run time.
+ */
+function checkTerminationMessage(destinations: string[], refs: ImageReference[], proxied: ProxiedReference[]): void {
+  const lines = [...refs.map(String), ...proxied.map(ref => ref.worstCase)];
+  const bytes = lines.reduce((sum, line) => sum + Buffer.byteLength(line) + DIGEST_LINE_SUFFIX, 0);
+  if (bytes > TERMINATION_MESSAGE_BYTES) {
+    invalid('destinations', destinations, `expected fewer or shorter destinations: their termination message ("<reference>@sha256:<64 hex>" per destination and per proxy reference) needs ${bytes} bytes, over the kubelet's ${TERMINATION_MESSAGE_BYTES}`);
   }
-  return platform;
+}
+
+/** Where a private repository's token is mounted for BuildKit. */
+const GIT_TOKEN_DIR = '/run/git-auth-token';
+
+/** The Secret key of a private git context, and the host BuildKit looks its `GIT_AUTH_TOKEN.<host>` secret up by. */
+function gitAuthToken(git: GitLocation): { secret: string; key: string; host: string } | undefined {
+  const token = git.token;
+  if (!token) {
+    return undefined;
+  }
+  if (token.username !== undefined) {
+    invalid('context', git.url, `expected BuildContext.fromGit without username ("${token.username}") with OciConnectorBuildJob: BuildKit sends the token alone (build secret GIT_AUTH_TOKEN.<host>), with no user name; use KanikoBuildJob for hosts that check it`);
+  }
+  return { secret: token.secret, key: token.key, host: new URL(git.url).host };
 }
 
 interface CheckedSecret {
@@ -377,17 +451,45 @@ function checkSecrets(secrets: BuildkitSecret[]): CheckedSecret[] {
   });
 }
 
+/** A reference on the proxy. */
+interface ProxiedReference {
+  /** As kubelet gets it: escaped, with `$(POD_NAMESPACE)` when the namespace comes from the pod. */
+  readonly text: string;
+  /** With the longest namespace (63 characters) in place of `$(POD_NAMESPACE)`: for length checks and comparison. */
+  readonly worstCase: string;
+}
+
+/** Stands in for the pod's namespace in length checks: a namespace is a DNS label, at most 63 characters. */
+const LONGEST_NAMESPACE = 'n'.repeat(63);
+
 /** A connector resolved in a chart: its namespace, proxy address, CSI attributes and RBAC. */
 class ConnectorProxy {
-  constructor(private readonly connector: OciConnector, private readonly chartNamespace: string | undefined) {}
+  /** True when the proxy address needs the pod's namespace, which only kubelet knows (`$(POD_NAMESPACE)`). */
+  public readonly fromPod: boolean;
 
-  /** The reference as pushed through the proxy: same repository and tag, proxy prefix instead of registry. */
-  public rewrite(prop: string, ref: ImageReference): ImageReference {
+  constructor(private readonly connector: OciConnector, private readonly chartNamespace: string | undefined) {
+    const needsNamespace = connector.addressing === ProxyAddressing.PATH_PREFIX || connector.proxyHost === undefined;
+    this.fromPod = needsNamespace && (connector.namespace ?? chartNamespace) === undefined;
+  }
+
+  /**
+   * The reference as pushed through the proxy: same repository and tag, proxy prefix instead of registry. The
+   * reference must be on `upstream` (the first destination's registry) and, when given, the connector's registry.
+   */
+  public rewrite(prop: string, ref: ImageReference, upstream: string): ProxiedReference {
     const registry = this.connector.registry;
-    if (registry !== undefined && ref.registry !== registry) {
+    if (registry !== undefined && registryKey(ref.registry) !== registryKey(registry)) {
       invalid(prop, ref.toString(), `expected a reference on the connector's registry "${registry}"; the proxy only injects credentials for it`);
     }
-    return ImageReference._parseFor(prop, `${this.prefix()}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}`);
+    if (registryKey(ref.registry) !== registryKey(upstream)) {
+      invalid(prop, ref.toString(), `expected a reference on the registry of destinations[0] ("${upstream}"); a connector proxies one registry (its spec.address)`);
+    }
+    const path = `/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}`;
+    const worstCase = ImageReference._parseFor(prop, `${this.prefix(this.namespace() ?? LONGEST_NAMESPACE)}${path}`).toString();
+    const text = this.fromPod
+      ? `${escapeKubeletExpansion(this.prefix('\0')).replace(/\0/g, '$(POD_NAMESPACE)')}${escapeKubeletExpansion(path)}`
+      : escapeKubeletExpansion(worstCase);
+    return { text, worstCase };
   }
 
   /** `token.expiration` in minutes: as given, or 10 minutes past the deadline. */
@@ -419,7 +521,7 @@ class ConnectorProxy {
    * A Role in the connector's namespace granting the connector and its proxy, bound to `serviceAccount` in
    * the pod's namespace (cdk8s-plus would name the `default` namespace for an imported service account).
    */
-  public grant(scope: Construct, serviceAccount: kplus.IServiceAccount): kplus.Role {
+  public grant(scope: Construct, serviceAccount: kplus.IServiceAccount, connectorProxy: boolean): kplus.Role {
     const { name, namespace } = this.connector;
     if (namespace && !this.chartNamespace) {
       invalid('createRbac', true, `expected the chart's namespace: the Role lives in the connector's namespace "${namespace}" and must name the pod's`);
@@ -428,25 +530,24 @@ class ConnectorProxy {
     const role = new kplus.Role(scope, 'ConnectorRole', { metadata });
     const apiGroup = 'connectors.alauda.io';
     role.allow(['get'], { apiGroup, resourceType: 'connectors', resourceName: name });
-    role.allow(['*'], { apiGroup, resourceType: 'connectors/proxy', resourceName: name });
+    if (connectorProxy) {
+      role.allow(['*'], { apiGroup, resourceType: 'connectors/proxy', resourceName: name });
+    }
     // without a namespace, a RoleBinding's ServiceAccount subject is looked up in the binding's own namespace
     new kplus.RoleBinding(scope, 'ConnectorRoleBinding', { metadata, role })
       .addSubjects(new ServiceAccountSubject(scope, 'ConnectorSubject', serviceAccount.name, this.chartNamespace));
     return role;
   }
 
-  private prefix(): string {
+  private prefix(namespace: string): string {
     const { name, proxyHost, addressing } = this.connector;
-    const host = proxyHost ?? `c-${name}.${this.namespace()}.svc.cluster.local`;
-    return addressing === ProxyAddressing.PATH_PREFIX ? `${host}/namespaces/${this.namespace()}/connectors/${name}` : host;
+    const host = proxyHost ?? `c-${name}.${namespace}.svc.cluster.local`;
+    return addressing === ProxyAddressing.PATH_PREFIX ? `${host}/namespaces/${namespace}/connectors/${name}` : host;
   }
 
-  private namespace(): string {
-    const namespace = this.connector.namespace ?? this.chartNamespace;
-    if (!namespace) {
-      invalid('connector', this.connector.name, 'expected a namespace for the proxy address: set OciConnector.fromName(name, { namespace }) or the chart\'s namespace');
-    }
-    return namespace;
+  /** The connector's namespace, else the chart's; undefined when only the pod knows it. */
+  private namespace(): string | undefined {
+    return this.connector.namespace ?? this.chartNamespace;
   }
 }
 

@@ -43,8 +43,9 @@ export interface OciConnectorOptions {
   /**
    * The Connector's namespace.
    *
-   * @default - the chart's namespace, which is the pod's namespace; a construct using a connector fails when
-   * neither is set and the proxy address needs a namespace
+   * @default - the pod's namespace: the chart's when it has one, otherwise `OciConnectorBuildJob` reads it from
+   * the downward API (`$(POD_NAMESPACE)` in the proxy references) and omits the CSI attribute
+   * `connector.namespace`, which `connectors-csi` defaults to the pod's namespace
    */
   readonly namespace?: string;
 
@@ -65,9 +66,10 @@ export interface OciConnectorOptions {
 
   /**
    * The upstream registry the Connector's `spec.address` points at, as a host (`harbor.example.com`) or that
-   * URL. When set, every destination must be on this registry, and the construct refuses any other.
+   * URL. When set, every destination must be on this registry, and the construct refuses any other. Hosts
+   * compare case-insensitively, and `docker.io`, `index.docker.io` and `registry-1.docker.io` alike.
    *
-   * @default - destinations are not checked against the connector's registry
+   * @default - destinations are checked against each other only: all on the registry of the first
    */
   readonly registry?: string;
 
@@ -138,7 +140,7 @@ export class OciConnector {
   /**
    * The upstream registry host (and port), when given.
    *
-   * @default - destinations are not checked
+   * @default - destinations are checked against each other only
    */
   public readonly registry?: string;
 

@@ -135,6 +135,7 @@ describe('OciConnectorBuildJob', () => {
       secrets: [{ id: 'npmrc', secretName: 'npm-token', key: '.npmrc' }],
       mode: BuildkitMode.ROOTLESS,
       createRbac: true,
+      grantConnectorProxy: true,
       serviceAccount: sa,
       contextSizeLimit: Size.gibibytes(1),
       stateSizeLimit: Size.gibibytes(50),
@@ -313,6 +314,73 @@ describe('OciConnectorBuildJob', () => {
     expect(buildctlFlags(job)).toContain('--opt=build-arg:GREETING=cost $$(5)');
   });
 
+  test('registries compare case-insensitively, Docker Hub aliases alike', () => {
+    const { build } = connectorBuild({
+      connector: OciConnector.fromName('hub', { registry: 'https://index.docker.io' }),
+      destinations: ['registry-1.docker.io/acme/abc:1', 'acme/abc:2', 'Docker.IO/acme/abc:3'],
+    });
+    expect(build.imageReferences.map(String)).toEqual(['registry-1.docker.io/acme/abc:1', 'docker.io/acme/abc:2', 'Docker.IO/acme/abc:3']);
+    const upper = connectorBuild({ connector: OciConnector.fromName('harbor', { registry: 'HARBOR.example.cn' }) });
+    expect(upper.build.proxyReferences).toEqual([`${PROXY}/test/abc:v1`]);
+  });
+
+  test('without any namespace, the proxy references use the pod\'s, from the downward API', () => {
+    // WHEN
+    const { build, job } = connectorBuild({
+      destinations: ['harbor.example.cn/test/abc:v1', 'harbor.example.cn/test/abc:v2'],
+      cache: CacheMode.REGISTRY,
+      cacheRef: 'harbor.example.cn/test/abc:cache',
+      buildArgs: { PRICE: '$(POD_NAMESPACE)' },
+    }, Testing.chart());
+    const buildkit = container(job, 'buildkit');
+
+    // THEN: POD_NAMESPACE comes first, so kubelet expands it in the later env values and in the args
+    const proxy = 'c-harbor.$(POD_NAMESPACE).svc.cluster.local/namespaces/$(POD_NAMESPACE)/connectors/harbor';
+    expect(build.proxyReferences).toEqual([`${proxy}/test/abc:v1`, `${proxy}/test/abc:v2`]);
+    expect(buildkit.env[0]).toEqual({ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
+    expect(envOf(buildkit).PROXY_DESTINATIONS).toBe(`${proxy}/test/abc:v1 ${proxy}/test/abc:v2`);
+    expect(buildctlFlags(job)).toEqual(expect.arrayContaining([
+      // a user's "$(…)" stays literal
+      '--opt=build-arg:PRICE=$$(POD_NAMESPACE)',
+      `--output=type=image,"name=${proxy}/test/abc:v1,${proxy}/test/abc:v2",push=true`,
+      `--import-cache=type=registry,ref=${proxy}/test/abc:cache`,
+    ]));
+    // connectors-csi defaults the connector's namespace to the pod's: no namespace attribute
+    expect(volumeAt(job, buildkit, '/root/.docker').volume.csi.volumeAttributes).toEqual({
+      'connectors': 'harbor', 'connector.name': 'harbor', 'configuration.names': 'registry-config', 'token.expiration': '70m',
+    });
+  });
+
+  test('with a known namespace, no POD_NAMESPACE', () => {
+    const { job } = connectorBuild();
+    expect(Object.keys(envOf(container(job, 'buildkit')))).not.toContain('POD_NAMESPACE');
+  });
+
+  test('a private git context: the token is a mounted file, passed as GIT_AUTH_TOKEN.<host>', () => {
+    // WHEN
+    const { job } = connectorBuild({
+      context: BuildContext.fromGit('https://git.example.com:8443/acme/abc.git', { tokenSecret: 'git-token', tokenKey: 'pat' }),
+    });
+    const buildkit = container(job, 'buildkit');
+
+    // THEN: the Secret key as a file readable by the pod's fsGroup; no token variable, no token in the YAML
+    expect(buildctlFlags(job)).toContain('--secret=id=GIT_AUTH_TOKEN.git.example.com:8443,src=/run/git-auth-token/token');
+    expect(volumeAt(job, buildkit, '/run/git-auth-token')).toEqual({
+      mount: { mountPath: '/run/git-auth-token', name: 'git-auth-token', readOnly: true },
+      volume: { name: 'git-auth-token', secret: { secretName: 'git-token', items: [{ key: 'pat', path: 'token' }], defaultMode: 0o440 } },
+    });
+    expect(Object.keys(envOf(buildkit))).not.toContain('GIT_TOKEN');
+  });
+
+  test('createRbac alone grants get on the connector, not its proxy', () => {
+    const chart = namespacedChart();
+    const serviceAccount = kplus.ServiceAccount.fromServiceAccountName(chart, 'sa', 'image-builder');
+    connectorBuild({ createRbac: true, serviceAccount }, chart);
+    expect(synth(chart).find(o => o.kind === 'Role').rules).toEqual([
+      { apiGroups: ['connectors.alauda.io'], resourceNames: ['harbor'], resources: ['connectors'], verbs: ['get'] },
+    ]);
+  });
+
   test('same input, byte-identical YAML', () => {
     const yaml = () => {
       const app = new App();
@@ -350,8 +418,20 @@ describe('OciConnectorBuildJob', () => {
       ['the context is in S3', { context: BuildContext.fromS3('s3://acme-contexts/abc.tar.gz') },
         /^context: got "s3"; expected a context OciConnectorBuildJob can use: BuildContext.fromUrl\(\), fromLocalDirectory\(\), fromConfigMap\(\), fromPersistentVolumeClaim\(\) or fromGit\(\); KanikoBuildJob reads fromS3\(\), fromGcs\(\) too$/],
       ['the context is in GCS', { context: BuildContext.fromGcs('gs://acme-contexts/abc.tar.gz') }, /^context: got "gcs"; expected a context OciConnectorBuildJob/],
-      ['the git context needs a token', { context: BuildContext.fromGit('https://github.com/acme/abc.git', { tokenSecret: 'git-token' }) },
-        /^context: got "https:\/\/github.com\/acme\/abc.git"; expected a public repository with OciConnectorBuildJob/],
+      ['the git context sends a username BuildKit cannot send', { context: BuildContext.fromGit('https://bitbucket.org/acme/abc.git', { tokenSecret: 'git-token', username: 'acme' }) },
+        /^context: got "https:\/\/bitbucket.org\/acme\/abc.git"; expected BuildContext.fromGit without username \("acme"\) with OciConnectorBuildJob: BuildKit sends the token alone \(build secret GIT_AUTH_TOKEN.<host>\), with no user name; use KanikoBuildJob for hosts that check it$/],
+      ['a destination is on another registry than destinations[0]', { destinations: ['harbor.example.cn/test/abc:v1', 'quay.io/test/abc:v1'] },
+        /^destinations\[1\]: got "quay.io\/test\/abc:v1"; expected a reference on the registry of destinations\[0\] \("harbor.example.cn"\); a connector proxies one registry \(its spec.address\)$/],
+      ['the cache ref is on another registry than destinations[0]', { cache: CacheMode.REGISTRY, cacheRef: 'quay.io/test/abc:cache' },
+        /^cacheRef: got "quay.io\/test\/abc:cache"; expected a reference on the registry of destinations\[0\] \("harbor.example.cn"\)/],
+      ['two destinations map to the same proxy reference', { destinations: ['harbor.example.cn/test/abc:v1', 'HARBOR.example.cn/test/abc:v1'] },
+        /^destinations\[1\]: got "HARBOR.example.cn\/test\/abc:v1"; expected a destination of its own on the proxy; it maps to "c-harbor.builds.svc.cluster.local\/namespaces\/builds\/connectors\/harbor\/test\/abc:v1" like destinations\[0\]$/],
+      ['a platform is listed twice', { platforms: ['linux/amd64', 'linux/arm64', 'linux/amd64'] },
+        /^platforms\[2\]: got "linux\/amd64"; expected each platform once; this one is listed twice$/],
+      ['the termination message would exceed 4096 bytes', { destinations: Array.from({ length: 15 }, (_, i) => `harbor.example.cn/team/service-${i}:1.0.0`) },
+        /^destinations: got \[.*\]; expected fewer or shorter destinations: their termination message \("<reference>@sha256:<64 hex>" per destination and per proxy reference\) needs 4\d{3} bytes, over the kubelet's 4096$/],
+      ['grantConnectorProxy is set without createRbac', { grantConnectorProxy: true },
+        /^grantConnectorProxy: got true; expected createRbac: true; the grant is a rule of the Role createRbac creates$/],
       ['a ConfigMap dockerfile is not a key', { dockerfile: 'docker/Dockerfile' }, /^dockerfile: got "docker\/Dockerfile"; expected a key of the context ConfigMap/],
       ['the dockerfile escapes the context', { dockerfile: '../Dockerfile' }, /^dockerfile: got "..\/Dockerfile"; expected a relative path/],
       ['the target is invalid', { target: 'a b' }, /^target: got "a b"; expected a Dockerfile stage name/],
@@ -380,9 +460,11 @@ describe('OciConnectorBuildJob', () => {
       }, chart)).toThrow(/^createRbac: got true; expected the chart's namespace: the Role lives in the connector's namespace "shared" and must name the pod's$/);
     });
 
-    test('the proxy address needs a namespace and neither the connector nor the chart has one', () => {
-      expect(() => connectorBuild({}, Testing.chart())).toThrow(
-        /^connector: got "harbor"; expected a namespace for the proxy address: set OciConnector.fromName\(name, \{ namespace \}\) or the chart's namespace$/);
+    test('the termination message fits only with a short pod namespace', () => {
+      // 14 destinations fit with the chart's 6-character namespace, not with the pod's, counted at 63 characters
+      const destinations = Array.from({ length: 14 }, (_, i) => `harbor.example.cn/team/service-${i}:1.0.0`);
+      expect(() => connectorBuild({ destinations })).not.toThrow();
+      expect(() => connectorBuild({ destinations }, Testing.chart())).toThrow(/^destinations: got .*needs \d+ bytes, over the kubelet's 4096$/);
     });
   });
 });

@@ -69,11 +69,13 @@ export function container(job: any, name: string): any {
   return found;
 }
 
-/** A container's environment as a map of plain values (secret references as `secret:<name>/<key>`). */
+/** A container's environment as a map of plain values (secret references as `secret:<name>/<key>`, field references as `field:<path>`). */
 export function envOf(c: any): { [name: string]: string } {
   const env: { [name: string]: string } = {};
   for (const e of c.env ?? []) {
-    env[e.name] = e.value ?? `secret:${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`;
+    env[e.name] = e.value ?? (e.valueFrom.fieldRef
+      ? `field:${e.valueFrom.fieldRef.fieldPath}`
+      : `secret:${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`);
   }
   return env;
 }

@@ -16,7 +16,8 @@ import { freePort } from './fixtures';
 import { canaries, hostile, hostileText, mixed, ONE_LINE_ERROR, Outcome, outcomeOf, PAYLOADS, pool, runScripted, StandIns } from './hostile';
 import {
   BuildahBuildJob, BuildContext, BuildkitMode, ImageArchive, KanikoBuildJob, OciConnector, OciConnectorBuildJob, RegistryCredentials,
-  SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode,
+  SkopeoPromoteJob, TarPushJob,
+  UnifiedImageJob, UnifiedJobMode,
 } from '../../src';
 
 const RUNS = 1000;

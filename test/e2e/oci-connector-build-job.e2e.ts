@@ -35,10 +35,10 @@ afterAll(async () => {
 });
 
 /** The connectors-csi driver stand-in: renders the two configurations the construct mounts. */
-function connectorsCsi(tokenInConfig: string) {
+function connectorsCsi(tokenInConfig: string, connectors: string) {
   return (attributes: { [key: string]: string }): { [path: string]: string } => {
     published.push(attributes);
-    expect(attributes.connectors).toBe(`${NAMESPACE}/harbor`);
+    expect(attributes.connectors).toBe(connectors);
     switch (attributes['configuration.names']) {
       case 'registry-config':
         return { 'config.json': JSON.stringify({ auths: { [proxy.host]: { auth: Buffer.from(`${CONNECTOR_USER}:${tokenInConfig}`).toString('base64') } } }) };
@@ -51,7 +51,8 @@ function connectorsCsi(tokenInConfig: string) {
 }
 
 /** Runs an OciConnectorBuildJob building the `app-context` ConfigMap, pushing to harbor through the proxy. */
-async function build(props: Partial<OciConnectorBuildJobProps>, tokenInConfig = token, edit: (job: any) => void = () => {}): Promise<PodResult> {
+async function build(props: Partial<OciConnectorBuildJobProps>, tokenInConfig = token, edit: (job: any) => void = () => {},
+  connectors = `${NAMESPACE}/harbor`): Promise<PodResult> {
   const objects = synthesize(chart => new OciConnectorBuildJob(chart, 'build', {
     connector: OciConnector.fromName('harbor', { namespace: NAMESPACE, proxyHost: proxy.host, registry: env.harbor.host }),
     context: BuildContext.fromConfigMap('app-context'),
@@ -66,7 +67,7 @@ async function build(props: Partial<OciConnectorBuildJobProps>, tokenInConfig = 
   };
   edit(objects.find(o => o.kind === 'Job'));
   const npm = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'npm' }, stringData: { npmrc: `//registry.npmjs.org/:_authToken=${token}\n` } };
-  return env.runner.run([...objects, context, npm], { csiDrivers: { 'connectors-csi': connectorsCsi(tokenInConfig) } });
+  return env.runner.run([...objects, context, npm], { csiDrivers: { 'connectors-csi': connectorsCsi(tokenInConfig, connectors) } });
 }
 
 /** Asserts every `<ref>@<digest>` line of the buildkit container matches `skopeo inspect` (of the upstream registry). */
@@ -124,6 +125,29 @@ describe('OciConnectorBuildJob', () => {
     const lines = buildkit.terminationMessage.trim().split('\n');
     expect(lines).toHaveLength(2);
     expectServed(lines);
+    expectNoSecretLeak(result, [token], CONNECTOR_USER);
+  });
+
+  test('without any namespace, kubelet puts the pod\'s into the proxy references; CSI attributes name the connector alone', async () => {
+    // WHEN: the chart has no namespace, the Job is applied to image-builds (where the connector lives)
+    const result = await build({
+      connector: OciConnector.fromName('harbor', { proxyHost: proxy.host, registry: env.harbor.host }),
+      destinations: [`${env.harbor.host}/team/pod-namespace:1.0.0`],
+      cache: CacheMode.NONE,
+    }, token, job => {
+      job.metadata.namespace = NAMESPACE;
+    }, 'harbor');
+    // THEN
+    expect(result.phase, describeRun(result)).toBe('Succeeded');
+    const buildkit = containerOf(result, 'buildkit');
+    expect(buildkit.env.PROXY_DESTINATIONS).toBe(`${proxy.host}${PREFIX}/team/pod-namespace:1.0.0`);
+    const lines = buildkit.terminationMessage.trim().split('\n');
+    expect(lines.map(l => l.slice(0, l.lastIndexOf('@')))).toEqual([
+      `${env.harbor.host}/team/pod-namespace:1.0.0`,
+      `${proxy.host}${PREFIX}/team/pod-namespace:1.0.0`,
+    ]);
+    expectServed(lines);
+    expect(published.at(-1)!['connector.namespace']).toBeUndefined();
     expectNoSecretLeak(result, [token], CONNECTOR_USER);
   });
 
@@ -208,6 +232,8 @@ describe('buildctl arguments against `buildctl build`\'s flag set', () => {
       secrets: [{ id: 'npmrc', secretName: 'npm' }],
     });
     expect(names.filter(n => n === '--opt').length).toBeGreaterThanOrEqual(5);
+    // a private git context adds its token as one more --secret
+    expect(flagsOf({ context: BuildContext.fromGit('https://git.example.com/acme/app.git', { tokenSecret: 'git' }) }).filter(n => n === '--secret')).toHaveLength(1);
     expect(names).toEqual(expect.arrayContaining(['--secret', '--import-cache', '--export-cache']));
   });
 });
