@@ -2,15 +2,16 @@
  * The services the e2e tests run against, all on 127.0.0.1 and all stopped by the test setup:
  * two Docker Distribution registries ("intermediate": plain http, no auth; "harbor": TLS with a
  * generated self-signed certificate and htpasswd bcrypt basic auth), an HTTP file server, and a
- * fault-injecting server. Scratch state lives in a temporary directory under `.e2e/`.
+ * fault-injecting server. Scratch state lives in a temporary directory under the system temp directory (`cdk8s-image-jobs-e2e-*`).
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
-import { accessSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'https';
 import { AddressInfo, createServer as createNetServer } from 'net';
-import { join, resolve } from 'path';
+import { tmpdir } from 'os';
+import { join } from 'path';
 
 /** Every program the e2e tier runs, with the Debian package that provides it. */
 export const REQUIRED_TOOLS: { [program: string]: string } = {
@@ -56,11 +57,14 @@ export function requireTools(): void {
   }
 }
 
-/** A fresh scratch directory under `.e2e/` (gitignored), removed by `remove()`. */
+/**
+ * A fresh scratch directory in the system temp directory, removed by `remove()`. Not under the checkout:
+ * containers run as uid 65532 must traverse every parent, and a checkout may sit in a 0700 directory.
+ */
 export function scratchDir(prefix: string): string {
-  const base = resolve(__dirname, '..', '..', '.e2e');
-  mkdirSync(base, { recursive: true });
-  return mkdtempSync(join(base, `${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `cdk8s-image-jobs-e2e-${prefix}-`));
+  chmodSync(dir, 0o711);
+  return dir;
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
