@@ -12,9 +12,9 @@ import { parseDestinations } from './_refs';
 import { BUILDAH_BUILD_SCRIPT } from './_scripts';
 import { checkOneOf, checkRegistryHost, checkRelativePath, checkWholeSeconds } from './_validate';
 import { BuildContext } from './build-context';
-import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
+import { BuildJobOptions } from './build-job-options';
+import { IImageJob, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
-import { PushDestinationOptions } from './push-destinations';
 import { RegistryCredentials } from './registry-credentials';
 
 /** Where buildah keeps images and layers while it builds (`--storage-driver`). */
@@ -58,72 +58,13 @@ export interface BuildahCacheOptions {
 }
 
 /** Props of `BuildahBuildJob`. */
-export interface BuildahBuildJobProps extends ImageJobOptions {
+export interface BuildahBuildJobProps extends BuildJobOptions {
   /**
    * The build context: `BuildContext.fromUrl()` (seed 000's `BUILD_CONTEXT_URL`), `fromLocalDirectory()`,
    * `fromConfigMap()` or `fromPersistentVolumeClaim()`. Git, S3 and GCS contexts are refused: buildah reads a
    * directory, and the pod would need a git or cloud client to fill one.
    */
   readonly context: BuildContext;
-
-  /**
-   * The Dockerfile's path relative to the context root (seed 000's `DOCKERFILE_PATH`).
-   *
-   * @default "Dockerfile"
-   */
-  readonly dockerfile?: string;
-
-  /**
-   * Where buildah pushes the image, each with a tag. The first travels in seed 000's
-   * `INTERMEDIATE_REGISTRY_URL` / `BUILD_IMAGE_NAME` / `BUILD_IMAGE_TAG`; every one is pushed and must
-   * receive the same digest.
-   */
-  readonly destinations: string[];
-
-  /**
-   * Credentials for the destinations (and for private base images and the cache), read by buildah through
-   * `REGISTRY_AUTH_FILE`.
-   *
-   * @default RegistryCredentials.anonymous()
-   */
-  readonly credentials?: RegistryCredentials;
-
-  /**
-   * Build arguments (`--build-arg KEY=VALUE`). Values are visible in the Job YAML: never pass secrets here.
-   *
-   * @default - none
-   */
-  readonly buildArgs?: { [key: string]: string };
-
-  /**
-   * The Dockerfile stage to build (`--target`).
-   *
-   * @default - the last stage
-   */
-  readonly target?: string;
-
-  /**
-   * Labels written into the image config (`--label KEY=VALUE`), e.g. `org.opencontainers.image.revision`.
-   *
-   * @default - none
-   */
-  readonly labels?: { [key: string]: string };
-
-  /**
-   * The commit the image is built from: passed as the build arg `BUILD_COMMIT_SHA` unless `buildArgs` sets it.
-   *
-   * @default - no BUILD_COMMIT_SHA build arg
-   */
-  readonly commitSha?: string;
-
-  /**
-   * Registries (`host[:port]`) reached over plain http or with an unverified certificate (an `insecure`
-   * entry in the registries.conf the Job writes). When the first destination's registry is listed, the
-   * promotion also reads it without TLS.
-   *
-   * @default - every registry uses https with a verified certificate
-   */
-  readonly insecureRegistries?: string[];
 
   /**
    * Where buildah stores layers while it builds.
@@ -162,21 +103,6 @@ export interface BuildahBuildJobProps extends ImageJobOptions {
    * @default - none
    */
   readonly extraArgs?: string[];
-
-  /**
-   * Promote the built image by digest to final registries. buildah then runs as an init container and a
-   * skopeo container copies `<first destination>@<digest buildah recorded>` to every promotion destination.
-   *
-   * @default - no promotion; buildah is the main container
-   */
-  readonly promotion?: PushDestinationOptions;
-
-  /**
-   * Size limit of the emptyDir holding a downloaded context (archive and unpacked files).
-   *
-   * @default Size.gibibytes(2)
-   */
-  readonly contextSizeLimit?: Size;
 
   /**
    * Size limit of the emptyDir at `/var/lib/containers` holding buildah's storage (base images, layers,

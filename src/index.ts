@@ -1,6 +1,7 @@
 export * from './image-reference';
 export * from './registry-credentials';
 export * from './build-context';
+export * from './build-job-options';
 export * from './image-archive';
 export * from './tool-images';
 export * from './image-job';

@@ -8,9 +8,9 @@ import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPo
 import { parseDestinations } from './_refs';
 import { checkRelativePath, checkWholeSeconds } from './_validate';
 import { BuildContext, ContextBinding } from './build-context';
-import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
+import { BuildJobOptions } from './build-job-options';
+import { IImageJob, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
-import { PushDestinationOptions } from './push-destinations';
 import { RegistryCredentials } from './registry-credentials';
 
 /** Registry layer cache for kaniko (`--cache=true --cache-repo`). */
@@ -34,7 +34,7 @@ export interface KanikoCacheOptions {
 }
 
 /** Props of `KanikoBuildJob`. */
-export interface KanikoBuildJobProps extends ImageJobOptions {
+export interface KanikoBuildJobProps extends BuildJobOptions {
   /**
    * The build context, from any source: `BuildContext.fromUrl()` (seed 000's `BUILD_CONTEXT_URL`), `fromGit()`,
    * `fromLocalDirectory()`, `fromConfigMap()`, `fromPersistentVolumeClaim()`, `fromS3()` or `fromGcs()`.
@@ -42,68 +42,11 @@ export interface KanikoBuildJobProps extends ImageJobOptions {
   readonly context: BuildContext;
 
   /**
-   * The Dockerfile's path relative to the context root (seed 000's `DOCKERFILE_PATH`).
-   *
-   * @default "Dockerfile"
-   */
-  readonly dockerfile?: string;
-
-  /**
-   * Where kaniko pushes the image, each with a tag. The first travels in seed 000's
-   * `INTERMEDIATE_REGISTRY_URL` / `BUILD_IMAGE_NAME` / `BUILD_IMAGE_TAG`; every one is pushed.
-   */
-  readonly destinations: string[];
-
-  /**
-   * Credentials for the destinations (and for private base images and the cache).
-   *
-   * @default RegistryCredentials.anonymous()
-   */
-  readonly credentials?: RegistryCredentials;
-
-  /**
-   * Build arguments (`--build-arg KEY=VALUE`). Values are visible in the Job YAML: never pass secrets here.
-   *
-   * @default - none
-   */
-  readonly buildArgs?: { [key: string]: string };
-
-  /**
-   * The Dockerfile stage to build (`--target`).
-   *
-   * @default - the last stage
-   */
-  readonly target?: string;
-
-  /**
-   * Labels written into the image config (`--label KEY=VALUE`), e.g. `org.opencontainers.image.revision`.
-   *
-   * @default - none
-   */
-  readonly labels?: { [key: string]: string };
-
-  /**
    * A registry layer cache. `cache: {}` caches in `<first destination's repository>/cache`.
    *
    * @default - no cache; every layer is rebuilt
    */
   readonly cache?: KanikoCacheOptions;
-
-  /**
-   * The commit the image is built from: passed as the build arg `BUILD_COMMIT_SHA` (as Kyma's image builder
-   * does) unless `buildArgs` sets it. `ImageTag` exposes the commit it used as `commitSha`.
-   *
-   * @default - no BUILD_COMMIT_SHA build arg
-   */
-  readonly commitSha?: string;
-
-  /**
-   * Registries (`host[:port]`) reached over plain http (`--insecure-registry`). When the first destination's
-   * registry is listed, the promotion also reads it without TLS.
-   *
-   * @default - every registry uses https with a verified certificate
-   */
-  readonly insecureRegistries?: string[];
 
   /**
    * Extra kaniko flags, e.g. `['--compressed-caching=false']`. Flags this construct manages from its props
@@ -116,21 +59,6 @@ export interface KanikoBuildJobProps extends ImageJobOptions {
    * @default - none
    */
   readonly extraArgs?: string[];
-
-  /**
-   * Promote the built image by digest to final registries. kaniko then runs as an init container and a
-   * skopeo container copies `<first destination>@<digest kaniko recorded>` to every promotion destination.
-   *
-   * @default - no promotion; kaniko is the main container
-   */
-  readonly promotion?: PushDestinationOptions;
-
-  /**
-   * Size limit of the emptyDir holding a downloaded context (archive and unpacked files).
-   *
-   * @default Size.gibibytes(2)
-   */
-  readonly contextSizeLimit?: Size;
 }
 
 /**

@@ -9,6 +9,7 @@
 import { randomBytes } from 'crypto';
 import { chmodSync, rmSync } from 'fs';
 import { join } from 'path';
+import { Construct } from 'constructs';
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { E2eEnvironment, startEnvironment, synthesize } from './environment';
@@ -67,105 +68,62 @@ const buildArgs = fc.dictionary(fc.oneof(fc.constantFrom('APP_VERSION', 'GIT_SHA
 const credentialsOf = (kind: number, secret: string) =>
   [undefined, RegistryCredentials.fromUsernamePassword, RegistryCredentials.fromDockerConfigSecret][kind]?.(secret);
 
+/** A Dockerfile builder's arbitrary: KanikoBuildJob and BuildahBuildJob take the same build inputs. */
+function dockerfileBuilder(Builder: new (scope: Construct, id: string, props: any) => unknown, extraArg: string) {
+  return {
+    acceptsPayloads: true,
+    arbitrary: () => fc.tuple(fc.nat(2), mixed({
+      context: url('ctx.tar.gz'),
+      sha: 'a'.repeat(64),
+      destination: ref('build/api'),
+      secret: 'harbor-credentials',
+      buildArgs: { APP_VERSION: '1.0.0' } as { [k: string]: string },
+      labels: { 'org.opencontainers.image.title': 'api' } as { [k: string]: string },
+      target: 'runtime',
+      dockerfile: 'Dockerfile',
+      commitSha: '0123abcd',
+      insecure: registry(),
+      extraArg: extraArg,
+      promotion: ref('platform/api'),
+      name: 'image-job',
+    }, {
+      context: hostileUrl('ctx.tar.gz'),
+      sha: hostile('a'.repeat(64)),
+      destination: hostileRef('build/api'),
+      secret: hostileName('harbor-credentials'),
+      buildArgs,
+      labels: fc.dictionary(fc.oneof(fc.constant('org.opencontainers.image.title'), hostileText), fc.oneof(fc.constant('api'), hostileText), { minKeys: 1, maxKeys: 2 }),
+      target: hostile('runtime'),
+      dockerfile: hostile('Dockerfile', [p => `docker/${p}`]),
+      commitSha: hostile('0123abcd'),
+      insecure: hostile(registry()),
+      extraArg: hostile(extraArg, [p => `--build-arg=X=${p}`, p => `--label=a=${p}`]),
+      promotion: hostileRef('platform/api'),
+      name: hostileName('image-job'),
+    })).map(([credentials, p]) => ({
+      describe: JSON.stringify({ credentials, ...p }),
+      synth: () => synthesize(chart => new Builder(chart, 'build', {
+        context: BuildContext.fromUrl(p.context, { sha256: p.sha }),
+        destinations: [p.destination],
+        credentials: credentialsOf(credentials, p.secret),
+        buildArgs: p.buildArgs,
+        labels: p.labels,
+        target: p.target,
+        dockerfile: p.dockerfile,
+        commitSha: p.commitSha,
+        insecureRegistries: [p.insecure],
+        extraArgs: [p.extraArg],
+        promotion: { destinations: [p.promotion], credentials: credentialsOf(credentials, p.secret) },
+        name: p.name,
+      })),
+    })),
+  };
+}
+
 /** Arbitraries per construct: valid props with one or two fields attacked (hostile.ts `mixed`). */
 const CONSTRUCTS: { [construct: string]: { arbitrary: () => fc.Arbitrary<Case>; acceptsPayloads: boolean } } = {
-  KanikoBuildJob: {
-    acceptsPayloads: true,
-    arbitrary: () => fc.tuple(fc.nat(2), mixed({
-      context: url('ctx.tar.gz'),
-      sha: 'a'.repeat(64),
-      destination: ref('build/api'),
-      secret: 'harbor-credentials',
-      buildArgs: { APP_VERSION: '1.0.0' } as { [k: string]: string },
-      labels: { 'org.opencontainers.image.title': 'api' } as { [k: string]: string },
-      target: 'runtime',
-      dockerfile: 'Dockerfile',
-      commitSha: '0123abcd',
-      insecure: registry(),
-      extraArg: '--snapshot-mode=full',
-      promotion: ref('platform/api'),
-      name: 'image-job',
-    }, {
-      context: hostileUrl('ctx.tar.gz'),
-      sha: hostile('a'.repeat(64)),
-      destination: hostileRef('build/api'),
-      secret: hostileName('harbor-credentials'),
-      buildArgs,
-      labels: fc.dictionary(fc.oneof(fc.constant('org.opencontainers.image.title'), hostileText), fc.oneof(fc.constant('api'), hostileText), { minKeys: 1, maxKeys: 2 }),
-      target: hostile('runtime'),
-      dockerfile: hostile('Dockerfile', [p => `docker/${p}`]),
-      commitSha: hostile('0123abcd'),
-      insecure: hostile(registry()),
-      extraArg: hostile('--snapshot-mode=full', [p => `--build-arg=X=${p}`, p => `--label=a=${p}`]),
-      promotion: hostileRef('platform/api'),
-      name: hostileName('image-job'),
-    })).map(([credentials, p]) => ({
-      describe: JSON.stringify({ credentials, ...p }),
-      synth: () => synthesize(chart => new KanikoBuildJob(chart, 'build', {
-        context: BuildContext.fromUrl(p.context, { sha256: p.sha }),
-        destinations: [p.destination],
-        credentials: credentialsOf(credentials, p.secret),
-        buildArgs: p.buildArgs,
-        labels: p.labels,
-        target: p.target,
-        dockerfile: p.dockerfile,
-        commitSha: p.commitSha,
-        insecureRegistries: [p.insecure],
-        extraArgs: [p.extraArg],
-        promotion: { destinations: [p.promotion], credentials: credentialsOf(credentials, p.secret) },
-        name: p.name,
-      })),
-    })),
-  },
-
-  BuildahBuildJob: {
-    acceptsPayloads: true,
-    arbitrary: () => fc.tuple(fc.nat(2), mixed({
-      context: url('ctx.tar.gz'),
-      sha: 'a'.repeat(64),
-      destination: ref('build/api'),
-      secret: 'harbor-credentials',
-      buildArgs: { APP_VERSION: '1.0.0' } as { [k: string]: string },
-      labels: { 'org.opencontainers.image.title': 'api' } as { [k: string]: string },
-      target: 'runtime',
-      dockerfile: 'Dockerfile',
-      commitSha: '0123abcd',
-      insecure: registry(),
-      extraArg: '--platform=linux/amd64',
-      promotion: ref('platform/api'),
-      name: 'image-job',
-    }, {
-      context: hostileUrl('ctx.tar.gz'),
-      sha: hostile('a'.repeat(64)),
-      destination: hostileRef('build/api'),
-      secret: hostileName('harbor-credentials'),
-      buildArgs,
-      labels: fc.dictionary(fc.oneof(fc.constant('org.opencontainers.image.title'), hostileText), fc.oneof(fc.constant('api'), hostileText), { minKeys: 1, maxKeys: 2 }),
-      target: hostile('runtime'),
-      dockerfile: hostile('Dockerfile', [p => `docker/${p}`]),
-      commitSha: hostile('0123abcd'),
-      insecure: hostile(registry()),
-      extraArg: hostile('--platform=linux/amd64', [p => `--build-arg=X=${p}`, p => `--label=a=${p}`]),
-      promotion: hostileRef('platform/api'),
-      name: hostileName('image-job'),
-    })).map(([credentials, p]) => ({
-      describe: JSON.stringify({ credentials, ...p }),
-      synth: () => synthesize(chart => new BuildahBuildJob(chart, 'build', {
-        context: BuildContext.fromUrl(p.context, { sha256: p.sha }),
-        destinations: [p.destination],
-        credentials: credentialsOf(credentials, p.secret),
-        buildArgs: p.buildArgs,
-        labels: p.labels,
-        target: p.target,
-        dockerfile: p.dockerfile,
-        commitSha: p.commitSha,
-        insecureRegistries: [p.insecure],
-        extraArgs: [p.extraArg],
-        promotion: { destinations: [p.promotion], credentials: credentialsOf(credentials, p.secret) },
-        name: p.name,
-      })),
-    })),
-  },
+  KanikoBuildJob: dockerfileBuilder(KanikoBuildJob, '--snapshot-mode=full'),
+  BuildahBuildJob: dockerfileBuilder(BuildahBuildJob, '--platform=linux/amd64'),
 
   SkopeoPromoteJob: {
     // every string prop is a reference or a name, which the constructor parses strictly

@@ -1,0 +1,85 @@
+import { Size } from 'cdk8s';
+import { ImageJobOptions } from './image-job';
+import { PushDestinationOptions } from './push-destinations';
+import { RegistryCredentials } from './registry-credentials';
+
+/**
+ * The inputs every Dockerfile builder takes (`KanikoBuildJob`, `BuildahBuildJob`), next to its own
+ * `context`, `cache` and `extraArgs`.
+ */
+export interface BuildJobOptions extends ImageJobOptions {
+  /**
+   * The Dockerfile's path relative to the context root (seed 000's `DOCKERFILE_PATH`).
+   *
+   * @default "Dockerfile"
+   */
+  readonly dockerfile?: string;
+
+  /**
+   * Where the builder pushes the image, each with a tag. The first travels in seed 000's
+   * `INTERMEDIATE_REGISTRY_URL` / `BUILD_IMAGE_NAME` / `BUILD_IMAGE_TAG`; every one is pushed and receives the
+   * same digest.
+   */
+  readonly destinations: string[];
+
+  /**
+   * Credentials for the destinations (and for private base images and the cache), given to the builder as a
+   * docker `config.json` file.
+   *
+   * @default RegistryCredentials.anonymous()
+   */
+  readonly credentials?: RegistryCredentials;
+
+  /**
+   * Build arguments (`--build-arg KEY=VALUE`). Values are visible in the Job YAML: never pass secrets here.
+   *
+   * @default - none
+   */
+  readonly buildArgs?: { [key: string]: string };
+
+  /**
+   * The Dockerfile stage to build (`--target`).
+   *
+   * @default - the last stage
+   */
+  readonly target?: string;
+
+  /**
+   * Labels written into the image config (`--label KEY=VALUE`), e.g. `org.opencontainers.image.revision`.
+   *
+   * @default - none
+   */
+  readonly labels?: { [key: string]: string };
+
+  /**
+   * The commit the image is built from: passed as the build arg `BUILD_COMMIT_SHA` (as Kyma's image builder
+   * does) unless `buildArgs` sets it. `ImageTag` exposes the commit it found as `commitSha`.
+   *
+   * @default - no BUILD_COMMIT_SHA build arg
+   */
+  readonly commitSha?: string;
+
+  /**
+   * Registries (`host[:port]`) reached over plain http or with an unverified certificate (kaniko's
+   * `--insecure-registry`, an `insecure` entry in buildah's registries.conf). When the first destination's
+   * registry is listed, the promotion also reads it without TLS.
+   *
+   * @default - every registry uses https with a verified certificate
+   */
+  readonly insecureRegistries?: string[];
+
+  /**
+   * Promote the built image by digest to final registries. The builder then runs as an init container and a
+   * skopeo container copies `<first destination>@<digest the builder recorded>` to every promotion destination.
+   *
+   * @default - no promotion; the builder is the main container
+   */
+  readonly promotion?: PushDestinationOptions;
+
+  /**
+   * Size limit of the emptyDir holding a downloaded context (archive and unpacked files).
+   *
+   * @default Size.gibibytes(2)
+   */
+  readonly contextSizeLimit?: Size;
+}
