@@ -7,6 +7,7 @@ import { join } from 'path';
 import { App, Chart } from 'cdk8s';
 import * as buildFromContext from './build-from-context';
 import * as buildahBuild from './buildah-build';
+import * as kymaTags from './kyma-tags';
 import * as monorepoBatch from './monorepo-batch';
 import * as ociConnector from './oci-connector';
 import * as promote from './promote';
@@ -24,6 +25,7 @@ export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
   'unified-tools-image': unifiedToolsImage.build,
   'oci-connector': ociConnector.build,
   'monorepo-batch': monorepoBatch.build,
+  'kyma-tags': kymaTags.build,
 };
 
 /** The YAML an example synthesizes. */
