@@ -26,9 +26,9 @@ export enum ContainerProfile {
   ROOTLESS_BUILDER,
   /**
    * buildah (chroot isolation): root with exactly the capabilities buildah gives RUN steps plus SYS_ADMIN,
-   * which its mount and UTS namespaces need (without it buildah tries a user namespace instead). Kubernetes
-   * refuses `allowPrivilegeEscalation: false` next to SYS_ADMIN; pair it with `unconfineAppArmor`. Needs
-   * `privileged`.
+   * which its mount and UTS namespaces need (without it buildah tries a user namespace instead). Privilege
+   * escalation stays allowed so that RUN steps may exec setuid programs (`su`, `sudo` after `USER`), as
+   * Docker builds do; buildah itself does not need it. Pair it with `unconfineAppArmor`. Needs `privileged`.
    */
   BUILDAH_BUILDER,
 }
@@ -216,21 +216,12 @@ export class ImageJobPod {
   }
 
   /**
-   * Runs a container (init or main) without AppArmor confinement: the `appArmorProfile` field (Kubernetes 1.30+) plus
-   * the annotation older kubelets read. cdk8s-plus-28's generated `KubeJob` drops fields its Kubernetes 1.28
-   * schema does not know, JSON patches included, so the field is added to the serialized object.
+   * Runs a container (init or main) without AppArmor confinement, through the pod annotation every Kubernetes
+   * version honours. Kubernetes 1.30 deprecates it (a warning on apply) in favour of the `appArmorProfile`
+   * field, which 1.28 and 1.29 API servers would reject as an unknown field under `kubectl apply`'s strict
+   * validation: the annotation is the one form that applies everywhere.
    */
   public unconfineAppArmor(containerName: string): void {
-    const apiObject = ApiObject.of(this.job);
-    const toJson = apiObject.toJson.bind(apiObject);
-    apiObject.toJson = () => {
-      const json = toJson();
-      const podSpec = json.spec.template.spec;
-      const container = [...(podSpec.initContainers ?? []), ...podSpec.containers].find((c: { name: string }) => c.name === containerName);
-      const securityContext = { ...container.securityContext, appArmorProfile: { type: 'Unconfined' } };
-      container.securityContext = Object.fromEntries(Object.entries(securityContext).sort(([a], [b]) => a.localeCompare(b)));
-      return json;
-    };
     this.job.podMetadata.addAnnotation(`container.apparmor.security.beta.kubernetes.io/${containerName}`, 'unconfined');
   }
 

@@ -267,7 +267,6 @@ describe('OciConnectorBuildJob', () => {
     expect(buildkit.image).toBe(ToolImages.BUILDKIT_ROOTLESS);
     expect(buildkit.securityContext).toEqual({
       allowPrivilegeEscalation: true,
-      appArmorProfile: { type: 'Unconfined' },
       privileged: false,
       readOnlyRootFilesystem: false,
       runAsGroup: 1000,
