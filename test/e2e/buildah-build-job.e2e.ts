@@ -10,7 +10,7 @@ import { readFileSync, realpathSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
-  containerOf, describeRun, E2eEnvironment, expectNoSecretLeak, HARBOR_USER, skopeoInspectDigest, startEnvironment, synthesize,
+  containerOf, describeRun, E2eEnvironment, expectNoSecretLeak, HARBOR_USER, hostSkopeo, skopeoInspectDigest, startEnvironment, synthesize,
   usernamePasswordSecret,
 } from './environment';
 import { which } from './fixtures';
@@ -29,6 +29,25 @@ const DOCKERFILE = [
 ].join('\n');
 const CONTEXT = tarGz({ 'docker/Dockerfile': DOCKERFILE, 'app.txt': 'hello from the context\n' });
 const CONTEXT_SHA256 = createHash('sha256').update(CONTEXT).digest('hex');
+
+/** Two stages, each writing a file only it writes; without `--target` buildah builds the last one. */
+const STAGES_CONTEXT = tarGz({
+  'docker/Dockerfile': 'ARG BASE\nFROM ${BASE} AS one\nRUN echo "stage one" > /one\nFROM ${BASE} AS two\nRUN echo "stage two" > /two\n',
+});
+const STAGES_SHA256 = createHash('sha256').update(STAGES_CONTEXT).digest('hex');
+
+/** A root RUN step that chowns and records its effective capabilities, then a RUN step as USER 1000. */
+const CAPS_CONTEXT = tarGz({
+  'docker/Dockerfile': [
+    'ARG BASE',
+    'FROM ${BASE}',
+    'RUN busybox mkdir /data && busybox chown 1000:1000 /data && busybox grep CapEff /proc/self/status > /data/caps',
+    'USER 1000',
+    'RUN busybox id -u > /data/uid',
+    '',
+  ].join('\n'),
+});
+const CAPS_SHA256 = createHash('sha256').update(CAPS_CONTEXT).digest('hex');
 
 /** A base image with a shell: Debian's (dynamic) busybox as `/bin/sh` and `/bin/busybox`, plus the libraries it loads. */
 function busyboxBaseImage(): ReturnType<typeof singleImage> {
@@ -53,10 +72,10 @@ afterAll(async () => {
 });
 
 /** Runs a BuildahBuildJob on the context served at `url`, with the harbor credentials Secret in the "cluster". */
-async function build(url: string, props: Partial<BuildahBuildJobProps>, patch?: (job: any) => void): Promise<PodResult> {
+async function build(url: string, props: Partial<BuildahBuildJobProps>, patch?: (job: any) => void, sha256 = CONTEXT_SHA256): Promise<PodResult> {
   const stat: [string, string][] = [['buildah-storage', 'storage/overlay'], ['buildah-storage', 'storage/vfs']];
   const objects = synthesize(chart => new BuildahBuildJob(chart, 'build', {
-    context: BuildContext.fromUrl(url, { sha256: CONTEXT_SHA256 }),
+    context: BuildContext.fromUrl(url, { sha256 }),
     dockerfile: 'docker/Dockerfile',
     destinations: [`${env.intermediate.host}/build/app:1.4.0`],
     insecureRegistries: [env.intermediate.host],
@@ -203,18 +222,124 @@ describe('BuildahBuildJob', () => {
     expect(await env.intermediate.repositories()).not.toContain('build/broken');
   });
 
-  // each declared capability is needed: without any one of them the same build fails.
-  const declared = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_ADMIN', 'SYS_CHROOT'];
-  test.each(declared)('without %s the build fails', async (capability) => {
-    const url = env.files.serve(`/contexts/without-${capability}.tar.gz`, CONTEXT);
-    let seen: string[] = [];
-    const result = await build(url, { destinations: [`${env.intermediate.host}/build/without-${capability.toLowerCase()}:1.0.0`] }, job => {
+  test('target builds only the named stage; the labels are the image config\'s, exactly', async () => {
+    // GIVEN a two-stage Dockerfile: without --target buildah would build the last stage, which writes /two.
+    const url = env.files.serve('/contexts/stages.tar.gz', STAGES_CONTEXT);
+    const destination = `${env.intermediate.host}/build/stages:1.0.0`;
+    const labels = { 'org.opencontainers.image.title': 'app "quoted" $(HOME) $$x', 'com.example.team': 'two words' };
+    // WHEN
+    const result = await build(url, { destinations: [destination], target: 'one', labels }, undefined, STAGES_SHA256);
+    // THEN
+    expect(result.phase, describeRun(result)).toBe('Succeeded');
+    const files = imageFiles(destination);
+    expect(files.one).toEqual({ owner: '0/0', content: 'stage one\n' });
+    expect(files.two).toBeUndefined();
+    // buildah adds its own version label; every other label is exactly what was given, `$` included.
+    const config = JSON.parse(hostSkopeo(env, ['inspect', '--config', '--tls-verify=false', `docker://${destination}`]));
+    expect(config.config.Labels).toEqual({ ...labels, 'io.buildah.version': '1.28.2' });
+  });
+
+  test('cache: {} pushes layers to <repository>/cache, and a second build in a fresh pod reuses them', async () => {
+    // GIVEN
+    const url = env.files.serve('/contexts/cached.tar.gz', STAGES_CONTEXT);
+    const first = `${env.intermediate.host}/build/cached:1`;
+    const second = `${env.intermediate.host}/build/cached:2`;
+    // WHEN the same build runs twice, each time in a new pod with empty buildah storage
+    const run1 = await build(url, { destinations: [first], target: 'one', cache: {} }, undefined, STAGES_SHA256);
+    const run2 = await build(url, { destinations: [second], target: 'one', cache: {} }, undefined, STAGES_SHA256);
+    // THEN the first run pushed the RUN step's layer to the cache repository
+    expect(run1.phase, describeRun(run1)).toBe('Succeeded');
+    const cache = `${env.intermediate.host}/build/cached/cache`;
+    expect(containerOf(run1, 'build').stdout).toContain(`--> Pushing cache ${cache}:`);
+    expect(containerOf(run1, 'build').stdout).not.toContain('Cache pulled from remote');
+    expect(await env.intermediate.repositories()).toContain('build/cached/cache');
+    // the second pulled it back instead of running the step (its storage started empty: it pulled the base again)
+    expect(run2.phase, describeRun(run2)).toBe('Succeeded');
+    const stdout2 = containerOf(run2, 'build').stdout;
+    expect(stdout2).toContain(`--> Cache pulled from remote ${cache}:`);
+    expect(stdout2).toContain('--> Using cache ');
+    expect(containerOf(run2, 'build').stderr).toContain('Trying to pull ');
+    expect(skopeoInspectDigest(env, second)).toBe(skopeoInspectDigest(env, first));
+  });
+
+  // The capabilities, tested without circularity: each test removes one capability from BOTH the container's
+  // bounding set and RUN_CAPABILITIES (the containers.conf default_capabilities buildah hands RUN steps).
+  // CAPS_DOCKERFILE has a root RUN step that chowns and records its effective capabilities, then a USER 1000 RUN step.
+  const RUN_SET = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT'];
+  /** Without these the build fails, with buildah's (or the RUN step's) error. */
+  const NEEDED: { [capability: string]: RegExp } = {
+    SYS_ADMIN: /Error during unshare\(CLONE_NEWUSER\): Operation not permitted/, // no mount namespace: buildah tries a user namespace
+    SYS_CHROOT: /chrooting to directory "[^"]+": operation not permitted/,
+    DAC_OVERRIDE: /setting up pivot dir: mkdir [^:]+: permission denied/, // applying the base layer in its own storage
+    FOWNER: /chmod \/data: operation not permitted/, // applying the RUN step's layer (a directory owned by 1000)
+    SETGID: /error setting supplemental groups list: operation not permitted/, // before every RUN step
+    CHOWN: /chown: \/data: Operation not permitted/, // the Dockerfile's own `chown`
+    SETUID: /error setting UID: operation not permitted/, // the Dockerfile's `USER 1000` RUN step
+  };
+  /** Docker's default RUN capabilities that these builds do not need: kept so Dockerfiles behave as under docker build. */
+  const DOCKER_DEFAULTS = ['FSETID', 'KILL', 'NET_BIND_SERVICE', 'SETFCAP', 'SETPCAP'];
+  /** capability(7) numbers, for the CapEff mask in /proc/self/status. */
+  const BITS: { [capability: string]: number } = {
+    CHOWN: 0,
+    DAC_OVERRIDE: 1,
+    FOWNER: 3,
+    FSETID: 4,
+    KILL: 5,
+    SETGID: 6,
+    SETUID: 7,
+    SETPCAP: 8,
+    NET_BIND_SERVICE: 10,
+    SYS_CHROOT: 18,
+    SYS_ADMIN: 21,
+    SETFCAP: 31,
+  };
+  const capEff = (capabilities: string[]) =>
+    `CapEff:\t${capabilities.reduce((mask, c) => mask + 2n ** BigInt(BITS[c]), 0n).toString(16).padStart(16, '0')}\n`;
+
+  /** Builds CAPS_DOCKERFILE with `capability` removed from the bounding set and from RUN_CAPABILITIES. */
+  async function buildWithout(capability: string | undefined) {
+    const name = `caps-${(capability ?? 'all').toLowerCase().replace('_', '-')}`;
+    const url = env.files.serve(`/contexts/${name}.tar.gz`, CAPS_CONTEXT);
+    const destination = `${env.intermediate.host}/build/${name}:1.0.0`;
+    let bounding: string[] = [];
+    let run: string[] = [];
+    const result = await build(url, { destinations: [destination] }, job => {
       const container = job.spec.template.spec.containers.find((c: any) => c.name === 'build');
-      seen = container.securityContext.capabilities.add;
-      container.securityContext.capabilities.add = seen.filter((c: string) => c !== capability);
-    });
-    expect(seen).toEqual(declared);
+      bounding = container.securityContext.capabilities.add;
+      const variable = container.env.find((e: any) => e.name === 'RUN_CAPABILITIES');
+      run = variable.value.split(' ');
+      container.securityContext.capabilities.add = bounding.filter((c: string) => c !== capability);
+      variable.value = run.filter(c => c !== capability).join(' ');
+    }, CAPS_SHA256);
+    // the construct declares the RUN set plus SYS_ADMIN, and RUN steps get the RUN set
+    expect(bounding).toEqual([...RUN_SET, 'SYS_ADMIN'].sort());
+    expect(run).toEqual(RUN_SET);
+    return { result, destination };
+  }
+
+  test('with the declared capabilities the RUN steps run with exactly the RUN set as effective capabilities', async () => {
+    const { result, destination } = await buildWithout(undefined);
+    expect(result.phase, describeRun(result)).toBe('Succeeded');
+    const files = imageFiles(destination);
+    expect(files['data/caps'].content).toBe(capEff(RUN_SET));
+    expect(files['data/uid'].content).toBe('1000\n');
+  });
+
+  test.each(Object.keys(NEEDED))('without %s (bounding set and RUN set) the build fails', async (capability) => {
+    const { result } = await buildWithout(capability);
     expect(result.phase).toBe('Failed');
-    expect(containerOf(result, 'build').terminationMessage).toMatch(/^error: buildah bud failed with exit code \d+/);
+    const build_ = containerOf(result, 'build');
+    expect(build_.terminationMessage).toMatch(/^error: buildah bud failed with exit code \d+/);
+    expect(build_.stdout + build_.stderr).toMatch(NEEDED[capability]);
+  });
+
+  test.each(DOCKER_DEFAULTS)('without %s the build succeeds and its RUN step lacks exactly that capability', async (capability) => {
+    const { result, destination } = await buildWithout(capability);
+    expect(result.phase, describeRun(result)).toBe('Succeeded');
+    expect(imageFiles(destination)['data/caps'].content).toBe(capEff(RUN_SET.filter(c => c !== capability)));
+  });
+
+  test('NEEDED and DOCKER_DEFAULTS cover the declared capabilities exactly once', () => {
+    expect([...Object.keys(NEEDED), ...DOCKER_DEFAULTS].sort()).toEqual([...RUN_SET, 'SYS_ADMIN'].sort());
   });
 });
