@@ -1,5 +1,5 @@
 import { spawnSync } from 'child_process';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { describe, expect, test } from 'vitest';
@@ -8,7 +8,7 @@ import { synthExample, EXAMPLES } from '../examples/synth';
 import * as scripts from '../src/_scripts';
 
 const SCRIPTS: { [name: string]: string } = { ...scripts };
-const { BUILDKIT_BUILD_SCRIPT, COMPOSE_AUTH_SCRIPT, FETCH_CONTEXT_SCRIPT, PROMOTE_SCRIPT } = scripts;
+const { BUILDAH_BUILD_SCRIPT, BUILDKIT_BUILD_SCRIPT, COMPOSE_AUTH_SCRIPT, FETCH_CONTEXT_SCRIPT, PROMOTE_SCRIPT } = scripts;
 
 describe('container scripts', () => {
   test.each(Object.keys(SCRIPTS))('%s passes shellcheck as POSIX sh', (name) => {
@@ -171,6 +171,88 @@ describe('container scripts', () => {
       expect(result.status).toBe(1);
       expect(result.stderr).toContain('missing required environment variable(s): PROXY_DESTINATIONS');
       expect(args).toBe('');
+    });
+  });
+  describe('the buildah build script', () => {
+    const DIGEST_A = `sha256:${'a'.repeat(64)}`;
+    const DIGEST_B = `sha256:${'b'.repeat(64)}`;
+
+    /**
+     * Runs the script with a fake `buildah` on PATH: `bud` writes an image id to --iidfile, the n-th `push` writes
+     * the n-th of `digests` to --digestfile.
+     */
+    function runBuild(digests: string[]) {
+      const dir = mkdtempSync(join(tmpdir(), 'buildah-'));
+      writeFileSync(join(dir, 'digests'), digests.join('\n') + '\n');
+      const tool = join(dir, 'buildah');
+      writeFileSync(tool, [
+        '#!/bin/sh',
+        `printf '%s\\n' "$*" >>"${dir}/calls"`,
+        'command=$1',
+        'while [ $# -gt 0 ]; do',
+        '  case "$1" in',
+        `    --iidfile) printf 'sha256:%s' "${'1'.repeat(64)}" >"$2" ;;`,
+        `    --digestfile) n=$(grep -c '^push ' "${dir}/calls"); sed -n "\${n}p" "${dir}/digests" | tr -d '\\n' >"$2" ;;`,
+        '  esac',
+        '  shift',
+        'done',
+        '[ "$command" = bud ] || [ "$command" = push ]',
+        '',
+      ].join('\n'));
+      chmodSync(tool, 0o755);
+      mkdirSync(join(dir, 'context'));
+      writeFileSync(join(dir, 'context', 'Dockerfile'), 'FROM scratch\n');
+      const result = spawnSync('sh', ['-c', BUILDAH_BUILD_SCRIPT, 'buildah-build', '--format=oci'], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${dir}:${process.env.PATH}`,
+          TERMINATION_LOG: join(dir, 'termination-log'),
+          CONTEXT_DIR: join(dir, 'context'),
+          DOCKERFILE_PATH: 'Dockerfile',
+          INTERMEDIATE_REGISTRY_URL: 'registry.internal:5000',
+          BUILD_IMAGE_NAME: 'build/app',
+          BUILD_IMAGE_TAG: '1.0.0',
+          ADDITIONAL_DESTINATIONS: 'registry.internal:5000/build/app:latest',
+          DIGEST_FILE: join(dir, 'digest'),
+          STORAGE_DRIVER: 'vfs',
+          STORAGE_ROOT: join(dir, 'storage'),
+          CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
+          CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
+          CONTAINERS_CONF: join(dir, 'containers.conf'),
+          RUN_CAPABILITIES: 'CHOWN SETUID',
+        },
+      });
+      const read = (name: string) => { try { return readFileSync(join(dir, name), 'utf8'); } catch { return ''; } };
+      return { result, calls: read('calls'), terminationLog: read('termination-log'), digest: read('digest') };
+    }
+
+    test('control: equal digests from every push are reported and written to DIGEST_FILE', () => {
+      const { result, calls, terminationLog, digest } = runBuild([DIGEST_A, DIGEST_A]);
+      expect(result.stderr).toContain(`pushed ${DIGEST_A}`);
+      expect(result.status).toBe(0);
+      expect(calls.split('\n').map(line => line.split(' ')[0])).toEqual(['bud', 'push', 'push', '']);
+      expect(terminationLog).toBe(`registry.internal:5000/build/app:1.0.0@${DIGEST_A}\nregistry.internal:5000/build/app:latest@${DIGEST_A}\n`);
+      expect(digest).toBe(`${DIGEST_A}\n`);
+    });
+
+    test('fails when two destinations receive different digests', () => {
+      const { result, terminationLog, digest } = runBuild([DIGEST_A, DIGEST_B]);
+      expect(result.status).toBe(1);
+      // die appends: the first destination's line, written before the second push, stays in front of the error.
+      expect(terminationLog).toBe(`registry.internal:5000/build/app:1.0.0@${DIGEST_A}\n`
+        + `error: registry.internal:5000/build/app:latest received digest ${DIGEST_B} but registry.internal:5000/build/app:1.0.0 received ${DIGEST_A}\n`);
+      expect(digest).toBe('');
+    });
+
+    test.each([
+      ['a short digest', 'sha256:abc'],
+      ['another algorithm', `sha512:${'a'.repeat(64)}`],
+      ['an empty digest file', ''],
+    ])('fails on %s from a push', (_, malformed) => {
+      const { result, terminationLog, digest } = runBuild([malformed, DIGEST_A]);
+      expect(result.status).toBe(1);
+      expect(terminationLog).toBe(`error: malformed digest '${malformed}' from the push to registry.internal:5000/build/app:1.0.0\n`);
+      expect(digest).toBe('');
     });
   });
 });
