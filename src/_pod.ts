@@ -35,7 +35,13 @@ export enum ContainerProfile {
 
 /**
  * The capabilities buildah grants RUN steps (its containers.conf `default_capabilities`, written by the
- * Job): each must be in the container's bounding set, or every RUN step fails.
+ * Job): each must be in the container's bounding set, or every RUN step fails. This is Docker's default RUN
+ * capability set minus MKNOD, NET_RAW and AUDIT_WRITE. The e2e tier removes each from both the bounding set
+ * and this list (buildah 1.28): buildah itself then fails without DAC_OVERRIDE (its storage's pivot dir),
+ * FOWNER (applying a layer), SETGID (supplementary groups before every RUN) and SYS_CHROOT (chroot isolation);
+ * CHOWN and SETUID are needed as soon as a RUN step chowns or runs after `USER 1000`. FSETID, KILL,
+ * NET_BIND_SERVICE, SETFCAP and SETPCAP are not needed by those builds: they are kept so that Dockerfiles
+ * behave as under `docker build` (a RUN step that binds port 80, kills a process, sets file capabilities).
  */
 export const BUILDAH_RUN_CAPABILITIES: kplus.Capability[] = [
   kplus.Capability.CHOWN,
@@ -52,8 +58,9 @@ export const BUILDAH_RUN_CAPABILITIES: kplus.Capability[] = [
 ];
 
 /**
- * The capabilities of a buildah container: its RUN steps' plus SYS_ADMIN (mount and UTS namespaces). The
- * runtime defaults MKNOD, NET_RAW and AUDIT_WRITE are dropped.
+ * The capabilities of a buildah container: its RUN steps' plus SYS_ADMIN (mount and UTS namespaces; without
+ * it buildah falls back to a user namespace and fails). The runtime defaults MKNOD, NET_RAW and AUDIT_WRITE
+ * are dropped.
  */
 export const BUILDAH_CAPABILITIES: kplus.Capability[] = [...BUILDAH_RUN_CAPABILITIES, kplus.Capability.SYS_ADMIN].sort();
 
