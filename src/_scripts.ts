@@ -177,7 +177,8 @@ verify_served() {
   [ "$served_digest" = "$2" ] || die "verification failed: $1 serves $served_digest, expected $2"
 }
 
-# copy_to DESTINATION: copy pinned_source (repository@digest), check the digest, verify the tag, record it.
+# copy_to DESTINATION: copy pinned_source (repository@digest), check the digest (with PRESERVE_DIGESTS: the
+# source's, or without COPY_ALL_PLATFORMS the one platform's the first copy selected), verify the tag, record it.
 copy_to() {
   destination=$1
   set -- --retry-times "$RETRY_TIMES" --src-tls-verify="$SOURCE_TLS_VERIFY" --dest-tls-verify="$DEST_TLS_VERIFY" --digestfile "$work_dir/digest"
@@ -189,8 +190,15 @@ copy_to() {
   rm -f "$work_dir/digest"
   run_skopeo copy "$@" "docker://$pinned_source" "docker://$destination" || die "copy of $pinned_source to $destination failed (skopeo's message above)"
   written_digest=$(cat "$work_dir/digest")
-  if [ "$PRESERVE_DIGESTS" = true ] && [ "$written_digest" != "$source_digest" ]; then
-    die "$destination received digest $written_digest, expected $source_digest"
+  if [ "$PRESERVE_DIGESTS" = true ]; then
+    # --all copies the source's manifest unchanged; without it skopeo copies one platform's manifest of an
+    # index (unchanged), the same one for every destination: the first destination's digest is the expected one
+    if [ "$COPY_ALL_PLATFORMS" = true ]; then
+      expected_digest=$source_digest
+    else
+      expected_digest=${'$'}{selected_digest:=$written_digest}
+    fi
+    [ "$written_digest" = "$expected_digest" ] || die "$destination received digest $written_digest, expected $expected_digest"
   fi
   verify_served "$destination" "$written_digest"
   record "$destination" "$written_digest"
