@@ -62,8 +62,9 @@ export interface UnifiedImageJobProps extends ImageJobOptions, PushDestinationOp
   readonly intermediateDestination?: string;
 
   /**
-   * BUILD_AND_PUSH only: credentials for the intermediate registry (and private base images, see
-   * `RegistryCredentials`). Mounted in the container that runs the Dockerfile's RUN steps, as are the
+   * BUILD_AND_PUSH only: credentials for the intermediate registry. For private base images the
+   * `config.json` needs their registry too: list it in the docker-config Secret's `auths`, or in
+   * `fromUsernamePassword()`'s `additionalRegistries`. Mounted in the container that runs the Dockerfile's RUN steps, as are the
    * destinations' `credentials`.
    *
    * @default RegistryCredentials.anonymous()

@@ -250,6 +250,15 @@ describe('KanikoBuildJob', () => {
     expect(JSON.stringify(build)).not.toMatch(/harbor-push|harbor-credentials/);
   });
 
+  test('username/password credentials with additionalRegistries: the composed config.json also covers a private base image\'s registry', () => {
+    // WHEN
+    const { job } = kaniko({
+      credentials: RegistryCredentials.fromUsernamePassword('build-credentials', { additionalRegistries: ['private.corp.io', 'registry-1.docker.io'] }),
+    });
+    // THEN: sorted, unique, Docker Hub under both of its keys
+    expect(envOf(container(job, 'compose-build-auth')).AUTH_REGISTRIES).toBe('docker.io https://index.docker.io/v1/ private.corp.io registry.internal:5000');
+  });
+
   test('the promoter is restricted even though the pod is baseline', () => {
     const { job } = kaniko({ promotion: { destinations: ['harbor.example.com/p/api:1'] } });
     expect(container(job, 'promote').securityContext).toEqual(RESTRICTED_SECURITY_CONTEXT);
