@@ -108,17 +108,21 @@ const PREPARE_CONTEXT = String.raw`prepare_context() {
 }
 `;
 
-/** `archive_format PATH`: prints oci-archive (has an oci-layout entry) or docker-archive (has manifest.json). */
+/**
+ * `archive_format PATH`: prints docker-archive (has manifest.json) or oci-archive (has an oci-layout entry and no
+ * manifest.json). Docker 25+ `docker save` writes both, and with the containerd image store its OCI index may
+ * name platforms whose blobs it left out (so `--all` fails); its manifest.json lists only what it holds.
+ */
 const ARCHIVE_FORMAT = String.raw`archive_format() {
   entries=$(tar -tf "$1") || die "cannot read $1 as a tar archive"
   for entry in $entries; do
     case "$entry" in
-      oci-layout | ./oci-layout) echo oci-archive && return 0 ;;
+      manifest.json | ./manifest.json) echo docker-archive && return 0 ;;
     esac
   done
   for entry in $entries; do
     case "$entry" in
-      manifest.json | ./manifest.json) echo docker-archive && return 0 ;;
+      oci-layout | ./oci-layout) echo oci-archive && return 0 ;;
     esac
   done
   die "$1 is neither an OCI archive (no oci-layout entry) nor a docker save archive (no manifest.json entry)"
