@@ -12,7 +12,8 @@ export const DOCKER_CONFIG_FILE = 'config.json';
  * (mount it as a directory), or undefined for anonymous access.
  *
  * A docker-config Secret is projected as the file itself. A username/password Secret is composed by an
- * init container `compose-<role>-auth` into a memory-backed emptyDir, with an entry for each registry.
+ * init container `compose-<role>-auth` into a memory-backed emptyDir, with an entry for each of `registries`
+ * and of the credentials' `additionalRegistries`.
  */
 export function provideCredentials(pod: ImageJobPod, credentials: RegistryCredentials, role: string, registries: string[]): kplus.Volume | undefined {
   const volumeName = `${role}-auth`;
@@ -28,7 +29,7 @@ export function provideCredentials(pod: ImageJobPod, credentials: RegistryCreden
         script: COMPOSE_AUTH_SCRIPT,
         env: [
           ['AUTH_FILE', kplus.EnvValue.fromValue(`/auth/${DOCKER_CONFIG_FILE}`)],
-          ['AUTH_REGISTRIES', kplus.EnvValue.fromValue(authKeys(registries).join(' '))],
+          ['AUTH_REGISTRIES', kplus.EnvValue.fromValue(authKeys([...registries, ...credentials.additionalRegistries]).join(' '))],
           ['HARBOR_USERNAME', kplus.EnvValue.fromSecretValue({ secret, key: credentials.usernameKey! })],
           ['HARBOR_PASSWORD', kplus.EnvValue.fromSecretValue({ secret, key: credentials.passwordKey! })],
         ],

@@ -108,17 +108,21 @@ const PREPARE_CONTEXT = String.raw`prepare_context() {
 }
 `;
 
-/** `archive_format PATH`: prints oci-archive (has an oci-layout entry) or docker-archive (has manifest.json). */
+/**
+ * `archive_format PATH`: prints docker-archive (has manifest.json) or oci-archive (has an oci-layout entry and no
+ * manifest.json). Docker 25+ `docker save` writes both, and with the containerd image store its OCI index may
+ * name platforms whose blobs it left out (so `--all` fails); its manifest.json lists only what it holds.
+ */
 const ARCHIVE_FORMAT = String.raw`archive_format() {
   entries=$(tar -tf "$1") || die "cannot read $1 as a tar archive"
   for entry in $entries; do
     case "$entry" in
-      oci-layout | ./oci-layout) echo oci-archive && return 0 ;;
+      manifest.json | ./manifest.json) echo docker-archive && return 0 ;;
     esac
   done
   for entry in $entries; do
     case "$entry" in
-      manifest.json | ./manifest.json) echo docker-archive && return 0 ;;
+      oci-layout | ./oci-layout) echo oci-archive && return 0 ;;
     esac
   done
   die "$1 is neither an OCI archive (no oci-layout entry) nor a docker save archive (no manifest.json entry)"
@@ -177,7 +181,8 @@ verify_served() {
   [ "$served_digest" = "$2" ] || die "verification failed: $1 serves $served_digest, expected $2"
 }
 
-# copy_to DESTINATION: copy pinned_source (repository@digest), check the digest, verify the tag, record it.
+# copy_to DESTINATION: copy pinned_source (repository@digest), check the digest (with PRESERVE_DIGESTS: the
+# source's, or without COPY_ALL_PLATFORMS the one platform's the first copy selected), verify the tag, record it.
 copy_to() {
   destination=$1
   set -- --retry-times "$RETRY_TIMES" --src-tls-verify="$SOURCE_TLS_VERIFY" --dest-tls-verify="$DEST_TLS_VERIFY" --digestfile "$work_dir/digest"
@@ -189,8 +194,15 @@ copy_to() {
   rm -f "$work_dir/digest"
   run_skopeo copy "$@" "docker://$pinned_source" "docker://$destination" || die "copy of $pinned_source to $destination failed (skopeo's message above)"
   written_digest=$(cat "$work_dir/digest")
-  if [ "$PRESERVE_DIGESTS" = true ] && [ "$written_digest" != "$source_digest" ]; then
-    die "$destination received digest $written_digest, expected $source_digest"
+  if [ "$PRESERVE_DIGESTS" = true ]; then
+    # --all copies the source's manifest unchanged; without it skopeo copies one platform's manifest of an
+    # index (unchanged), the same one for every destination: the first destination's digest is the expected one
+    if [ "$COPY_ALL_PLATFORMS" = true ]; then
+      expected_digest=$source_digest
+    else
+      expected_digest=${'$'}{selected_digest:=$written_digest}
+    fi
+    [ "$written_digest" = "$expected_digest" ] || die "$destination received digest $written_digest, expected $expected_digest"
   fi
   verify_served "$destination" "$written_digest"
   record "$destination" "$written_digest"

@@ -23,8 +23,9 @@ export interface BuildJobOptions extends ImageJobOptions {
   readonly destinations: string[];
 
   /**
-   * Credentials for the destinations (and for private base images and the cache), given to the builder as a
-   * docker `config.json` file.
+   * Credentials for the destinations and the cache, given to the builder as a docker `config.json` file.
+   * For private base images the file needs their registry too: list it in the docker-config Secret's
+   * `auths`, or in `fromUsernamePassword()`'s `additionalRegistries`.
    *
    * @default RegistryCredentials.anonymous()
    */

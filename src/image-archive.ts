@@ -2,7 +2,12 @@ import { checkDownloadUrl, checkObjectName, checkRelativePath, checkSha256, inva
 
 /** The layout of an image archive. */
 export enum ArchiveFormat {
-  /** Detect at run time: an OCI archive holds an `oci-layout` entry, a `docker save` archive a `manifest.json`. */
+  /**
+   * Detect at run time: a tar with a `manifest.json` is read as a `docker save` archive, else one with an
+   * `oci-layout` entry as an OCI archive. Docker 25+ `docker save` writes both; its OCI index may name
+   * platforms whose blobs it left out, so its `manifest.json` (what it really holds) wins. Name
+   * `OCI_ARCHIVE` to push such an archive's OCI manifest and keep its digest.
+   */
   AUTO = 'auto',
   /** A `docker save` archive (skopeo `docker-archive:`). The registry computes a new manifest digest on push. */
   DOCKER_ARCHIVE = 'docker-archive',

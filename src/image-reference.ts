@@ -1,8 +1,6 @@
-import { canonicalRegistry, DOCKER_HUB } from './_registry';
+import { canonicalRegistry, DOCKER_HUB, isRegistryHost } from './_registry';
 import { invalid } from './_validate';
 
-const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-const DOMAIN = new RegExp(`^${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]{1,5})?$`);
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -11,9 +9,11 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
  * A parsed container image reference: `registry[:port]/path[:tag][@sha256:<64 hex>]`.
  *
  * Parsing follows the grammar of the Docker Distribution `reference` package. Docker Hub short names are
- * normalized the way `docker pull` does it: `nginx` becomes `docker.io/library/nginx` and
- * `index.docker.io` becomes `docker.io`. A reference is immutable; `withTag()` and `withDigest()` return
- * new references.
+ * normalized the way `docker pull` does it: `nginx` becomes `docker.io/library/nginx`, and the Docker Hub
+ * hosts `index.docker.io` and `registry-1.docker.io` become `docker.io` (so `registry-1.docker.io/nginx` is
+ * `docker.io/library/nginx`). A registry port must be 1 to 65535. Bracketed IPv6 hosts
+ * (`[::1]:5000/app`) are not supported: name such a registry by a host name or IPv4 address. A reference
+ * is immutable; `withTag()` and `withDigest()` return new references.
  *
  * @example ImageReference.parse('harbor.example.com/platform/api:1.4.0')
  */
@@ -63,10 +63,13 @@ export class ImageReference {
     const first = components[0];
     if (components.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
       registry = components.shift()!;
-      if (!DOMAIN.test(registry)) {
-        invalid(prop, ref, 'expected a registry host name with an optional ":port" before the first "/"');
+      if (!isRegistryHost(registry)) {
+        invalid(prop, ref, 'expected a registry host name with an optional ":port" (1-65535) before the first "/"; bracketed IPv6 hosts are not supported');
       }
       registry = canonicalRegistry(registry);
+    } else if (components.length > 1 && first.toLowerCase() !== first) {
+      // Docker's reference grammar reads such a first component as a registry host, never a Docker Hub namespace
+      invalid(prop, ref, `expected a registry host with a "." or ":port" (or localhost), or a lower-case Docker Hub namespace; Docker reads "${first}" (it has upper-case letters) as a registry host`);
     }
     if (registry === DOCKER_HUB && components.length === 1) {
       components.unshift('library');

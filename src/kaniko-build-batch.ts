@@ -101,7 +101,9 @@ export interface KanikoBuildBatchProps extends ImageJobOptions {
   readonly maxArchiveBytes?: number;
 
   /**
-   * Credentials for the registries, the cache and private base images.
+   * Credentials for the registries and the cache. For private base images the `config.json` needs their
+   * registry too: list it in the docker-config Secret's `auths`, or in `fromUsernamePassword()`'s
+   * `additionalRegistries`.
    *
    * @default RegistryCredentials.anonymous()
    */

@@ -13,7 +13,9 @@ export interface PushDestinationOptions {
   readonly destinations: string[];
 
   /**
-   * Credentials for the destination registries.
+   * Credentials for the destination registries. `KanikoBuildJob`'s `promotion` mounts them in the promoter
+   * only; `UnifiedImageJob`'s build mode mounts them in its one main container, where the Dockerfile's RUN
+   * steps can read them.
    *
    * @default RegistryCredentials.anonymous()
    */

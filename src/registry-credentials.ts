@@ -1,3 +1,4 @@
+import { checkRegistryHost } from './_registry';
 import { checkObjectName, checkSecretKey, invalid } from './_validate';
 
 /** Options for `RegistryCredentials.fromUsernamePassword()`. */
@@ -15,6 +16,15 @@ export interface UsernamePasswordOptions {
    * @default "password"
    */
   readonly passwordKey?: string;
+
+  /**
+   * More registries the same user name and password are written for, as `host[:port]`, such as the registry
+   * of a private base image (`FROM private.corp.io/base:1`). The composed `config.json` only has entries for
+   * the registries the Job pushes to or reads from itself, plus these.
+   *
+   * @default - none: only the registries the Job pushes to or reads from
+   */
+  readonly additionalRegistries?: string[];
 }
 
 /** How a `RegistryCredentials` value reaches the tools. */
@@ -56,10 +66,12 @@ export class RegistryCredentials {
    * (`username` / `password` keys).
    *
    * An init container reads both keys through `secretKeyRef` (as `HARBOR_USERNAME` / `HARBOR_PASSWORD`) and
-   * writes a `config.json` with an entry for each registry the credentials are used for.
+   * writes a `config.json` with an entry for each registry the credentials are used for (the destinations,
+   * cache or source of the Job) and for each of `additionalRegistries`: name a private base image's registry
+   * there, or its pull fails.
    *
    * @param secretName name of the Secret in the Job's namespace
-   * @param options the Secret's keys
+   * @param options the Secret's keys and any additional registries
    */
   public static fromUsernamePassword(secretName: string, options: UsernamePasswordOptions = {}): RegistryCredentials {
     checkObjectName('RegistryCredentials.fromUsernamePassword secretName', secretName);
@@ -68,7 +80,12 @@ export class RegistryCredentials {
     if (usernameKey === passwordKey) {
       invalid('RegistryCredentials.fromUsernamePassword passwordKey', passwordKey, 'expected a key other than usernameKey');
     }
-    return new RegistryCredentials(CredentialsSource.USERNAME_PASSWORD_SECRET, secretName, undefined, usernameKey, passwordKey);
+    const additional = options.additionalRegistries ?? [];
+    if (!Array.isArray(additional)) {
+      invalid('RegistryCredentials.fromUsernamePassword additionalRegistries', additional, 'expected a list of registry hosts such as ["private.corp.io"]');
+    }
+    const additionalRegistries = additional.map((host, i) => checkRegistryHost(`RegistryCredentials.fromUsernamePassword additionalRegistries[${i}]`, host));
+    return new RegistryCredentials(CredentialsSource.USERNAME_PASSWORD_SECRET, secretName, undefined, usernameKey, passwordKey, additionalRegistries);
   }
 
   /** No credentials: the registry allows anonymous access. */
@@ -107,8 +124,16 @@ export class RegistryCredentials {
    */
   public readonly passwordKey?: string;
 
-  private constructor(source: CredentialsSource, secretName?: string, dockerConfigKey?: string, usernameKey?: string, passwordKey?: string) {
+  /**
+   * Registries the composed `config.json` also has entries for, canonical (`docker.io` for Docker Hub);
+   * empty unless given to `fromUsernamePassword()`.
+   */
+  public readonly additionalRegistries: string[];
+
+  private constructor(source: CredentialsSource, secretName?: string, dockerConfigKey?: string, usernameKey?: string, passwordKey?: string,
+    additionalRegistries: string[] = []) {
     this.source = source;
+    this.additionalRegistries = additionalRegistries;
     this.secretName = secretName;
     this.dockerConfigKey = dockerConfigKey;
     this.usernameKey = usernameKey;

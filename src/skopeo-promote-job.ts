@@ -42,16 +42,20 @@ export interface SkopeoPromoteJobProps extends ImageJobOptions {
   readonly destinationCredentials?: RegistryCredentials;
 
   /**
-   * Copy every platform of a multi-platform index (`--all`). Without it skopeo copies only the node's
-   * platform and the destination's digest differs from the source's.
+   * Copy every platform of a multi-platform index (`--all`), so every destination serves the source's
+   * digest. With `false`, skopeo copies only one platform's manifest of an index (the platform the promote
+   * container runs on) and every destination serves that manifest's digest, not the index's; a
+   * single-platform source is copied as it is.
    *
    * @default true
    */
   readonly copyAllPlatforms?: boolean;
 
   /**
-   * Fail rather than let the copy change any digest (`--preserve-digests`), and check every destination
-   * received the source's digest.
+   * Fail rather than let the copy change any manifest (`--preserve-digests`), and check what every
+   * destination received: the source's digest with `copyAllPlatforms`, otherwise the digest of the one
+   * platform's manifest the first copy selected (the same for every destination). With `false`, skopeo may
+   * convert manifests and the digests are recorded as each registry reports them.
    *
    * @default true
    */

@@ -62,7 +62,10 @@ export interface UnifiedImageJobProps extends ImageJobOptions, PushDestinationOp
   readonly intermediateDestination?: string;
 
   /**
-   * BUILD_AND_PUSH only: credentials for the intermediate registry (and private base images).
+   * BUILD_AND_PUSH only: credentials for the intermediate registry. For private base images the
+   * `config.json` needs their registry too: list it in the docker-config Secret's `auths`, or in
+   * `fromUsernamePassword()`'s `additionalRegistries`. Mounted in the container that runs the Dockerfile's RUN steps, as are the
+   * destinations' `credentials`.
    *
    * @default RegistryCredentials.anonymous()
    */
@@ -132,6 +135,12 @@ const REQUIRED: { [mode: string]: string[] } = {
  *
  * The props of the other mode are refused at synth time rather than ignored, so a Job never carries
  * settings that silently do nothing.
+ *
+ * Security: build mode exposes every credential in the pod to the Dockerfile's RUN steps. kaniko runs as
+ * root in the one main container, which also mounts the build credentials and the final registries' push
+ * credentials (`/auth/destination`) for the promotion, so a RUN step can read and use them. One container
+ * cannot separate them: for untrusted build contexts use `KanikoBuildJob` with `promotion`, whose promoter
+ * is a separate container and the only one that mounts the promotion credentials.
  */
 export class UnifiedImageJob extends Construct implements IImageJob {
   /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
@@ -140,7 +149,10 @@ export class UnifiedImageJob extends Construct implements IImageJob {
   /** Every reference the Job pushes to, in push order (the intermediate destination first when building). */
   public readonly imageReferences: ImageReference[];
 
-  /** BUILD_AND_PUSH runs kaniko as root (`baseline`); PUSH_TAR runs everything non-root and read-only (`restricted`). */
+  /**
+   * BUILD_AND_PUSH runs kaniko as root (`baseline`), in the container that also holds every credential of the
+   * pod, readable by the Dockerfile's RUN steps; PUSH_TAR runs everything non-root and read-only (`restricted`).
+   */
   public readonly podSecurityLevel: PodSecurityLevel;
 
   /** What the Job does. */

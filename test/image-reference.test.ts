@@ -15,6 +15,10 @@ describe('ImageReference.parse', () => {
     [`harbor.example.com/p/api@${DIGEST}`, 'harbor.example.com', 'p/api', undefined, DIGEST, `harbor.example.com/p/api@${DIGEST}`],
     [`harbor.example.com/p/api:1.0@${DIGEST}`, 'harbor.example.com', 'p/api', '1.0', DIGEST, `harbor.example.com/p/api:1.0@${DIGEST}`],
     ['my-registry.io/team/my_app__x.y-z:TAG', 'my-registry.io', 'team/my_app__x.y-z', 'TAG', undefined, 'my-registry.io/team/my_app__x.y-z:TAG'],
+    ['registry-1.docker.io/nginx:1', 'docker.io', 'library/nginx', '1', undefined, 'docker.io/library/nginx:1'],
+    ['registry-1.docker.io/bitnami/redis:7', 'docker.io', 'bitnami/redis', '7', undefined, 'docker.io/bitnami/redis:7'],
+    ['index.docker.io/nginx', 'docker.io', 'library/nginx', undefined, undefined, 'docker.io/library/nginx'],
+    ['registry.internal:65535/app:1', 'registry.internal:65535', 'app', '1', undefined, 'registry.internal:65535/app:1'],
   ])('parses %s', (ref, registry, repository, tag, digest, normalized) => {
     // WHEN
     const parsed = ImageReference.parse(ref);
@@ -54,6 +58,11 @@ describe('ImageReference.parse', () => {
     ['-bad.io:5000/app:1', /registry host/],
     ['registry.io:port/app:1', /registry host|tag/],
     [`r.io/${'a'.repeat(260)}:1`, /at most 255 characters/],
+    ['registry.internal:65536/app:1', /optional ":port" \(1-65535\)/],
+    ['registry.internal:99999/app:1', /optional ":port" \(1-65535\)/],
+    ['registry.internal:0/app:1', /optional ":port" \(1-65535\)/],
+    ['[::1]:5000/app:1', /bracketed IPv6 hosts are not supported/],
+    ['MyReg/foo:1', /; expected a registry host with a "\." or ":port" \(or localhost\), or a lower-case Docker Hub namespace; Docker reads "MyReg" \(it has upper-case letters\) as a registry host$/],
   ])('fails when the reference is %j', (ref, message) => {
     expect(() => ImageReference.parse(ref)).toThrow(message);
   });

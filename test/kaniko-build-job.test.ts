@@ -228,6 +228,37 @@ describe('KanikoBuildJob', () => {
     expect(JSON.stringify(promote)).not.toContain('HARBOR_PASSWORD');
   });
 
+  test.each([
+    ['a dockerconfigjson Secret', RegistryCredentials.fromDockerConfigSecret('harbor-push')],
+    ['a username/password Secret', RegistryCredentials.fromUsernamePassword('harbor-credentials')],
+  ])('promotion credentials from %s never reach the kaniko container, whose RUN steps run the Dockerfile', (_, credentials) => {
+    // WHEN: both the build and the promotion have credentials
+    const { job } = kaniko({
+      credentials: RegistryCredentials.fromDockerConfigSecret('build-push'),
+      promotion: { destinations: ['harbor.example.com/platform/api:1.4.0'], credentials },
+    });
+    const pod = job.spec.template.spec;
+    const build = container(job, 'build');
+    const promotionVolume = volumeAt(job, container(job, 'promote'), '/auth/destination').volume.name;
+    const promotionSources = new Set([promotionVolume, ...pod.volumes
+      .filter((v: any) => v.secret?.secretName === 'harbor-push' || v.secret?.secretName === 'harbor-credentials')
+      .map((v: any) => v.name)]);
+
+    // THEN: the build container mounts only the build credentials, and no env var carries a promotion Secret
+    expect(build.volumeMounts.map((m: any) => m.name).filter((name: string) => promotionSources.has(name))).toEqual([]);
+    expect(volumeAt(job, build, '/kaniko/.docker').volume.secret.secretName).toBe('build-push');
+    expect(JSON.stringify(build)).not.toMatch(/harbor-push|harbor-credentials/);
+  });
+
+  test('username/password credentials with additionalRegistries: the composed config.json also covers a private base image\'s registry', () => {
+    // WHEN
+    const { job } = kaniko({
+      credentials: RegistryCredentials.fromUsernamePassword('build-credentials', { additionalRegistries: ['private.corp.io', 'registry-1.docker.io'] }),
+    });
+    // THEN: sorted, unique, Docker Hub under both of its keys
+    expect(envOf(container(job, 'compose-build-auth')).AUTH_REGISTRIES).toBe('docker.io https://index.docker.io/v1/ private.corp.io registry.internal:5000');
+  });
+
   test('the promoter is restricted even though the pod is baseline', () => {
     const { job } = kaniko({ promotion: { destinations: ['harbor.example.com/p/api:1'] } });
     expect(container(job, 'promote').securityContext).toEqual(RESTRICTED_SECURITY_CONTEXT);

@@ -318,7 +318,8 @@ describe('OciConnectorBuildJob', () => {
       connector: OciConnector.fromName('hub', { registry: 'https://index.docker.io' }),
       destinations: ['registry-1.docker.io/acme/abc:1', 'acme/abc:2', 'Docker.IO/acme/abc:3'],
     });
-    expect(build.imageReferences.map(String)).toEqual(['registry-1.docker.io/acme/abc:1', 'docker.io/acme/abc:2', 'Docker.IO/acme/abc:3']);
+    // every Docker Hub alias is written docker.io, as docker pull names it
+    expect(build.imageReferences.map(String)).toEqual(['docker.io/acme/abc:1', 'docker.io/acme/abc:2', 'docker.io/acme/abc:3']);
     const upper = connectorBuild({ connector: OciConnector.fromName('harbor', { registry: 'HARBOR.example.cn' }) });
     expect(upper.build.proxyReferences).toEqual([`${PROXY}/test/abc:v1`]);
   });

@@ -27,6 +27,13 @@ describe('RegistryCredentials', () => {
     expect([creds.usernameKey, creds.passwordKey]).toEqual(['name', 'secret']);
   });
 
+  test('fromUsernamePassword takes additional registries for private base images, Docker Hub aliases canonical', () => {
+    const creds = RegistryCredentials.fromUsernamePassword('robot', { additionalRegistries: ['private.corp.io', 'registry.internal:5000', 'registry-1.docker.io'] });
+    expect(creds.additionalRegistries).toEqual(['private.corp.io', 'registry.internal:5000', 'docker.io']);
+    expect(RegistryCredentials.fromUsernamePassword('robot').additionalRegistries).toEqual([]);
+    expect(RegistryCredentials.fromDockerConfigSecret('push').additionalRegistries).toEqual([]);
+  });
+
   test('anonymous names no Secret', () => {
     const creds = RegistryCredentials.anonymous();
     expect(creds.source).toBe(CredentialsSource.ANONYMOUS);
@@ -43,6 +50,19 @@ describe('RegistryCredentials', () => {
       expect(() => RegistryCredentials.fromDockerConfigSecret('s', 'a/b')).toThrow(/^RegistryCredentials.fromDockerConfigSecret key: got "a\/b"; expected a Secret key/);
       expect(() => RegistryCredentials.fromUsernamePassword('s', { usernameKey: '' })).toThrow(/usernameKey: got ""/);
       expect(() => RegistryCredentials.fromUsernamePassword('s', { passwordKey: 'p w' })).toThrow(/passwordKey: got "p w"/);
+    });
+
+    test.each([
+      ['https://private.corp.io'],
+      ['private.corp.io/base'],
+      ['Private.Corp.io'],
+      ['private.corp.io:65536'],
+      ['[::1]:5000'],
+      [''],
+    ])('an additional registry is %j', host => {
+      const make = () => RegistryCredentials.fromUsernamePassword('s', { additionalRegistries: [host] });
+      expect(make).toThrow(/^RegistryCredentials.fromUsernamePassword additionalRegistries\[0\]: got .*; expected a lower-case registry host such as "private.corp.io" [^\n]+$/);
+      expect(make).toThrow(`got ${JSON.stringify(host)};`);
     });
 
     test('username and password share a key', () => {

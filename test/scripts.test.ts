@@ -8,7 +8,7 @@ import { synthExample, EXAMPLES } from '../examples/synth';
 import * as scripts from '../src/_scripts';
 
 const SCRIPTS: { [name: string]: string } = { ...scripts };
-const { BUILDAH_BUILD_SCRIPT, BUILDKIT_BUILD_SCRIPT, COMPOSE_AUTH_SCRIPT, FETCH_CONTEXT_SCRIPT, PROMOTE_SCRIPT } = scripts;
+const { BUILDAH_BUILD_SCRIPT, BUILDKIT_BUILD_SCRIPT, COMPOSE_AUTH_SCRIPT, FETCH_ARCHIVE_SCRIPT, FETCH_CONTEXT_SCRIPT, PROMOTE_SCRIPT } = scripts;
 
 describe('container scripts', () => {
   test.each(Object.keys(SCRIPTS))('%s passes shellcheck as POSIX sh', (name) => {
@@ -84,6 +84,44 @@ describe('container scripts', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("PRESERVE_DIGESTS must be true or false, got 'yes'");
+  });
+
+  describe('the fetch-archive script detects the format from the tar entries (ArchiveFormat.AUTO)', () => {
+    /** Runs FETCH_ARCHIVE_SCRIPT with ARCHIVE_FORMAT=auto on a tar of `entries` made by the host's tar. */
+    function detect(entries: string[]): { status: number | null; format: string; stderr: string } {
+      const dir = mkdtempSync(join(tmpdir(), 'archive-'));
+      for (const entry of entries) {
+        writeFileSync(join(dir, entry), entry === 'oci-layout' ? '{"imageLayoutVersion":"1.0.0"}' : '[]');
+      }
+      expect(spawnSync('tar', ['-cf', join(dir, 'image.tar'), '-C', dir, ...entries]).status).toBe(0);
+      const result = spawnSync('sh', ['-c', FETCH_ARCHIVE_SCRIPT], {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          TERMINATION_LOG: join(dir, 'termination-log'),
+          ARCHIVE_PATH: join(dir, 'image.tar'),
+          ARCHIVE_FORMAT: 'auto',
+          ARCHIVE_FORMAT_FILE: join(dir, 'format'),
+        },
+      });
+      return { status: result.status, format: result.status === 0 ? readFileSync(join(dir, 'format'), 'utf8').trim() : '', stderr: result.stderr };
+    }
+
+    test.each([
+      [['oci-layout', 'index.json'], 'oci-archive'],
+      [['manifest.json'], 'docker-archive'],
+      // Docker 25+ docker save: both; manifest.json lists only the blobs the tar holds
+      [['oci-layout', 'index.json', 'manifest.json'], 'docker-archive'],
+      [['index.json', 'manifest.json', 'oci-layout'], 'docker-archive'],
+    ])('%j is %s', (entries, format) => {
+      expect(detect(entries)).toMatchObject({ status: 0, format });
+    });
+
+    test('fails when the tar has neither entry', () => {
+      const result = detect(['index.json']);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('is neither an OCI archive (no oci-layout entry) nor a docker save archive (no manifest.json entry)');
+    });
   });
 
   test('the fetch script refuses plain http unless allowed, before any download', () => {

@@ -217,7 +217,7 @@ export type Fault =
 /**
  * An HTTPS file server on 127.0.0.1 (the test CA's certificate) that serves files and injects faults per
  * path: answer a status N times then serve, or send half the announced body and cut the connection.
- * Unknown paths get 404. `serveLater` gives a URL whose port refuses connections until a delay has passed.
+ * Unknown paths get 404. `serveLater` gives a URL whose port refuses connections until the test lets it listen.
  */
 export class FileServer {
   public static async start(tls: { cert: string; key: string }): Promise<FileServer> {
@@ -255,14 +255,23 @@ export class FileServer {
     return this.requests.filter(r => r.endsWith(` ${path}`)).length;
   }
 
-  /** A URL for `body` on a port that refuses connections for `delayMs`, then serves. */
-  public async serveLater(path: string, body: Buffer, delayMs: number): Promise<string> {
+  /**
+   * A URL for `body` on a port that refuses connections until `listen()` is called (no timer: a test calls it
+   * once the pod has logged a refused attempt, so the refusal is certain, never a race).
+   */
+  public async serveLater(path: string, body: Buffer): Promise<{ url: string; listen: () => void }> {
     const port = await freePort();
     const server = this.createServer();
     this.late.push(server);
     this.routes.set(path, { kind: 'serve', body });
-    setTimeout(() => void this.listen(server, port), delayMs);
-    return `https://127.0.0.1:${port}${path}`;
+    let listening = false;
+    const listen = () => {
+      if (!listening) {
+        listening = true;
+        void this.listen(server, port);
+      }
+    };
+    return { url: `https://127.0.0.1:${port}${path}`, listen };
   }
 
   public async stop(): Promise<void> {

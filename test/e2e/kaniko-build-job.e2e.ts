@@ -13,7 +13,7 @@ import {
   synthesize, usernamePasswordSecret,
 } from './environment';
 import { tarGz } from './oci';
-import { PodResult } from './runner';
+import { PodResult, RunOptions } from './runner';
 import { BuildContext, KanikoBuildJob, KanikoBuildJobProps, RegistryCredentials } from '../../src';
 
 const CONTEXT = tarGz({ 'Dockerfile': 'FROM scratch\nCOPY app.txt /\n', 'app.txt': 'hello\n' });
@@ -28,14 +28,15 @@ afterAll(async () => {
 });
 
 /** Runs a KanikoBuildJob building `repository` on the intermediate registry from the context at `url`. */
-async function build(repository: string, url: string, extra: Partial<KanikoBuildJobProps> = {}, stat: [string, string][] = []): Promise<PodResult> {
+async function build(repository: string, url: string, extra: Partial<KanikoBuildJobProps> = {}, stat: [string, string][] = [],
+  options: Omit<RunOptions, 'stat'> = {}): Promise<PodResult> {
   const objects = synthesize(chart => new KanikoBuildJob(chart, 'build', {
     context: BuildContext.fromUrl(url, { sha256: CONTEXT_SHA256 }),
     destinations: [`${env.intermediate.host}/${repository}:1.4.0`],
     insecureRegistries: [env.intermediate.host],
     ...extra,
   }));
-  return env.runner.run([...objects, usernamePasswordSecret('harbor-credentials', HARBOR_USER, env.harborPassword)], { stat });
+  return env.runner.run([...objects, usernamePasswordSecret('harbor-credentials', HARBOR_USER, env.harborPassword)], { ...options, stat });
 }
 
 /** Asserts the context download failed in fetch-context with `message`, and nothing was built or pushed. */
@@ -139,10 +140,17 @@ describe('KanikoBuildJob', () => {
   });
 
   test('a server that refuses connections at first is retried until it is up', async () => {
-    const url = await env.files.serveLater('/contexts/late.tar.gz', CONTEXT, 1000);
-    const result = await build('build/late', url);
+    // GIVEN: the port starts listening only once fetch-context has logged a refused connection
+    const late = await env.files.serveLater('/contexts/late.tar.gz', CONTEXT);
+    const onStderr = (container: string, chunk: string) => {
+      if (container === 'fetch-context' && /Failed to connect|Couldn't connect/.test(chunk)) late.listen();
+    };
+    // WHEN
+    const result = await build('build/late', late.url, {}, [], { onStderr });
+    // THEN: refused at least once (or the server would never have listened), then one request served
     expect(result.phase, describeRun(result)).toBe('Succeeded');
     expect(containerOf(result, 'fetch-context').stderr).toMatch(/Failed to connect|Couldn't connect/);
+    expect(env.files.count('/contexts/late.tar.gz')).toBe(1);
     expect(containerOf(result, 'build').terminationMessage).toBe(`${env.intermediate.host}/build/late@${env.prebuilt.digest}\n`);
   });
 

@@ -68,6 +68,11 @@ export interface RunOptions {
    * returns the files the driver would publish (path → content). The volume is always read-only.
    */
   readonly csiDrivers?: { [driver: string]: (attributes: { [key: string]: string }) => { [path: string]: string | Buffer } };
+  /**
+   * Called with each chunk a container writes to stderr while it runs (like `kubectl logs -f`), so a test can
+   * act on what the pod has done so far, e.g. bring a server up only after a refused attempt was logged.
+   */
+  readonly onStderr?: (container: string, chunk: string) => void;
 }
 
 /** A container of a pod spec (the fields the runner reads). */
@@ -337,7 +342,10 @@ export class JobRunner {
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout!.on('data', d => stdout.push(d));
-    child.stderr!.on('data', d => stderr.push(d));
+    child.stderr!.on('data', d => {
+      stderr.push(d);
+      pod.options.onStderr?.(c.name, d.toString());
+    });
     const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), pod.options.timeoutMs ?? 120000);
     const exitCode = await new Promise<number>(ok => child.once('close', (code, signal) => ok(code ?? 128 + (signal ? constants.signals[signal] : 0))));
     clearTimeout(timer);

@@ -99,6 +99,36 @@ describe('SkopeoPromoteJob', () => {
     expectNoSecretLeak(result, [env.harborPassword]);
   });
 
+  test('copyAllPlatforms false copies the node\'s platform of a two-platform index to every destination, each checked against that platform\'s digest', async () => {
+    // GIVEN: the runner's skopeo runs on linux/amd64, so it selects the index's first manifest
+    const image = twoPlatformImage('single');
+    const amd64 = image.manifests[0].digest;
+    await pushImage(env.intermediate.host, 'build/single', 'candidate', image);
+    // WHEN
+    const result = await promote({
+      source: `${env.intermediate.host}/build/single@${image.digest}`,
+      destinations: [`${env.harbor.host}/platform/single:1.0.0`, `${env.harbor.host}/mirror/single:1.0.0`],
+      destinationCredentials: RegistryCredentials.fromDockerConfigSecret('harbor-push'),
+      copyAllPlatforms: false,
+    }, [dockerConfigSecret('harbor-push', env.harbor.host, HARBOR_USER, env.harborPassword)]);
+    // THEN
+    expect(result.phase, describeRun(result)).toBe('Succeeded');
+    expect(amd64).not.toBe(image.digest);
+    expect(promoted(result)).toEqual([
+      `${env.harbor.host}/platform/single:1.0.0@${amd64}`,
+      `${env.harbor.host}/mirror/single:1.0.0@${amd64}`,
+    ]);
+    expect(skopeoInspectDigest(env, `${env.harbor.host}/platform/single:1.0.0`)).toBe(amd64);
+    expect(skopeoInspectDigest(env, `${env.harbor.host}/mirror/single:1.0.0`)).toBe(amd64);
+    const copies = containerOf(result, 'promote').processes.filter(p => p.argv[0] === 'skopeo' && p.argv[1] === 'copy').map(p => p.argv);
+    expect(copies).toHaveLength(2);
+    for (const copy of copies) {
+      expect(copy).not.toContain('--all');
+      expect(copy).toContain('--preserve-digests');
+    }
+    expectNoSecretLeak(result, [env.harborPassword]);
+  });
+
   test('a tag source is resolved once and every destination receives that digest', async () => {
     // GIVEN
     const image = singleImage({ 'app.txt': 'by tag\n' });

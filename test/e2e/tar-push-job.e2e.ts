@@ -188,10 +188,17 @@ describe('TarPushJob', () => {
   });
 
   test('a server that refuses connections at first is retried until it is up', async () => {
-    const url = await env.files.serveLater('/images/late.tar', ociArchive, 1000);
-    const result = await push(toIntermediate('ok/late', url));
+    // GIVEN: the port starts listening only once fetch-archive has logged a refused connection
+    const late = await env.files.serveLater('/images/late.tar', ociArchive);
+    const onStderr = (container: string, chunk: string) => {
+      if (container === 'fetch-archive' && /Failed to connect|Couldn't connect/.test(chunk)) late.listen();
+    };
+    // WHEN
+    const result = await push(toIntermediate('ok/late', late.url), { onStderr });
+    // THEN: refused at least once (or the server would never have listened), then one request served
     expect(result.phase, describeRun(result)).toBe('Succeeded');
     expect(containerOf(result, 'fetch-archive').stderr).toMatch(/Failed to connect|Couldn't connect/);
+    expect(env.files.count('/images/late.tar')).toBe(1);
     expect(pushedAndServed(result)).toEqual([`${env.intermediate.host}/ok/late:1.0.0@${image.digest}`]);
   });
 
