@@ -9,13 +9,16 @@ export const DOCKER_CONFIG_FILE = 'config.json';
 
 /**
  * Makes `credentials` available as a docker `config.json` inside a volume and returns that volume
- * (mount it as a directory), or undefined for anonymous access.
+ * (mount it as a directory), or undefined for anonymous access (no credentials given means anonymous).
  *
  * A docker-config Secret is projected as the file itself. A username/password Secret is composed by an
  * init container `compose-<role>-auth` into a memory-backed emptyDir, with an entry for each of `registries`
  * and of the credentials' `additionalRegistries`.
  */
-export function provideCredentials(pod: ImageJobPod, credentials: RegistryCredentials, role: string, registries: string[]): kplus.Volume | undefined {
+export function provideCredentials(
+  pod: ImageJobPod, given: RegistryCredentials | undefined, role: string, registries: string[],
+): kplus.Volume | undefined {
+  const credentials = given ?? RegistryCredentials.anonymous();
   const volumeName = `${role}-auth`;
   switch (credentials.source) {
     case CredentialsSource.DOCKER_CONFIG_SECRET:

@@ -15,7 +15,6 @@ import { BuildContext } from './build-context';
 import { BuildJobOptions } from './build-job-options';
 import { IImageJob, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
-import { RegistryCredentials } from './registry-credentials';
 
 /** Where buildah keeps images and layers while it builds (`--storage-driver`). */
 export enum BuildahStorageDriver {
@@ -212,9 +211,9 @@ export class BuildahBuildJob extends Construct implements IImageJob {
     const [first, ...others] = this.buildDestinations;
 
     const buildRegistries = [...this.buildDestinations.map(d => d.registry), ...(cacheRepository ? [cacheRepository.registry] : [])];
-    const buildAuth = provideCredentials(pod, props.credentials ?? RegistryCredentials.anonymous(), 'build', buildRegistries);
+    const buildAuth = provideCredentials(pod, props.credentials, 'build', buildRegistries);
     const promotionAuth = props.promotion
-      ? provideCredentials(pod, props.promotion.credentials ?? RegistryCredentials.anonymous(), 'promotion', this.promotionDestinations.map(d => d.registry))
+      ? provideCredentials(pod, props.promotion.credentials, 'promotion', this.promotionDestinations.map(d => d.registry))
       : undefined;
     const binding = context._bind(pod, { workspaceSizeLimit: props.contextSizeLimit ?? Size.gibibytes(2), dockerfile });
 

@@ -302,7 +302,7 @@ export class KanikoBuildBatch extends Construct {
 
     const pod = new ImageJobPod(this, props, 'kaniko-build-batch', this.podSecurityLevel);
     const registries = [...new Set([...planned.flatMap(p => p.destinations.map(d => ImageReference._parseFor('destinations', d).registry)), ...cacheRepos.map(r => r.registry)])];
-    const auth = provideCredentials(pod, props.credentials ?? RegistryCredentials.anonymous(), 'build', registries);
+    const auth = provideCredentials(pod, props.credentials, 'build', registries);
     const workspace = pod.emptyDir('workspace', props.contextSizeLimit ?? Size.gibibytes(2));
     const archives: Mount[] = planned.map((p, i) => {
       const packed = p.context._packed(dockerfile)!;

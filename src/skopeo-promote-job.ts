@@ -117,8 +117,8 @@ export class SkopeoPromoteJob extends Construct implements IImageJob {
 
     const pod = new ImageJobPod(this, props, 'skopeo-promote', this.podSecurityLevel);
     this.job = pod.job;
-    const sourceAuth = provideCredentials(pod, props.sourceCredentials ?? RegistryCredentials.anonymous(), 'source', [this.source.registry]);
-    const destinationAuth = provideCredentials(pod, props.destinationCredentials ?? RegistryCredentials.anonymous(), 'destination',
+    const sourceAuth = provideCredentials(pod, props.sourceCredentials, 'source', [this.source.registry]);
+    const destinationAuth = provideCredentials(pod, props.destinationCredentials, 'destination',
       this.imageReferences.map(d => d.registry));
     addSkopeoContainer(pod, {
       name: 'promote',

@@ -12,7 +12,6 @@ import { ImageArchive } from './image-archive';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
 import { PushDestinationOptions } from './push-destinations';
-import { RegistryCredentials } from './registry-credentials';
 
 /** Props of `TarPushJob`. */
 export interface TarPushJobProps extends ImageJobOptions, PushDestinationOptions {
@@ -67,7 +66,7 @@ export class TarPushJob extends Construct implements IImageJob {
 
     const pod = new ImageJobPod(this, props, 'tar-push', this.podSecurityLevel);
     this.job = pod.job;
-    const destinationAuth = provideCredentials(pod, props.credentials ?? RegistryCredentials.anonymous(), 'destination',
+    const destinationAuth = provideCredentials(pod, props.credentials, 'destination',
       this.imageReferences.map(d => d.registry));
     const archive = bindArchive(pod, props.archive, sizeLimit, true);
     addSkopeoContainer(pod, {

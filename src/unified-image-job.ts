@@ -187,7 +187,7 @@ export class UnifiedImageJob extends Construct implements IImageJob {
       resources: HELPER_RESOURCES,
     }, true);
 
-    const destinationAuth = provideCredentials(pod, props.credentials ?? RegistryCredentials.anonymous(), 'destination', destinations.map(d => d.registry));
+    const destinationAuth = provideCredentials(pod, props.credentials, 'destination', destinations.map(d => d.registry));
     const retryTimes = checkInteger('retryTimes', props.retryTimes ?? 3, 0, 100);
     const destinationTlsVerify = props.destinationTlsVerify ?? true;
     const env: Env = [['ACTION_FILE', value('/pod-info/action_type')]];
@@ -206,7 +206,7 @@ export class UnifiedImageJob extends Construct implements IImageJob {
         insecureRegistries: props.insecureRegistries,
       });
       sourceTlsVerify = !kaniko.insecureRegistries.includes(intermediate.registry);
-      sourceAuth = provideCredentials(pod, props.buildCredentials ?? RegistryCredentials.anonymous(), 'build', [intermediate.registry]);
+      sourceAuth = provideCredentials(pod, props.buildCredentials, 'build', [intermediate.registry]);
       // the main script prepares the context itself (prepare_context): no init container
       const binding = context._bind(pod, {
         workspaceSizeLimit: checkSizeLimit('contextSizeLimit', props.contextSizeLimit ?? Size.gibibytes(2)),
