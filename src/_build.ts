@@ -1,10 +1,12 @@
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { provideCredentials } from './_credentials';
 import { ImageJobPod } from './_pod';
 import { PROMOTE_SCRIPT } from './_scripts';
 import { addSkopeoContainer, SKOPEO_RESOURCES } from './_skopeo';
 import { checkEnvName, checkInteger, checkLabelKey, checkNoNul, checkTarget, invalid, sortedEntries } from './_validate';
-import { BuildContext, BuildContextSource } from './build-context';
+import { BuildContext, BuildContextSource, ContextBinding } from './build-context';
+import { BuildJobOptions } from './build-job-options';
 import { ImageReference } from './image-reference';
 import { PushDestinationOptions } from './push-destinations';
 
@@ -98,8 +100,70 @@ export function cacheRepositoryOf(repository: string | undefined, first: ImageRe
   return ref;
 }
 
+/** What a Dockerfile builder's pod holds before its build container is added. */
+export interface BuildPod {
+  /** The first destination (seed 000's INTERMEDIATE_REGISTRY_URL / BUILD_IMAGE_NAME / BUILD_IMAGE_TAG). */
+  readonly first: ImageReference;
+  /** The other destinations. */
+  readonly others: ImageReference[];
+  /** The builder's docker config directory, undefined when anonymous. */
+  readonly buildAuth?: kplus.Volume;
+  /** Where the context is and what the builder mounts for it. */
+  readonly binding: ContextBinding;
+  /** The volume for RESULTS_DIR, where the builder writes DIGEST_FILE. */
+  readonly results: kplus.Volume;
+  /** The promotion destinations (empty without promotion). */
+  readonly promotionDestinations: ImageReference[];
+  /** The promotion credentials, undefined without promotion or when anonymous. */
+  readonly promotionAuth?: kplus.Volume;
+}
+
+/** What `prepareBuildPod` needs besides the props. */
+export interface BuildPodSpec {
+  readonly context: BuildContext;
+  readonly dockerfile: string;
+  readonly buildDestinations: ImageReference[];
+  readonly promotionDestinations: ImageReference[];
+  readonly cacheRepository?: ImageReference;
+}
+
+/**
+ * Adds what every Dockerfile builder's pod shares, in a fixed order (so the YAML is stable): the build and
+ * promotion credentials, the bound context and the results volume.
+ */
+export function prepareBuildPod(pod: ImageJobPod, props: BuildJobOptions, spec: BuildPodSpec): BuildPod {
+  const [first, ...others] = spec.buildDestinations;
+  const buildRegistries = [...spec.buildDestinations.map(d => d.registry), ...(spec.cacheRepository ? [spec.cacheRepository.registry] : [])];
+  const buildAuth = provideCredentials(pod, props.credentials, 'build', buildRegistries);
+  const promotionAuth = props.promotion
+    ? provideCredentials(pod, props.promotion.credentials, 'promotion', spec.promotionDestinations.map(d => d.registry))
+    : undefined;
+  const binding = spec.context._bind(pod, { workspaceSizeLimit: props.contextSizeLimit ?? Size.gibibytes(2), dockerfile: spec.dockerfile });
+  const results = pod.emptyDir('results', Size.mebibytes(1));
+  return { first, others, buildAuth, promotionDestinations: spec.promotionDestinations, promotionAuth, binding, results };
+}
+
+/**
+ * Ends a Dockerfile builder's pod: with `promotion`, the promoter copies the recorded digest (the builder
+ * was added as an init container), and it becomes the default container.
+ */
+export function finishBuildPod(pod: ImageJobPod, props: BuildJobOptions, build: BuildPod, sourceTlsVerify: boolean): void {
+  if (props.promotion) {
+    addPromotion(pod, {
+      promotion: props.promotion,
+      first: build.first,
+      destinations: build.promotionDestinations,
+      sourceTlsVerify,
+      sourceAuth: build.buildAuth,
+      destinationAuth: build.promotionAuth,
+      results: build.results,
+    });
+  }
+  pod.setDefaultContainer(props.promotion ? 'promote' : 'build');
+}
+
 /** What the promoter needs from a builder. */
-export interface PromotionSpec {
+interface PromotionSpec {
   readonly promotion: PushDestinationOptions;
   /** The builder's first destination: the promotion copies `<its repository>@<recorded digest>`. */
   readonly first: ImageReference;
@@ -112,7 +176,7 @@ export interface PromotionSpec {
 }
 
 /** Adds the `promote` container: skopeo copies the digest in DIGEST_FILE to every promotion destination. */
-export function addPromotion(pod: ImageJobPod, spec: PromotionSpec): void {
+function addPromotion(pod: ImageJobPod, spec: PromotionSpec): void {
   const value = kplus.EnvValue.fromValue;
   addSkopeoContainer(pod, {
     name: 'promote',

@@ -3,10 +3,10 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { checkSizeLimit } from './_archive';
 import {
-  addPromotion, buildInputFlags, cacheRepositoryOf, checkBuildContext, checkExtraArgs, DIGEST_FILE, DIRECTORY_SOURCES, requireContextSource,
-  RESULTS_DIR, withCommit,
+  buildInputFlags, cacheRepositoryOf, checkBuildContext, checkExtraArgs, DIGEST_FILE, DIRECTORY_SOURCES, finishBuildPod, prepareBuildPod,
+  requireContextSource, RESULTS_DIR, withCommit,
 } from './_build';
-import { provideCredentials, DOCKER_CONFIG_FILE } from './_credentials';
+import { DOCKER_CONFIG_FILE } from './_credentials';
 import { BUILDAH_RUN_CAPABILITIES, BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { BUILDAH_BUILD_SCRIPT } from './_scripts';
@@ -208,16 +208,11 @@ export class BuildahBuildJob extends Construct implements IImageJob {
 
     const pod = new ImageJobPod(this, props, 'buildah-build', this.podSecurityLevel);
     this.job = pod.job;
-    const [first, ...others] = this.buildDestinations;
+    const build = prepareBuildPod(pod, props, {
+      context, dockerfile, buildDestinations: this.buildDestinations, promotionDestinations: this.promotionDestinations, cacheRepository,
+    });
+    const { first, others, buildAuth, binding, results } = build;
 
-    const buildRegistries = [...this.buildDestinations.map(d => d.registry), ...(cacheRepository ? [cacheRepository.registry] : [])];
-    const buildAuth = provideCredentials(pod, props.credentials, 'build', buildRegistries);
-    const promotionAuth = props.promotion
-      ? provideCredentials(pod, props.promotion.credentials, 'promotion', this.promotionDestinations.map(d => d.registry))
-      : undefined;
-    const binding = context._bind(pod, { workspaceSizeLimit: props.contextSizeLimit ?? Size.gibibytes(2), dockerfile });
-
-    const results = pod.emptyDir('results', Size.mebibytes(1));
     const mounts: Mount[] = [
       ...binding.mounts,
       { path: RESULTS_DIR, volume: results },
@@ -257,17 +252,6 @@ export class BuildahBuildJob extends Construct implements IImageJob {
     }, props.promotion !== undefined);
     pod.unconfineAppArmor('build');
 
-    if (props.promotion) {
-      addPromotion(pod, {
-        promotion: props.promotion,
-        first,
-        destinations: this.promotionDestinations,
-        sourceTlsVerify: !insecureRegistries.includes(first.registry),
-        sourceAuth: buildAuth,
-        destinationAuth: promotionAuth,
-        results,
-      });
-    }
-    pod.setDefaultContainer(props.promotion ? 'promote' : 'build');
+    finishBuildPod(pod, props, build, !insecureRegistries.includes(first.registry));
   }
 }

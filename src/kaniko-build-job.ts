@@ -1,8 +1,7 @@
-import { Duration, Size } from 'cdk8s';
+import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { addPromotion, cacheRepositoryOf, checkBuildContext, DIGEST_FILE, RESULTS_DIR, withCommit } from './_build';
-import { provideCredentials } from './_credentials';
+import { cacheRepositoryOf, checkBuildContext, DIGEST_FILE, finishBuildPod, prepareBuildPod, RESULTS_DIR, withCommit } from './_build';
 import { kanikoFlags } from './_kaniko';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
@@ -106,16 +105,11 @@ export class KanikoBuildJob extends Construct implements IImageJob {
 
     const pod = new ImageJobPod(this, props, 'kaniko-build', this.podSecurityLevel);
     this.job = pod.job;
-    const [first, ...others] = this.buildDestinations;
+    const build = prepareBuildPod(pod, props, {
+      context, dockerfile, buildDestinations: this.buildDestinations, promotionDestinations: this.promotionDestinations, cacheRepository,
+    });
+    const { first, others, buildAuth, binding, results } = build;
 
-    const buildRegistries = [...this.buildDestinations.map(d => d.registry), ...(cacheRepository ? [cacheRepository.registry] : [])];
-    const buildAuth = provideCredentials(pod, props.credentials, 'build', buildRegistries);
-    const promotionAuth = props.promotion
-      ? provideCredentials(pod, props.promotion.credentials, 'promotion', this.promotionDestinations.map(d => d.registry))
-      : undefined;
-    const binding = context._bind(pod, { workspaceSizeLimit: props.contextSizeLimit ?? Size.gibibytes(2), dockerfile });
-
-    const results = pod.emptyDir('results', Size.mebibytes(1));
     const value = kplus.EnvValue.fromValue;
     const mounts: Mount[] = [...binding.mounts, { path: RESULTS_DIR, volume: results }];
     if (buildAuth) {
@@ -147,18 +141,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
       resources: props.resources ?? BUILDER_RESOURCES,
     }, props.promotion !== undefined);
 
-    if (props.promotion) {
-      addPromotion(pod, {
-        promotion: props.promotion,
-        first,
-        destinations: this.promotionDestinations,
-        sourceTlsVerify: !kaniko.insecureRegistries.includes(first.registry),
-        sourceAuth: buildAuth,
-        destinationAuth: promotionAuth,
-        results,
-      });
-    }
-    pod.setDefaultContainer(props.promotion ? 'promote' : 'build');
+    finishBuildPod(pod, props, build, !kaniko.insecureRegistries.includes(first.registry));
   }
 }
 
