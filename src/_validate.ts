@@ -126,14 +126,6 @@ function redactUrl(value: string): string {
   return value.replace(/\/\/[^@/]*@/, '//***@');
 }
 
-/** A non-empty list. */
-export function checkNonEmpty<T>(prop: string, values: readonly T[] | undefined): T[] {
-  if (!values || values.length === 0) {
-    invalid(prop, values ?? [], 'expected at least one entry');
-  }
-  return [...values];
-}
-
 /** A whole number within [min, max]. */
 export function checkInteger(prop: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
