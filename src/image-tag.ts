@@ -1,5 +1,5 @@
 import { execFileSync } from 'child_process';
-import { invalid, TEMPLATE_FIELD } from './_validate';
+import { checkInteger, invalid, TEMPLATE_FIELD } from './_validate';
 
 /** Values for `ImageTag.fromTemplate()`. Anything not given is looked up in CI variables, then in git. */
 export interface ImageTagValues {
@@ -38,6 +38,14 @@ export interface ImageTagValues {
    * @default - the current working directory
    */
   readonly gitDirectory?: string;
+
+  /**
+   * How many leading characters of the commit `{{shortSha}}` keeps: Kyma's image builder keeps 7
+   * (`v20210930-1234567`), as `git rev-parse --short` does in most repositories.
+   *
+   * @default 7
+   */
+  readonly shortShaLength?: number;
 }
 
 /** CI variables that carry the commit, most specific first (GitHub, GitLab, Prow, Jenkins, Azure). */
@@ -50,7 +58,7 @@ const SHA = /^[a-f0-9]{40}([a-f0-9]{24})?$/;
 /**
  * A tag computed at synth time from a template, the way Kyma's image builder computes its default tags.
  *
- * Fields: `{{commitSha}}`, `{{shortSha}}` (first 8 characters), `{{prNumber}}`, `{{date}}` (YYYYMMDD, UTC),
+ * Fields: `{{commitSha}}`, `{{shortSha}}` (its first `shortShaLength` characters, 7 by default as in Kyma), `{{prNumber}}`, `{{date}}` (YYYYMMDD, UTC),
  * `{{time}}` (HHMMSS, UTC) and `{{env:NAME}}`. Values come from `values` first, then CI variables, then `git`.
  * Use it in a destination: `` `harbor.example.com/platform/api:${ImageTag.push()}` ``.
  */
@@ -147,7 +155,7 @@ class Resolver {
     }
     switch (field) {
       case 'commitSha': return this.commit();
-      case 'shortSha': return this.commit().slice(0, 8);
+      case 'shortSha': return this.commit().slice(0, checkInteger('ImageTagValues.shortShaLength', this.values.shortShaLength ?? 7, 4, 40));
       case 'prNumber': return this.pullRequest();
       case 'date': return this.timestamp().toISOString().slice(0, 10).replace(/-/g, '');
       case 'time': return this.timestamp().toISOString().slice(11, 19).replace(/:/g, '');

@@ -6,7 +6,7 @@ import { ImageJobPod } from './_pod';
 import { parseDestinations } from './_refs';
 import { PROMOTE_SCRIPT } from './_scripts';
 import { addSkopeoContainer, SKOPEO_RESOURCES } from './_skopeo';
-import { checkInteger } from './_validate';
+import { checkInteger, invalid } from './_validate';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
 import { RegistryCredentials } from './registry-credentials';
@@ -15,7 +15,8 @@ import { RegistryCredentials } from './registry-credentials';
 export interface SkopeoPromoteJobProps extends ImageJobOptions {
   /**
    * The image to promote. Give it by digest (`…/api@sha256:<64 hex>`): that is immutable. A tag is resolved
-   * once when the Job starts, and every destination then receives that one digest.
+   * once when the Job starts, and every destination then receives that one digest. A source with neither tag
+   * nor digest is refused: an implicit `:latest` is never assumed.
    *
    * @example "registry.internal:5000/build/api@sha256:0b5d…"
    */
@@ -112,6 +113,9 @@ export class SkopeoPromoteJob extends Construct implements IImageJob {
   constructor(scope: Construct, id: string, props: SkopeoPromoteJobProps) {
     super(scope, id);
     this.source = ImageReference._parseFor('source', props.source);
+    if (!this.source.tag && !this.source.digest) {
+      invalid('source', props.source, 'expected a source with a tag (":1.4.0") or a digest ("@sha256:…"); an implicit ":latest" is never assumed');
+    }
     this.imageReferences = parseDestinations('destinations', props.destinations);
     const retryTimes = checkInteger('retryTimes', props.retryTimes ?? 3, 0, 100);
 

@@ -38,7 +38,7 @@ describe('ImageTag', () => {
     const tag = ImageTag.fromTemplate('{{date}}.{{time}}-{{shortSha}}-{{commitSha}}-pr{{prNumber}}-{{env:STAGE}}', {
       commitSha: SHA, prNumber: '42', timestamp: WHEN, env: { STAGE: 'rc1' },
     });
-    expect(tag.value).toBe(`20261123.070509-01234567-${SHA}-pr42-rc1`);
+    expect(tag.value).toBe(`20261123.070509-0123456-${SHA}-pr42-rc1`);
     expect(`${tag}`).toBe(tag.value);
     expect(tag.commitSha).toBe(SHA);
   });
@@ -47,7 +47,18 @@ describe('ImageTag', () => {
     expect(ImageTag.PULL_REQUEST_TEMPLATE).toBe('PR-{{prNumber}}');
     expect(ImageTag.PUSH_TEMPLATE).toBe('v{{date}}-{{shortSha}}');
     expect(ImageTag.pullRequest({ prNumber: '123' }).value).toBe('PR-123');
-    expect(ImageTag.push({ commitSha: SHA, timestamp: WHEN }).value).toBe('v20261123-01234567');
+    expect(ImageTag.push({ commitSha: SHA, timestamp: WHEN }).value).toBe('v20261123-0123456');
+  });
+
+  test('shortShaLength sets how much of the commit {{shortSha}} keeps', () => {
+    expect(ImageTag.push({ commitSha: SHA, timestamp: WHEN, shortShaLength: 8 }).value).toBe('v20261123-01234567');
+    expect(ImageTag.fromTemplate('{{shortSha}}', { commitSha: SHA, shortShaLength: 12 }).value).toBe(SHA.slice(0, 12));
+  });
+
+  test('fails when shortShaLength is not a whole number from 4 to 40', () => {
+    expect(() => ImageTag.push({ commitSha: SHA, timestamp: WHEN, shortShaLength: 3 }))
+      .toThrow(/^ImageTagValues.shortShaLength: got 3; expected a whole number from 4 to 40$/);
+    expect(() => ImageTag.push({ commitSha: SHA, timestamp: WHEN, shortShaLength: 7.5 })).toThrow(/shortShaLength: got 7.5/);
   });
 
   test('a template without the commit still reports the commit when one is known, and none otherwise', () => {
@@ -103,13 +114,13 @@ describe('ImageTag', () => {
     process.env.CI_COMMIT_SHA = SHA;
     process.env.GITHUB_REF = 'refs/pull/77/merge';
     process.env.SOURCE_DATE_EPOCH = String(WHEN.getTime() / 1000);
-    expect(ImageTag.fromTemplate('{{shortSha}}-{{prNumber}}-{{date}}').value).toBe('01234567-77-20261123');
+    expect(ImageTag.fromTemplate('{{shortSha}}-{{prNumber}}-{{date}}').value).toBe('0123456-77-20261123');
   });
 
   test('explicit values win over CI variables', () => {
     process.env.GITHUB_SHA = 'f'.repeat(40);
     process.env.PULL_NUMBER = '1';
-    expect(ImageTag.fromTemplate('{{shortSha}}-{{prNumber}}', { commitSha: SHA, prNumber: '2' }).value).toBe('01234567-2');
+    expect(ImageTag.fromTemplate('{{shortSha}}-{{prNumber}}', { commitSha: SHA, prNumber: '2' }).value).toBe('0123456-2');
   });
 
   test('the commit comes from git when neither values nor CI have it', () => {
@@ -132,7 +143,7 @@ describe('ImageTag', () => {
 
     test('the rendered tag is invalid', () => {
       expect(() => ImageTag.fromTemplate('{{env:REF}}', { env: { REF: 'feature/x' } })).toThrow(/rendered "feature\/x", which is not a tag/);
-      expect(() => ImageTag.fromTemplate('-{{shortSha}}', { commitSha: SHA })).toThrow(/rendered "-01234567"/);
+      expect(() => ImageTag.fromTemplate('-{{shortSha}}', { commitSha: SHA })).toThrow(/rendered "-0123456"/);
     });
 
     test('braces are left over', () => {

@@ -109,6 +109,8 @@ describe('SkopeoPromoteJob', () => {
     test.each<[string, Partial<SkopeoPromoteJobProps>, RegExp]>([
       ['the source is invalid', { source: 'Staging/API' }, /^source: got "Staging\/API"/],
       ['the source is empty', { source: '' }, /^source: got ""/],
+      ['the source has neither tag nor digest', { source: 'staging.example.com/platform/api' },
+        /^source: got "staging.example.com\/platform\/api"; expected a source with a tag \(":1.4.0"\) or a digest \("@sha256:…"\); an implicit ":latest" is never assumed$/],
       ['destinations is empty', { destinations: [] }, /^destinations: got \[\]; expected at least one image reference with a tag$/],
       ['destinations is missing', { destinations: undefined as any }, /^destinations: got \[\]/],
       ['a destination has no tag', { destinations: ['harbor.example.com/p/api'] }, /^destinations\[0\]: .*explicit tag/],
