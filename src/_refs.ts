@@ -1,3 +1,4 @@
+import { canonicalRegistry } from './_registry';
 import { invalid } from './_validate';
 import { ImageReference } from './image-reference';
 
@@ -31,4 +32,32 @@ export function parseDestinations(prop: string, refs: readonly string[] | undefi
     seen.add(ref.toString());
   });
   return parsed;
+}
+
+/** The props a destination combination's errors name: `ImageDestinations.of`'s, or the construct's own. */
+export interface CombinationNames {
+  /** The prop holding the registry hosts. */
+  readonly registries: string;
+  /** How to name the combined references. */
+  readonly references: string;
+}
+
+/** Every `registry/repository:tag`, registry by registry, tags in the order given; errors name `names`' props. */
+export function combineDestinations(registries: string[] | undefined, repository: string, tags: string[], names: CombinationNames): string[] {
+  if (!registries || registries.length === 0) {
+    invalid(names.registries, registries ?? [], 'expected at least one registry host');
+  }
+  registries.forEach((registry, i) => {
+    if (!registry || registry.includes('/')) {
+      invalid(`${names.registries}[${i}]`, registry, 'expected a registry host with an optional port, without a path');
+    }
+  });
+  const refs = registries.flatMap(registry => tags.map(tag => `${registry}/${repository}:${String(tag)}`));
+  return parseDestinations(names.references, refs).map((ref, i) => {
+    const index = Math.floor(i / tags.length);
+    if (ref.registry !== canonicalRegistry(registries[index])) {
+      invalid(`${names.registries}[${index}]`, registries[index], 'expected a registry host: a name with a "." or a ":port", or "localhost"');
+    }
+    return ref.toString();
+  });
 }

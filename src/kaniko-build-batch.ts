@@ -1,4 +1,4 @@
-import { readdirSync } from 'fs';
+import { readdirSync, realpathSync } from 'fs';
 import { basename, join } from 'path';
 import { ApiObject, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
@@ -7,11 +7,11 @@ import { cacheRepositoryOf, withCommit } from './_build';
 import { provideCredentials } from './_credentials';
 import { kanikoFlags } from './_kaniko';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
+import { combineDestinations } from './_refs';
 import { FETCH_CONTEXT_SCRIPT, KANIKO_INDEXED_BUILD_SCRIPT } from './_scripts';
 import { byBytes, isDirectory, isFile } from './_tar';
 import { checkInteger, checkRelativePath, checkWholeSeconds, invalid, TEMPLATE_FIELD } from './_validate';
 import { BuildContext } from './build-context';
-import { ImageDestinations } from './image-destinations';
 import { ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
 import { ImageTag, ImageTagValues } from './image-tag';
@@ -32,8 +32,10 @@ export enum KanikoBatchShape {
 /** Props of `KanikoBuildBatch`. */
 export interface KanikoBuildBatchProps extends ImageJobOptions {
   /**
-   * A directory whose sub-directories are build contexts: every direct sub-directory holding a `dockerfile`
-   * is built (seed 001's `Docker/` directory).
+   * A directory whose sub-directories are build contexts (the `Docker/` directory of a monorepo built with
+   * kaniko). Every direct sub-directory is a context and must hold a recognised file (see `dockerfile`) or be
+   * listed in `skip`: a directory that is neither fails the synthesis, and the error lists every such directory
+   * and why. Plain files in the directory are not contexts and are ignored.
    *
    * @default - only `contexts`
    */
@@ -41,11 +43,28 @@ export interface KanikoBuildBatchProps extends ImageJobOptions {
 
   /**
    * The context directories to build, instead of discovering them: paths relative to `contextsDirectory`
-   * when it is set, otherwise to the working directory of the synthesis. Each must hold a `dockerfile`.
+   * when it is set, otherwise to the working directory of the synthesis. Each must hold a recognised file
+   * (see `dockerfile`).
    *
-   * @default - every sub-directory of `contextsDirectory` holding a `dockerfile`
+   * @default - every sub-directory of `contextsDirectory` not listed in `skip`
    */
   readonly contexts?: string[];
+
+  /**
+   * Sub-directories of `contextsDirectory` that are not build contexts (documentation, shared files), by
+   * name. Each must exist. Only with discovery: refused together with `contexts`.
+   *
+   * @default - every sub-directory is a context
+   */
+  readonly skip?: string[];
+
+  /**
+   * Settings of single contexts, keyed by directory name (as in `contextNames`), e.g.
+   * `{ legacy: { dockerfile: 'build/Dockerfile.legacy', tags: ['1.9'] } }`. A key that names no context fails.
+   *
+   * @default - every context uses the batch's settings
+   */
+  readonly contextOverrides?: { [directory: string]: KanikoBatchContextOptions };
 
   /** Registry hosts every image is pushed to, e.g. `['harbor.example.com']`. */
   readonly registries: string[];
@@ -79,9 +98,11 @@ export interface KanikoBuildBatchProps extends ImageJobOptions {
   readonly imageNameFor?: string;
 
   /**
-   * The Dockerfile's path inside each context; discovery looks for it.
+   * The Dockerfile's path inside every context (a context's `contextOverrides` entry may still name its own).
    *
-   * @default "Dockerfile"
+   * @default - discovered in each context: the one of `Dockerfile`, `dockerfile` (kaniko's
+   * `--dockerfile=dockerfile` in a monorepo) and `Containerfile` (podman, buildah) that it holds. A context
+   * holding two of them fails unless they are the same file (a symlink); name one in `contextOverrides`.
    */
   readonly dockerfile?: string;
 
@@ -175,13 +196,50 @@ export interface KanikoBuildBatchProps extends ImageJobOptions {
   readonly contextSizeLimit?: Size;
 }
 
+/** Settings of one context of a `KanikoBuildBatch` (see `KanikoBuildBatchProps.contextOverrides`). */
+export interface KanikoBatchContextOptions {
+  /**
+   * The Dockerfile's path inside this context.
+   *
+   * @default - the batch's `dockerfile`, else the file discovered in the context
+   */
+  readonly dockerfile?: string;
+
+  /**
+   * Build arguments of this context, added to the batch's `buildArgs` (a key given in both takes this value).
+   * Only with `KanikoBatchShape.JOBS`: the Indexed pods share one set of kaniko flags.
+   *
+   * @default - the batch's `buildArgs`
+   */
+  readonly buildArgs?: { [key: string]: string };
+
+  /**
+   * Tags of this context's image, instead of the batch's `tags`; templates as in `tags`.
+   *
+   * @default - the batch's `tags`
+   */
+  readonly tags?: string[];
+
+  /**
+   * This context's image name (under `repositoryPrefix`), instead of rendering `imageNameFor`.
+   *
+   * @default - `imageNameFor` rendered for the directory
+   */
+  readonly imageName?: string;
+}
+
+/** The file names discovery recognises, in the order the documentation gives. */
+const RECOGNISED_DOCKERFILES = ['Dockerfile', 'dockerfile', 'Containerfile'];
+
 /** One context of the batch. */
 interface Planned {
   readonly directory: string;
   readonly name: string;
+  readonly dockerfile: string;
   readonly context: BuildContext;
   readonly imageName: string;
   readonly destinations: string[];
+  readonly buildArgs?: { [key: string]: string };
 }
 
 const REPOSITORY_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -229,9 +287,11 @@ export class KanikoBuildBatch extends Construct {
     if (this.shape === KanikoBatchShape.JOBS && props.parallelism !== undefined) {
       invalid('parallelism', props.parallelism, 'expected no parallelism with KanikoBatchShape.JOBS: separate Jobs all start when applied; use KanikoBatchShape.INDEXED');
     }
-    const dockerfile = checkRelativePath('dockerfile', props.dockerfile ?? 'Dockerfile');
-    const tags = checkTags(props);
-    const commitSha = props.commitSha ?? tags.filter(t => t._usesCommit).map(t => t.commitSha).find(sha => sha !== undefined);
+    const dockerfile = props.dockerfile !== undefined ? checkRelativePath('dockerfile', props.dockerfile) : undefined;
+    const overrides = props.contextOverrides ?? {};
+    const tags = checkTags('tags', props.tags, props.tagValues);
+    const overrideTags = Object.entries(overrides).flatMap(([name, o]) => o.tags !== undefined ? checkTags(`contextOverrides.${name}.tags`, o.tags, props.tagValues) : []);
+    const commitSha = props.commitSha ?? [...tags, ...overrideTags].filter(t => t._usesCommit).map(t => t.commitSha).find(sha => sha !== undefined);
     const planned = this.plan(props, dockerfile, tags.map(String));
     this.contextNames = planned.map(p => p.name);
     this.imageNames = planned.map(p => p.imageName);
@@ -242,27 +302,39 @@ export class KanikoBuildBatch extends Construct {
         ...props,
         name: props.name ? `${props.name}-${kubernetesSafe(p.imageName)}` : undefined,
         context: p.context,
-        dockerfile,
+        dockerfile: p.dockerfile,
+        buildArgs: p.buildArgs,
         destinations: p.destinations,
         commitSha,
       }).job);
     } else {
-      this.jobs = [this.indexedJob(props, planned, dockerfile, commitSha)];
+      this.jobs = [this.indexedJob(props, planned, commitSha)];
     }
   }
 
   /** Finds the contexts, packs them, names their images and checks no two share a name. */
-  private plan(props: KanikoBuildBatchProps, dockerfile: string, tags: string[]): Planned[] {
+  private plan(props: KanikoBuildBatchProps, dockerfile: string | undefined, tags: string[]): Planned[] {
+    const overrides = props.contextOverrides ?? {};
     const directories = props.contexts !== undefined
-      ? explicitContexts(props.contexts, props.contextsDirectory, dockerfile)
-      : discoverContexts(props.contextsDirectory, dockerfile);
+      ? explicitContexts(props, dockerfile)
+      : discoverContexts(props, dockerfile);
+    const names = new Set(directories.map(d => basename(d.directory)));
+    for (const key of Object.keys(overrides).sort(byBytes)) {
+      if (!names.has(key)) {
+        invalid(`contextOverrides.${key}`, overrides[key], `names no context; expected one of ${JSON.stringify([...names])}`);
+      }
+    }
     const template = props.imageNameFor ?? '{{name}}';
+    const prefix = checkRepositoryPrefix(props.repositoryPrefix);
     const seen = new Map<string, string>();
     // JOBS: each image name is also a construct id and a Job name part, where only "-" survives
     const seenIds = new Map<string, { name: string; imageName: string }>();
-    return directories.map(directory => {
+    return directories.map(({ directory, dockerfile: found }) => {
       const name = basename(directory);
-      const imageName = renderImageName(template, name);
+      const override = overrides[name] ?? {};
+      const imageName = override.imageName !== undefined
+        ? checkImageName(`contextOverrides.${name}.imageName`, override.imageName)
+        : renderImageName(template, name);
       const previous = seen.get(imageName);
       if (previous !== undefined) {
         invalid('imageNameFor', template, `contexts "${previous}" and "${name}" both map to the image name "${imageName}"; rename a directory or use a template that tells them apart`);
@@ -275,20 +347,31 @@ export class KanikoBuildBatch extends Construct {
           invalid('imageNameFor', template, `contexts "${clash.name}" and "${name}" map to the image names "${clash.imageName}" and "${imageName}", which both give the Job name part "${id}" with KanikoBatchShape.JOBS (only "-" is kept); rename a directory, use a template that tells them apart, or use KanikoBatchShape.INDEXED`);
         }
         seenIds.set(id, { name, imageName });
+      } else if (override.buildArgs !== undefined) {
+        invalid(`contextOverrides.${name}.buildArgs`, override.buildArgs, 'expected no per-context build args with KanikoBatchShape.INDEXED (its pods share one set of kaniko flags); use KanikoBatchShape.JOBS');
       }
-      const repository = props.repositoryPrefix ? `${props.repositoryPrefix.replace(/\/+$/, '')}/${imageName}` : imageName;
+      const repository = prefix ? `${prefix}/${imageName}` : imageName;
+      const contextTags = override.tags !== undefined ? override.tags.map(t => String(ImageTag.fromTemplate(t, props.tagValues))) : tags;
       return {
         directory,
         name,
+        dockerfile: found,
         imageName,
         context: BuildContext.fromLocalDirectory(directory, { exclude: props.exclude, maxArchiveBytes: props.maxArchiveBytes }),
-        destinations: ImageDestinations.of({ registries: props.registries, repository, tags }),
+        destinations: combineDestinations(props.registries, repository, contextTags, { registries: 'registries', references: `destinations of context "${name}"` }),
+        buildArgs: override.buildArgs !== undefined ? { ...props.buildArgs, ...override.buildArgs } : props.buildArgs,
       };
     });
   }
 
   /** One Indexed Job: unpack context i, then kaniko with context i's destinations. */
-  private indexedJob(props: KanikoBuildBatchProps, planned: Planned[], dockerfile: string, commitSha: string | undefined): kplus.Job {
+  private indexedJob(props: KanikoBuildBatchProps, planned: Planned[], commitSha: string | undefined): kplus.Job {
+    // the Indexed pods share DOCKERFILE_PATH: every context must use the same path
+    const dockerfile = planned[0].dockerfile;
+    const other = planned.find(p => p.dockerfile !== dockerfile);
+    if (other !== undefined) {
+      invalid('shape', this.shape, `expected contexts with one Dockerfile path for KanikoBatchShape.INDEXED; "${planned[0].name}" uses "${dockerfile}" and "${other.name}" uses "${other.dockerfile}": use KanikoBatchShape.JOBS, or set dockerfile or contextOverrides`);
+    }
     const parallelism = checkInteger('parallelism', props.parallelism ?? 2, 1, 1000);
     const firsts = planned.map(p => ImageReference._parseFor('destinations', p.destinations[0]));
     const cacheRepos = props.cache ? firsts.map(first => cacheRepositoryOf(props.cache!.repository, first, 'kaniko')) : [];
@@ -364,31 +447,91 @@ export class KanikoBuildBatch extends Construct {
   }
 }
 
-function checkTags(props: KanikoBuildBatchProps): ImageTag[] {
-  if (!props.tags || props.tags.length === 0) {
-    invalid('tags', props.tags ?? [], 'expected at least one tag or ImageTag template');
+function checkTags(prop: string, tags: string[] | undefined, values: ImageTagValues | undefined): ImageTag[] {
+  if (!tags || tags.length === 0) {
+    invalid(prop, tags ?? [], 'expected at least one tag or ImageTag template');
   }
-  return props.tags.map(tag => ImageTag.fromTemplate(tag, props.tagValues));
+  return tags.map(tag => ImageTag.fromTemplate(tag, values));
 }
 
-function discoverContexts(parent: string | undefined, dockerfile: string): string[] {
+/** A context directory and the Dockerfile path it uses. */
+interface Found {
+  readonly directory: string;
+  readonly dockerfile: string;
+}
+
+/**
+ * The Dockerfile of a context: its override, else the batch's `dockerfile`, else the one recognised file it holds
+ * (two that are the same file count once). Returns why not, when there is none.
+ */
+function dockerfileIn(directory: string, name: string, props: KanikoBuildBatchProps, dockerfile: string | undefined): string | { reason: string } {
+  const override = props.contextOverrides?.[name]?.dockerfile;
+  const wanted = override !== undefined ? checkRelativePath(`contextOverrides.${name}.dockerfile`, override) : dockerfile;
+  if (wanted !== undefined) {
+    return isFile(join(directory, wanted)) ? wanted : { reason: `no ${wanted}` };
+  }
+  // exact names from the listing: on a case-insensitive file system "Dockerfile" would also find "dockerfile"
+  const entries = readdirSync(directory);
+  const found = RECOGNISED_DOCKERFILES.filter(file => entries.includes(file) && isFile(realFile(join(directory, file))));
+  const distinct = [...new Set(found.map(file => realFile(join(directory, file))))];
+  if (found.length === 0) {
+    return { reason: `none of ${RECOGNISED_DOCKERFILES.join(', ')}` };
+  }
+  if (distinct.length > 1) {
+    return { reason: `both ${found.join(' and ')}; name one in contextOverrides.${name}.dockerfile` };
+  }
+  return found[0];
+}
+
+/** The file a path resolves to (following symlinks), or the path itself when it does not resolve. */
+function realFile(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function discoverContexts(props: KanikoBuildBatchProps, dockerfile: string | undefined): Found[] {
+  const parent = props.contextsDirectory;
   if (parent === undefined) {
     return invalid('contextsDirectory', parent, 'expected a directory of build contexts, or a list of contexts');
   }
   if (!isDirectory(parent)) {
     invalid('contextsDirectory', parent, 'expected an existing directory');
   }
-  const found = readdirSync(parent)
-    .sort(byBytes)
-    .map(name => join(parent, name))
-    .filter(dir => isDirectory(dir) && isFile(join(dir, dockerfile)));
+  const names = readdirSync(parent).sort(byBytes).filter(name => isDirectory(join(parent, name)));
+  const skip = props.skip ?? [];
+  skip.forEach((name, i) => {
+    if (!names.includes(name)) {
+      invalid(`skip[${i}]`, name, `expected a sub-directory of ${JSON.stringify(parent)}; found ${JSON.stringify(names)}`);
+    }
+  });
+  const found: Found[] = [];
+  const refused: string[] = [];
+  for (const name of names.filter(n => !skip.includes(n))) {
+    const result = dockerfileIn(join(parent, name), name, props, dockerfile);
+    if (typeof result === 'string') {
+      found.push({ directory: join(parent, name), dockerfile: result });
+    } else {
+      refused.push(`"${name}" (${result.reason})`);
+    }
+  }
+  if (refused.length > 0) {
+    invalid('contextsDirectory', parent, `expected every sub-directory to be a build context or listed in skip; not contexts: ${refused.join(', ')}`);
+  }
   if (found.length === 0) {
-    invalid('contextsDirectory', parent, `expected sub-directories holding a ${dockerfile}; found none`);
+    invalid('contextsDirectory', parent, 'expected at least one sub-directory that is a build context; found none');
   }
   return found;
 }
 
-function explicitContexts(contexts: string[], parent: string | undefined, dockerfile: string): string[] {
+function explicitContexts(props: KanikoBuildBatchProps, dockerfile: string | undefined): Found[] {
+  const contexts = props.contexts!;
+  const parent = props.contextsDirectory;
+  if (props.skip !== undefined) {
+    invalid('skip', props.skip, 'expected skip only when contexts are discovered; remove skip or contexts');
+  }
   if (contexts.length === 0) {
     invalid('contexts', contexts, 'expected at least one context directory');
   }
@@ -397,11 +540,31 @@ function explicitContexts(contexts: string[], parent: string | undefined, docker
     if (!isDirectory(dir)) {
       invalid(`contexts[${i}]`, context, 'expected an existing directory');
     }
-    if (!isFile(join(dir, dockerfile))) {
-      invalid(`contexts[${i}]`, context, `expected a directory holding a ${dockerfile}`);
+    const result = dockerfileIn(dir, basename(dir), props, dockerfile);
+    if (typeof result !== 'string') {
+      invalid(`contexts[${i}]`, context, `expected a build context directory; it holds ${result.reason}`);
     }
-    return dir;
+    return { directory: dir, dockerfile: result };
   });
+}
+
+/** The repository prefix without trailing slashes, each component a repository component. */
+function checkRepositoryPrefix(prefix: string | undefined): string | undefined {
+  if (prefix === undefined || prefix === '') {
+    return undefined;
+  }
+  const trimmed = prefix.replace(/\/+$/, '');
+  if (!trimmed.split('/').every(component => REPOSITORY_COMPONENT.test(component))) {
+    invalid('repositoryPrefix', prefix, 'expected repository path components of lower-case letters and digits separated by ".", "_", "__" or "-", joined by "/"');
+  }
+  return trimmed;
+}
+
+function checkImageName(prop: string, imageName: string): string {
+  if (typeof imageName !== 'string' || !imageName.split('/').every(component => REPOSITORY_COMPONENT.test(component))) {
+    invalid(prop, imageName, 'expected a repository name: lower-case letters and digits separated by ".", "_", "__", "-" or "/"');
+  }
+  return imageName;
 }
 
 /** An image name as a construct id and name part: generated Kubernetes names allow only "-" besides letters and digits. */

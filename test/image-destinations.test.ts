@@ -35,7 +35,7 @@ describe('ImageDestinations', () => {
       ['there is no registry', { registries: [], repository: 'a', tags: ['1'] }, /^ImageDestinations.of registries: got \[\]; expected at least one registry host$/],
       ['there is no tag', { registries: ['r.io'], repository: 'a', tags: [] }, /^ImageDestinations.of tags: got \[\]; expected at least one tag$/],
       ['a registry has a path', { registries: ['r.io/team'], repository: 'a', tags: ['1'] }, /^ImageDestinations.of registries\[0\]: got "r.io\/team"/],
-      ['a registry is not a host', { registries: ['harbor'], repository: 'a', tags: ['1'] }, /^ImageDestinations.of registries: got "harbor"; expected a registry host/],
+      ['a registry is not a host', { registries: ['harbor'], repository: 'a', tags: ['1'] }, /^ImageDestinations.of registries\[0\]: got "harbor"; expected a registry host/],
       ['a tag is invalid', { registries: ['r.io'], repository: 'a', tags: ['a/b'] }, /^ImageDestinations.of\[0\]: got "r.io\/a:a\/b"/],
       ['the repository is upper-case', { registries: ['r.io'], repository: 'Team/App', tags: ['1'] }, /lower-case/],
       ['a tag is repeated', { registries: ['r.io'], repository: 'a', tags: ['1', '1'] }, /listed twice/],

@@ -1,5 +1,5 @@
 import { spawnSync } from 'child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { describe, expect, test } from 'vitest';
@@ -35,11 +35,11 @@ function batch(props: Partial<KanikoBuildBatchProps> = {}, dir = contextsDirecto
 
 describe('KanikoBuildBatch', () => {
   test('defaults: one KanikoBuildJob per discovered context, each with its own ConfigMap and image name', () => {
-    // GIVEN: "docs" has no Dockerfile
+    // GIVEN: "docs" has no Dockerfile and is skipped on purpose
     const dir = contextsDirectory(['api', 'Worker_Service'], ['docs']);
 
     // WHEN
-    const { construct, jobs, configMaps } = batch({}, dir);
+    const { construct, jobs, configMaps } = batch({ skip: ['docs'] }, dir);
 
     // THEN
     expect(construct.shape).toBe(KanikoBatchShape.JOBS);
@@ -122,7 +122,7 @@ describe('KanikoBuildBatch', () => {
     }, dir);
 
     // THEN: the list's order, and the commit the tag used becomes BUILD_COMMIT_SHA
-    expect(construct.plannedImages).toEqual(['harbor.example.com/vcity/grim/svc-worker:v20260304-aaaaaaaa', 'harbor.example.com/vcity/grim/svc-api:v20260304-aaaaaaaa']);
+    expect(construct.plannedImages).toEqual(['harbor.example.com/vcity/grim/svc-worker:v20260304-aaaaaaa', 'harbor.example.com/vcity/grim/svc-api:v20260304-aaaaaaa']);
     expect(container(jobs[0], 'build').args).toContain(`--build-arg=BUILD_COMMIT_SHA=${'a'.repeat(40)}`);
   });
 
@@ -226,17 +226,120 @@ describe('KanikoBuildBatch', () => {
     expect(jobs[0].spec.completions).toBe(2);
   });
 
+
+  describe('discovery', () => {
+    /** A contexts directory whose sub-directories hold the given files (name → content). */
+    function tree(layout: { [dir: string]: { [file: string]: string } }): string {
+      const root = mkdtempSync(join(tmpdir(), 'contexts-'));
+      for (const [dir, files] of Object.entries(layout)) {
+        mkdirSync(join(root, dir), { recursive: true });
+        for (const [file, content] of Object.entries(files)) {
+          mkdirSync(dirname(join(root, dir, file)), { recursive: true });
+          writeFileSync(join(root, dir, file), content);
+        }
+      }
+      return root;
+    }
+    const FROM = 'FROM docker.io/library/alpine:3.22\n';
+
+    test('finds Dockerfile, dockerfile (kaniko --dockerfile=dockerfile) and Containerfile, each context its own', () => {
+      // GIVEN: a monorepo whose contexts spell the file three ways, and a plain file next to them
+      const dir = tree({ upper: { Dockerfile: FROM }, lower: { dockerfile: FROM }, podman: { Containerfile: FROM } });
+      writeFileSync(join(dir, 'README.md'), 'not a context\n');
+
+      // WHEN
+      const { construct, jobs } = batch({}, dir);
+
+      // THEN
+      expect(construct.contextNames).toEqual(['lower', 'podman', 'upper']);
+      expect(jobs.map(j => envOf(container(j, 'build')).DOCKERFILE_PATH)).toEqual(['dockerfile', 'Containerfile', 'Dockerfile']);
+      expect(jobs.map(j => envOf(container(j, 'fetch-context')).DOCKERFILE_PATH)).toEqual(['dockerfile', 'Containerfile', 'Dockerfile']);
+    });
+
+    test('two recognised files that are one file (a symlink) count once; the first name in the order is used', () => {
+      const dir = tree({ app: { Dockerfile: FROM } });
+      symlinkSync('Dockerfile', join(dir, 'app', 'Containerfile'));
+      const { jobs } = batch({}, dir);
+      expect(envOf(container(jobs[0], 'build')).DOCKERFILE_PATH).toBe('Dockerfile');
+    });
+
+    test('every directory that is not a context is listed in one error, with why', () => {
+      const dir = tree({ api: { Dockerfile: FROM }, docs: { 'index.md': '#\n' }, both: { Dockerfile: FROM, Containerfile: `${FROM}RUN true\n` } });
+      expect(() => batch({}, dir)).toThrow(new RegExp(
+        '^contextsDirectory: got ".*"; expected every sub-directory to be a build context or listed in skip; not contexts: ' +
+        '"both" \\(both Dockerfile and Containerfile; name one in contextOverrides.both.dockerfile\\), "docs" \\(none of Dockerfile, dockerfile, Containerfile\\)$'));
+    });
+
+    test('skip leaves directories out; an override picks one of two files', () => {
+      const dir = tree({ api: { Dockerfile: FROM }, docs: { 'index.md': '#\n' }, both: { Dockerfile: FROM, Containerfile: `${FROM}RUN true\n` } });
+      const { construct, jobs } = batch({ skip: ['docs'], contextOverrides: { both: { dockerfile: 'Containerfile' } } }, dir);
+      expect(construct.contextNames).toEqual(['api', 'both']);
+      expect(envOf(container(jobs[1], 'build')).DOCKERFILE_PATH).toBe('Containerfile');
+    });
+
+    test('the batch dockerfile is looked for in every context', () => {
+      const dir = tree({ a: { 'build/Dockerfile.ci': FROM, 'Dockerfile': FROM }, b: { 'build/Dockerfile.ci': FROM } });
+      const { jobs } = batch({ dockerfile: 'build/Dockerfile.ci' }, dir);
+      expect(jobs.map(j => envOf(container(j, 'build')).DOCKERFILE_PATH)).toEqual(['build/Dockerfile.ci', 'build/Dockerfile.ci']);
+      expect(() => batch({ dockerfile: 'build/Dockerfile.ci' }, tree({ a: { Dockerfile: FROM } })))
+        .toThrow(/not contexts: "a" \(no build\/Dockerfile.ci\)$/);
+    });
+
+    test('per-context overrides: dockerfile, build args, tags and image name', () => {
+      // GIVEN
+      const dir = tree({ api: { Dockerfile: FROM }, legacy: { 'docker/Dockerfile.old': FROM } });
+
+      // WHEN
+      const { construct, jobs } = batch({
+        buildArgs: { BASE: 'alpine', MODE: 'prod' },
+        contextOverrides: { legacy: { dockerfile: 'docker/Dockerfile.old', buildArgs: { MODE: 'compat' }, tags: ['1.9', 'legacy'], imageName: 'old/api' } },
+      }, dir);
+
+      // THEN
+      expect(construct.imageNames).toEqual(['api', 'old/api']);
+      expect(construct.plannedImages).toEqual([
+        'harbor.example.com/vcity/grim/api:2.0', 'harbor.example.com/vcity/grim/old/api:1.9', 'harbor.example.com/vcity/grim/old/api:legacy',
+      ]);
+      const [api, legacy] = jobs.map(j => container(j, 'build'));
+      expect(envOf(legacy).DOCKERFILE_PATH).toBe('docker/Dockerfile.old');
+      expect(legacy.args).toEqual(expect.arrayContaining(['--build-arg=BASE=alpine', '--build-arg=MODE=compat']));
+      expect(api.args).toEqual(expect.arrayContaining(['--build-arg=BASE=alpine', '--build-arg=MODE=prod']));
+    });
+
+    test('INDEXED: per-context tags and image names; one Dockerfile path for all', () => {
+      const dir = tree({ a: { dockerfile: FROM }, b: { dockerfile: FROM } });
+      const { construct, jobs } = batch({ shape: KanikoBatchShape.INDEXED, contextOverrides: { b: { tags: ['3.0'], imageName: 'bee' } } }, dir);
+      expect(construct.plannedImages).toEqual(['harbor.example.com/vcity/grim/a:2.0', 'harbor.example.com/vcity/grim/bee:3.0']);
+      expect(envOf(container(jobs[0], 'build')).DOCKERFILE_PATH).toBe('dockerfile');
+      expect(() => batch({ shape: KanikoBatchShape.INDEXED }, tree({ a: { dockerfile: FROM }, b: { Dockerfile: FROM } })))
+        .toThrow(/^shape: got "indexed"; expected contexts with one Dockerfile path for KanikoBatchShape.INDEXED; "a" uses "dockerfile" and "b" uses "Dockerfile"/);
+      expect(() => batch({ shape: KanikoBatchShape.INDEXED, contextOverrides: { a: { buildArgs: { X: '1' } } } }, dir))
+        .toThrow(/^contextOverrides.a.buildArgs: got \{"X":"1"\}; expected no per-context build args with KanikoBatchShape.INDEXED/);
+    });
+  });
+
   describe('fails when', () => {
     test.each<[string, () => unknown, RegExp]>([
       ['the contexts directory is missing', () => batch({ contextsDirectory: 'no/such/contexts' }),
         /^contextsDirectory: got "no\/such\/contexts"; expected an existing directory$/],
       ['no sub-directory holds a Dockerfile', () => batch({}, contextsDirectory([], ['docs'])),
-        /^contextsDirectory: got ".*"; expected sub-directories holding a Dockerfile; found none$/],
+        /^contextsDirectory: got ".*"; expected every sub-directory to be a build context or listed in skip; not contexts: "docs" \(none of Dockerfile, dockerfile, Containerfile\)$/],
+      ['every sub-directory is skipped', () => batch({ skip: ['docs'] }, contextsDirectory([], ['docs'])),
+        /^contextsDirectory: got ".*"; expected at least one sub-directory that is a build context; found none$/],
+      ['skip names no sub-directory', () => batch({ skip: ['doc'] }), /^skip\[0\]: got "doc"; expected a sub-directory of ".*"; found \["api","worker"\]$/],
+      ['skip is given with contexts', () => batch({ contexts: ['api'], skip: ['worker'] }), /^skip: got \["worker"\]; expected skip only when contexts are discovered/],
+      ['an override names no context', () => batch({ contextOverrides: { apj: { tags: ['1'] } } }),
+        /^contextOverrides.apj: got \{"tags":\["1"\]\}; names no context; expected one of \["api","worker"\]$/],
+      ['an override image name is invalid', () => batch({ contextOverrides: { api: { imageName: 'API' } } }), /^contextOverrides.api.imageName: got "API"; expected a repository name/],
+      ['an override has no tags', () => batch({ contextOverrides: { api: { tags: [] } } }), /^contextOverrides.api.tags: got \[\]; expected at least one tag/],
+      ['the repository prefix is invalid', () => batch({ repositoryPrefix: 'VCity/grim' }), /^repositoryPrefix: got "VCity\/grim"; expected repository path components/],
+      ['a tag makes an invalid reference', () => batch({ registries: ['harbor.example.com'], tags: ['2.0'], contextOverrides: { api: { imageName: 'a'.repeat(300) } } }),
+        /^destinations of context "api"\[0\]: got "harbor.example.com\/vcity\/grim\/a+:2.0"/],
       ['neither a directory nor a list is given', () => batch({ contextsDirectory: undefined }),
         /^contextsDirectory: got undefined; expected a directory of build contexts, or a list of contexts$/],
       ['a listed context is missing', () => batch({ contexts: ['api', 'gone'] }), /^contexts\[1\]: got "gone"; expected an existing directory$/],
       ['a listed context has no Dockerfile', () => batch({ contexts: ['docs'] }, contextsDirectory(['api'], ['docs'])),
-        /^contexts\[0\]: got "docs"; expected a directory holding a Dockerfile$/],
+        /^contexts\[0\]: got "docs"; expected a build context directory; it holds none of Dockerfile, dockerfile, Containerfile$/],
       ['two contexts map to one image name', () => batch({}, contextsDirectory(['API', 'api'])),
         /^imageNameFor: got "\{\{name\}\}"; contexts "API" and "api" both map to the image name "api"; rename a directory or use a template that tells them apart$/],
       ['two image names give one Job name part (JOBS)', () => batch({}, contextsDirectory(['a.b', 'a-b'])),
@@ -254,7 +357,9 @@ describe('KanikoBuildBatch', () => {
       ['parallelism is set for separate Jobs', () => batch({ parallelism: 3 }), /^parallelism: got 3; expected no parallelism with KanikoBatchShape.JOBS/],
       ['parallelism is zero', () => batch({ shape: KanikoBatchShape.INDEXED, parallelism: 0 }), /^parallelism: got 0; expected a whole number from 1 to 1000$/],
       ['the shape is unknown', () => batch({ shape: 'pods' as KanikoBatchShape }), /^shape: got "pods"; expected KanikoBatchShape.JOBS or KanikoBatchShape.INDEXED$/],
-      ['a registry has a path', () => batch({ registries: ['harbor.example.com/vcity'] }), /^ImageDestinations.of registries\[0\]: got "harbor.example.com\/vcity"/],
+      ['a registry has a path', () => batch({ registries: ['harbor.example.com/vcity'] }), /^registries\[0\]: got "harbor.example.com\/vcity"/],
+      ['no registry is given', () => batch({ registries: [] }), /^registries: got \[\]; expected at least one registry host$/],
+      ['a registry is not a host', () => batch({ registries: ['harbor'] }), /^registries\[0\]: got "harbor"; expected a registry host/],
       ['the Indexed cache repository has a tag', () => batch({ shape: KanikoBatchShape.INDEXED, cache: { repository: 'harbor.example.com/cache:x' } }),
         /^cache.repository: got "harbor.example.com\/cache:x"; expected a repository without tag or digest/],
     ])('%s', (_, make, message) => {
