@@ -18,7 +18,7 @@ import { ImageReference } from './image-reference';
 import { PushDestinationOptions } from './push-destinations';
 import { RegistryCredentials } from './registry-credentials';
 
-/** What `UnifiedImageJob` does; the values are seed 000's `JOB_TYPE` values. */
+/** What `UnifiedImageJob` does; the values are the classic unified Job YAML's `JOB_TYPE` values. */
 export enum UnifiedJobMode {
   /** Download a build context, build it with kaniko into an intermediate registry, promote the digest. */
   BUILD_AND_PUSH = 'build_and_push',
@@ -28,7 +28,11 @@ export enum UnifiedJobMode {
 
 /** Props of `UnifiedImageJob`. */
 export interface UnifiedImageJobProps extends ImageJobOptions, PushDestinationOptions {
-  /** What the Job does: seed 000's `JOB_TYPE`. */
+  /**
+   * What the Job does unless an operator changes it: the `JOB_TYPE` of the `init-determine-action` container.
+   * Its inputs are required; the other mode's inputs are optional, and when given (each path still validated)
+   * the main container carries both paths' variables, so `JOB_TYPE` can be flipped in the YAML before applying.
+   */
   readonly mode: UnifiedJobMode;
 
   /**
@@ -38,31 +42,31 @@ export interface UnifiedImageJobProps extends ImageJobOptions, PushDestinationOp
   readonly toolsImage: string;
 
   /**
-   * BUILD_AND_PUSH only: the build context, prepared by the main container itself: `BuildContext.fromUrl()`
+   * The build path: the build context, prepared by the main container itself: `BuildContext.fromUrl()`
    * (downloaded), `fromLocalDirectory()` (unpacked from its ConfigMap), `fromConfigMap()` or
    * `fromPersistentVolumeClaim()` (read in place). Git, S3 and GCS contexts need `KanikoBuildJob`.
    *
-   * @default - required for BUILD_AND_PUSH; refused for PUSH_TAR
+   * @default - required for BUILD_AND_PUSH; with PUSH_TAR, no build path (`JOB_TYPE=build_and_push` fails naming the missing variables)
    */
   readonly context?: BuildContext;
 
   /**
-   * BUILD_AND_PUSH only: the Dockerfile's path in the context (seed 000's `DOCKERFILE_PATH`).
+   * The build path: the Dockerfile's path in the context (seed 000's `DOCKERFILE_PATH`).
    *
    * @default "Dockerfile"
    */
   readonly dockerfile?: string;
 
   /**
-   * BUILD_AND_PUSH only: where kaniko pushes before promotion, with a tag (seed 000's
+   * The build path: where kaniko pushes before promotion, with a tag (seed 000's
    * `INTERMEDIATE_REGISTRY_URL` / `BUILD_IMAGE_NAME` / `BUILD_IMAGE_TAG`).
    *
-   * @default - required for BUILD_AND_PUSH; refused for PUSH_TAR
+   * @default - required for BUILD_AND_PUSH; with PUSH_TAR, no build path (`JOB_TYPE=build_and_push` fails naming the missing variables)
    */
   readonly intermediateDestination?: string;
 
   /**
-   * BUILD_AND_PUSH only: credentials for the intermediate registry. For private base images the
+   * The build path: credentials for the intermediate registry. For private base images the
    * `config.json` needs their registry too: list it in the docker-config Secret's `auths`, or in
    * `fromUsernamePassword()`'s `additionalRegistries`. Mounted in the container that runs the Dockerfile's RUN steps, as are the
    * destinations' `credentials`.
@@ -72,21 +76,21 @@ export interface UnifiedImageJobProps extends ImageJobOptions, PushDestinationOp
   readonly buildCredentials?: RegistryCredentials;
 
   /**
-   * BUILD_AND_PUSH only: build arguments. Values may not contain line breaks.
+   * The build path: build arguments. Values may not contain line breaks.
    *
    * @default - none
    */
   readonly buildArgs?: { [key: string]: string };
 
   /**
-   * BUILD_AND_PUSH only: the Dockerfile stage to build.
+   * The build path: the Dockerfile stage to build.
    *
    * @default - the last stage
    */
   readonly target?: string;
 
   /**
-   * BUILD_AND_PUSH only: registries reached over plain http; when the intermediate registry is listed,
+   * The build path: registries reached over plain http; when the intermediate registry is listed,
    * the promotion reads it without TLS.
    *
    * @default - every registry uses https with a verified certificate
@@ -94,21 +98,21 @@ export interface UnifiedImageJobProps extends ImageJobOptions, PushDestinationOp
   readonly insecureRegistries?: string[];
 
   /**
-   * BUILD_AND_PUSH only: size limit of the workspace emptyDir (context archive and unpacked files).
+   * The build path: size limit of the workspace emptyDir (context archive and unpacked files).
    *
    * @default Size.gibibytes(2)
    */
   readonly contextSizeLimit?: Size;
 
   /**
-   * PUSH_TAR only: the image tarball.
+   * The push_tar path: the image tarball.
    *
-   * @default - required for PUSH_TAR; refused for BUILD_AND_PUSH
+   * @default - required for PUSH_TAR; with BUILD_AND_PUSH, no push_tar path (`JOB_TYPE=push_tar` fails naming the missing variables)
    */
   readonly archive?: ImageArchive;
 
   /**
-   * PUSH_TAR only: size limit of the emptyDir holding a downloaded archive and of skopeo's temp directory.
+   * The push_tar path: size limit of the emptyDir holding a downloaded archive and of skopeo's temp directory.
    *
    * @default Size.gibibytes(10)
    */
@@ -123,18 +127,22 @@ const REQUIRED: { [mode: string]: string[] } = {
 };
 
 /**
- * Seed 000's `unified-single-container-job.yaml`, kept compatible: the init container `init-determine-action`
+ * The classic `unified-single-container-job.yaml`, kept compatible: the init container `init-determine-action`
  * maps `JOB_TYPE` (`build_and_push` / `push_tar`) to `/pod-info/action_type`, and the main container
  * `main-task-executor` runs one constant script that branches on it, with the tools of one combined image.
- * Operators who `kubectl set env` `JOB_TYPE` keep their habit; an unknown value fails the init container.
+ * `mode` sets `JOB_TYPE`. Give the inputs of both modes and the main container carries both paths'
+ * variables, as the classic YAML does: flipping `JOB_TYPE` (`kubectl set env --local -f job.yaml -c
+ * init-determine-action JOB_TYPE=push_tar -o yaml`, or an edit, before applying) then runs the other path.
+ * Flipping to a path whose inputs were not given fails in the main container, naming the missing variables;
+ * an unknown value fails the init container.
  *
  * Improvements over the seed: downloads retried and verified, promotion by the digest kaniko recorded
  * (never a tag lookup), credentials composed into a 0600 file instead of living in the main container's
  * environment, the missing variables named when an action lacks them, and `<ref>@<digest>` lines in the
  * termination message.
  *
- * The props of the other mode are refused at synth time rather than ignored, so a Job never carries
- * settings that silently do nothing.
+ * A path is either complete or absent: a prop of a path without that path's required props is refused at
+ * synth time, so a Job never carries settings that silently do nothing.
  *
  * Security: build mode exposes every credential in the pod to the Dockerfile's RUN steps. kaniko runs as
  * root in the one main container, which also mounts the build credentials and the final registries' push
@@ -146,17 +154,24 @@ export class UnifiedImageJob extends Construct implements IImageJob {
   /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
   public readonly job: kplus.Job;
 
-  /** Every reference the Job pushes to, in push order (the intermediate destination first when building). */
+  /**
+   * Every reference the Job may push to, in push order: the intermediate destination first when the build path
+   * is configured, then the destinations.
+   */
   public readonly imageReferences: ImageReference[];
 
   /**
-   * BUILD_AND_PUSH runs kaniko as root (`baseline`), in the container that also holds every credential of the
-   * pod, readable by the Dockerfile's RUN steps; PUSH_TAR runs everything non-root and read-only (`restricted`).
+   * With the build path configured, kaniko runs as root (`baseline`) in the container that also holds every
+   * credential of the pod, readable by the Dockerfile's RUN steps; a push_tar-only Job runs everything non-root
+   * and read-only (`restricted`).
    */
   public readonly podSecurityLevel: PodSecurityLevel;
 
-  /** What the Job does. */
+  /** What the Job does: the default `JOB_TYPE`. */
   public readonly mode: UnifiedJobMode;
+
+  /** The `JOB_TYPE` values the main container has the variables for: `mode` first, then the other if configured. */
+  public readonly jobTypes: UnifiedJobMode[];
 
   /**
    * @param scope the chart or construct to add the Job to
@@ -166,7 +181,9 @@ export class UnifiedImageJob extends Construct implements IImageJob {
   constructor(scope: Construct, id: string, props: UnifiedImageJobProps) {
     super(scope, id);
     this.mode = checkMode(props);
-    const building = this.mode === UnifiedJobMode.BUILD_AND_PUSH;
+    this.jobTypes = configuredPaths(props);
+    const building = this.jobTypes.includes(UnifiedJobMode.BUILD_AND_PUSH);
+    const pushingTar = this.jobTypes.includes(UnifiedJobMode.PUSH_TAR);
     const toolsImage = checkToolImage('toolsImage', props.toolsImage);
     const destinations = parseDestinations('destinations', props.destinations);
     const intermediate = building ? parseDestination('intermediateDestination', props.intermediateDestination!) : undefined;
@@ -226,7 +243,8 @@ export class UnifiedImageJob extends Construct implements IImageJob {
       if (sourceAuth) {
         mounts.push({ path: '/kaniko/.docker', volume: sourceAuth, readOnly: true });
       }
-    } else {
+    }
+    if (pushingTar) {
       tmpSizeLimit = checkSizeLimit('archiveSizeLimit', props.archiveSizeLimit ?? Size.gibibytes(10));
       if (!(props.archive instanceof ImageArchive)) {
         invalid('archive', props.archive, 'expected an ImageArchive such as ImageArchive.fromUrl("https://…/image.tar")');
@@ -258,7 +276,7 @@ export class UnifiedImageJob extends Construct implements IImageJob {
   }
 }
 
-/** The mode is known, its required props are given, and no prop of the other mode is. */
+/** The mode is known and its required props are given. */
 function checkMode(props: UnifiedImageJobProps): UnifiedJobMode {
   const mode = props.mode;
   if (!Object.values(UnifiedJobMode).includes(mode)) {
@@ -269,11 +287,25 @@ function checkMode(props: UnifiedImageJobProps): UnifiedJobMode {
   if (missing.length > 0) {
     invalid('mode', mode, `expected ${REQUIRED[mode].join(' and ')} for this mode; missing: ${missing.join(', ')}`);
   }
-  const foreign = (mode === UnifiedJobMode.BUILD_AND_PUSH ? PUSH_TAR_PROPS : BUILD_PROPS).filter(prop => given[prop] !== undefined);
-  if (foreign.length > 0) {
-    invalid(foreign[0], given[foreign[0]], `not used by mode ${mode}: remove ${foreign.join(', ')} or change the mode`);
-  }
   return mode;
+}
+
+/**
+ * The paths the main container gets variables for: the mode's, then the other one when any of its props is
+ * given, in which case its required props must be given too (a partial path would silently do nothing).
+ */
+function configuredPaths(props: UnifiedImageJobProps): UnifiedJobMode[] {
+  const given = props as unknown as { [prop: string]: unknown };
+  const other = props.mode === UnifiedJobMode.BUILD_AND_PUSH ? UnifiedJobMode.PUSH_TAR : UnifiedJobMode.BUILD_AND_PUSH;
+  const otherProps = (other === UnifiedJobMode.BUILD_AND_PUSH ? BUILD_PROPS : PUSH_TAR_PROPS).filter(prop => given[prop] !== undefined);
+  if (otherProps.length === 0) {
+    return [props.mode];
+  }
+  const missing = REQUIRED[other].filter(prop => given[prop] === undefined);
+  if (missing.length > 0) {
+    invalid(otherProps[0], given[otherProps[0]], `configures JOB_TYPE=${other} only with ${REQUIRED[other].join(' and ')}; give ${missing.join(', ')} or remove ${otherProps.join(', ')}`);
+  }
+  return [props.mode, other];
 }
 
 /** kaniko flags travel one per line in KANIKO_ARGS. */

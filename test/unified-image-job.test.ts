@@ -139,6 +139,37 @@ describe('UnifiedImageJob', () => {
     expect(volumeAt(job, main, '/archive-source').mount.readOnly).toBe(true);
   });
 
+  test('both paths: the mode picks JOB_TYPE, the main container carries both paths\' variables', () => {
+    for (const mode of [UnifiedJobMode.BUILD_AND_PUSH, UnifiedJobMode.PUSH_TAR]) {
+      // WHEN
+      const { construct, job } = unified({ ...BUILD, ...PUSH_TAR, mode, archiveSizeLimit: Size.gibibytes(20) });
+      const main = container(job, 'main-task-executor');
+      const env = envOf(main);
+
+      // THEN
+      expect(construct.mode).toBe(mode);
+      expect(construct.jobTypes).toEqual(mode === UnifiedJobMode.BUILD_AND_PUSH
+        ? [UnifiedJobMode.BUILD_AND_PUSH, UnifiedJobMode.PUSH_TAR] : [UnifiedJobMode.PUSH_TAR, UnifiedJobMode.BUILD_AND_PUSH]);
+      expect(envOf(container(job, 'init-determine-action')).JOB_TYPE).toBe(mode);
+      expect(env).toMatchObject({
+        BUILD_CONTEXT_URL: 'https://artifacts.example.com/api.tar.gz',
+        DOCKERFILE_PATH: 'Dockerfile',
+        INTERMEDIATE_REGISTRY_URL: 'registry.internal:5000',
+        BUILD_IMAGE_NAME: 'build/api',
+        BUILD_IMAGE_TAG: '1.4.0',
+        IMAGE_TAR_URL: 'https://artifacts.example.com/api.tar',
+        ARCHIVE_PATH: '/archive/image.tar',
+        HARBOR_REGISTRY: 'harbor.example.com',
+      });
+      // kaniko may run: root, and the build's resources; /tmp is as large as the archive path needs
+      expect(construct.podSecurityLevel).toBe(PodSecurityLevel.BASELINE);
+      expect(main.securityContext.runAsUser).toBe(0);
+      expect(volumeAt(job, main, '/tmp').volume.emptyDir.sizeLimit).toBe('20480Mi');
+      expect(volumeAt(job, main, '/archive').volume.emptyDir.sizeLimit).toBe('20480Mi');
+      expect(construct.imageReferences.map(String)).toEqual(['registry.internal:5000/build/api:1.4.0', 'harbor.example.com/platform/api:1.4.0']);
+    }
+  });
+
   describe('init-determine-action, run for real', () => {
     test.each([['build_and_push', 'build'], ['push_tar', 'push_tar']])('JOB_TYPE %s writes %s', (jobType, action) => {
       const dir = mkdtempSync(join(tmpdir(), 'action-'));
@@ -181,10 +212,13 @@ describe('UnifiedImageJob', () => {
         /^mode: got "build_and_push"; expected context and intermediateDestination for this mode; missing: context, intermediateDestination$/],
       ['build_and_push misses the intermediate destination', { ...BUILD, intermediateDestination: undefined }, /missing: intermediateDestination$/],
       ['push_tar misses the archive', { mode: UnifiedJobMode.PUSH_TAR }, /^mode: got "push_tar"; expected archive for this mode; missing: archive$/],
-      ['build_and_push is given an archive', { ...BUILD, archive: ImageArchive.fromUrl('https://a.example.com/i.tar') },
-        /^archive: got .*; not used by mode build_and_push: remove archive or change the mode$/],
-      ['push_tar is given build inputs', { ...PUSH_TAR, dockerfile: 'Dockerfile', buildArgs: { A: '1' } },
-        /^dockerfile: got "Dockerfile"; not used by mode push_tar: remove dockerfile, buildArgs or change the mode$/],
+      ['build_and_push is given a push_tar input without the archive', { ...BUILD, archiveSizeLimit: Size.gibibytes(20) },
+        /^archiveSizeLimit: got .*; configures JOB_TYPE=push_tar only with archive; give archive or remove archiveSizeLimit$/],
+      ['push_tar is given build inputs without context and intermediate destination', { ...PUSH_TAR, dockerfile: 'Dockerfile', buildArgs: { A: '1' } },
+        /^dockerfile: got "Dockerfile"; configures JOB_TYPE=build_and_push only with context and intermediateDestination; give context, intermediateDestination or remove dockerfile, buildArgs$/],
+      ['the other path is invalid: an intermediate destination without tag', { ...PUSH_TAR, context: BUILD.context, intermediateDestination: 'registry.internal:5000/build/api' },
+        /^intermediateDestination: got "registry.internal:5000\/build\/api"; expected a destination with an explicit tag/],
+      ['the other path is invalid: not an archive', { ...BUILD, archive: 'https://a.example.com/i.tar' as any }, /^archive: got "https:\/\/a.example.com\/i.tar"; expected an ImageArchive/],
       ['the context is git', { ...BUILD, context: BuildContext.fromGit('https://github.com/acme/api.git') },
         /^context: got "git"; expected a context UnifiedImageJob can use: BuildContext.fromUrl\(\), fromLocalDirectory\(\), fromConfigMap\(\) or fromPersistentVolumeClaim\(\); KanikoBuildJob reads fromGit\(\), fromS3\(\), fromGcs\(\) too$/],
       ['the context is in S3', { ...BUILD, context: BuildContext.fromS3('s3://acme-contexts/api.tar.gz') }, /^context: got "s3"; expected a context UnifiedImageJob can use/],

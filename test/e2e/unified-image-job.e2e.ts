@@ -1,7 +1,8 @@
 /**
  * UnifiedImageJob, run for real in the unified tools image stand-in (busybox, curl and skopeo under
- * /kaniko/tools/bin, the kaniko stand-in as /kaniko/executor): both JOB_TYPE paths end to end, and the
- * failures an operator meets after `kubectl set env` (an unknown JOB_TYPE, a removed variable).
+ * /kaniko/tools/bin, the kaniko stand-in as /kaniko/executor): both JOB_TYPE paths end to end, one Job run
+ * with each JOB_TYPE, and the failures an operator meets after `kubectl set env` (an unknown JOB_TYPE, a
+ * removed variable).
  */
 import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
@@ -34,15 +35,33 @@ afterAll(async () => {
   await env?.stop();
 });
 
-/** Synthesizes a UnifiedImageJob; `edit` changes the Job the way `kubectl set env` would. */
-async function run(props: Partial<UnifiedImageJobProps>, edit: (job: any) => void = () => {}): Promise<PodResult> {
-  const objects = synthesize(chart => new UnifiedImageJob(chart, 'unified', {
+/** Synthesizes a UnifiedImageJob. */
+function synthesizeUnified(props: Partial<UnifiedImageJobProps>): any[] {
+  return synthesize(chart => new UnifiedImageJob(chart, 'unified', {
     toolsImage: TOOLS_IMAGE,
     credentials: RegistryCredentials.fromUsernamePassword('harbor-credentials'),
     ...props,
   } as UnifiedImageJobProps));
-  edit(objects.find(o => o.kind === 'Job'));
-  return env.runner.run([...objects, usernamePasswordSecret('harbor-credentials', HARBOR_USER, env.harborPassword)]);
+}
+
+/** Runs synthesized objects; `edit` changes (a copy of) the Job the way `kubectl set env` would. */
+async function runObjects(objects: any[], edit: (job: any) => void = () => {}): Promise<PodResult> {
+  const copies = JSON.parse(JSON.stringify(objects));
+  edit(copies.find((o: any) => o.kind === 'Job'));
+  return env.runner.run([...copies, usernamePasswordSecret('harbor-credentials', HARBOR_USER, env.harborPassword)]);
+}
+
+/** Synthesizes a UnifiedImageJob and runs it; `edit` changes the Job the way `kubectl set env` would. */
+async function run(props: Partial<UnifiedImageJobProps>, edit: (job: any) => void = () => {}): Promise<PodResult> {
+  return runObjects(synthesizeUnified(props), edit);
+}
+
+/** Sets JOB_TYPE of init-determine-action, as `kubectl set env --local -c init-determine-action JOB_TYPE=…` would. */
+function setJobType(jobType: string): (job: any) => void {
+  return job => {
+    job.spec.template.spec.initContainers.find((c: any) => c.name === 'init-determine-action').env
+      .find((e: any) => e.name === 'JOB_TYPE').value = jobType;
+  };
 }
 
 function pushTar(repository: string): Partial<UnifiedImageJobProps> {
@@ -115,11 +134,42 @@ describe('UnifiedImageJob', () => {
     expectNoSecretLeak(result, [env.harborPassword]);
   });
 
+  test('one Job with both paths: run as synthesized (build_and_push), then with JOB_TYPE flipped to push_tar', async () => {
+    // GIVEN: one synthesized Job carrying both paths' inputs; mode picks build_and_push
+    const objects = synthesizeUnified({ ...pushTar('flip'), ...buildAndPush('flip'), mode: UnifiedJobMode.BUILD_AND_PUSH });
+    const destination = `${env.harbor.host}/platform/flip:1.4.0`;
+
+    // WHEN: as synthesized
+    const built = await runObjects(objects);
+
+    // THEN: the build path ran and promoted the built digest
+    expect(built.phase, describeRun(built)).toBe('Succeeded');
+    expect(containerOf(built, 'init-determine-action').stderr).toContain('JOB_TYPE build_and_push: action build');
+    const builtMain = containerOf(built, 'main-task-executor');
+    expect(builtMain.processes.some(p => p.argv[0] === '/kaniko/executor')).toBe(true);
+    expect(builtMain.terminationMessage.split('\n')).toContain(`${destination}@${env.prebuilt.digest}`);
+    expect(skopeoInspectDigest(env, destination)).toBe(env.prebuilt.digest);
+
+    // WHEN: the same Job with only JOB_TYPE changed
+    const pushed = await runObjects(objects, setJobType('push_tar'));
+
+    // THEN: the push_tar path ran from the same variables: no build, the archive's digest at the same destinations
+    expect(pushed.phase, describeRun(pushed)).toBe('Succeeded');
+    expect(containerOf(pushed, 'init-determine-action').stderr).toContain('JOB_TYPE push_tar: action push_tar');
+    const pushedMain = containerOf(pushed, 'main-task-executor');
+    expect(pushedMain.processes.some(p => p.argv[0] === '/kaniko/executor')).toBe(false);
+    expect(pushedMain.stderr).toContain(`sha256 ${sha256(ociArchive)} verified`);
+    expect(pushedMain.terminationMessage).toBe([
+      `${destination}@${image.digest}`,
+      `${env.harbor.host}/platform/flip:stable@${image.digest}`,
+    ].join('\n') + '\n');
+    expect(skopeoInspectDigest(env, destination)).toBe(image.digest);
+    expectNoSecretLeak(built, [env.harborPassword]);
+    expectNoSecretLeak(pushed, [env.harborPassword]);
+  });
+
   test('an unknown JOB_TYPE fails init-determine-action with the allowed values; nothing else runs', async () => {
-    const result = await run(pushTar('unknown'), job => {
-      job.spec.template.spec.initContainers.find((c: any) => c.name === 'init-determine-action').env
-        .find((e: any) => e.name === 'JOB_TYPE').value = 'deploy';
-    });
+    const result = await run(pushTar('unknown'), setJobType('deploy'));
     expect(result.phase).toBe('Failed');
     expect(result.containers.map(c => c.name)).toEqual(['init-determine-action']);
     const init = containerOf(result, 'init-determine-action');
