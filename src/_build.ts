@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { provideCredentials } from './_credentials';
 import { ImageJobPod } from './_pod';
 import { PROMOTE_SCRIPT } from './_scripts';
-import { addSkopeoContainer, SKOPEO_RESOURCES } from './_skopeo';
+import { addSkopeoContainer, Env, SKOPEO_RESOURCES } from './_skopeo';
 import { checkEnvName, checkInteger, checkLabelKey, checkNoNul, checkTarget, invalid, sortedEntries } from './_validate';
 import { BuildContext, BuildContextSource, ContextBinding } from './build-context';
 import { BuildJobOptions } from './build-job-options';
@@ -100,10 +100,22 @@ export function cacheRepositoryOf(repository: string | undefined, first: ImageRe
   return ref;
 }
 
+/**
+ * The names of the build container's variables for its first destination. With a promotion it is the intermediate
+ * registry, named as the classic build Job YAML names it; without, it is a final destination and the names say so
+ * (an operator debugging in the cluster must not read a final registry as an intermediate one).
+ */
+export const INTERMEDIATE_NAMES = { registry: 'INTERMEDIATE_REGISTRY_URL', image: 'BUILD_IMAGE_NAME', tag: 'BUILD_IMAGE_TAG' };
+export const DESTINATION_NAMES = { registry: 'DESTINATION_REGISTRY', image: 'DESTINATION_IMAGE_NAME', tag: 'DESTINATION_IMAGE_TAG' };
+
 /** What a Dockerfile builder's pod holds before its build container is added. */
 export interface BuildPod {
-  /** The first destination (seed 000's INTERMEDIATE_REGISTRY_URL / BUILD_IMAGE_NAME / BUILD_IMAGE_TAG). */
+  /** The first destination (the intermediate one with a promotion, otherwise a final one). */
   readonly first: ImageReference;
+  /** The first destination as the build container's variables (see INTERMEDIATE_NAMES, DESTINATION_NAMES). */
+  readonly firstEnv: Env;
+  /** The first destination as kubelet `$(VAR)` references to `firstEnv`, for a tool's arguments. */
+  readonly firstReference: string;
   /** The other destinations. */
   readonly others: ImageReference[];
   /** The builder's docker config directory, undefined when anonymous. */
@@ -140,7 +152,11 @@ export function prepareBuildPod(pod: ImageJobPod, props: BuildJobOptions, spec: 
     : undefined;
   const binding = spec.context._bind(pod, { workspaceSizeLimit: props.contextSizeLimit ?? Size.gibibytes(2), dockerfile: spec.dockerfile });
   const results = pod.emptyDir('results', Size.mebibytes(1));
-  return { first, others, buildAuth, promotionDestinations: spec.promotionDestinations, promotionAuth, binding, results };
+  const names = props.promotion ? INTERMEDIATE_NAMES : DESTINATION_NAMES;
+  const value = kplus.EnvValue.fromValue;
+  const firstEnv: Env = [[names.registry, value(first.registry)], [names.image, value(first.repository)], [names.tag, value(first.tag!)]];
+  const firstReference = `$(${names.registry})/$(${names.image}):$(${names.tag})`;
+  return { first, firstEnv, firstReference, others, buildAuth, promotionDestinations: spec.promotionDestinations, promotionAuth, binding, results };
 }
 
 /**
@@ -182,9 +198,9 @@ function addPromotion(pod: ImageJobPod, spec: PromotionSpec): void {
     name: 'promote',
     script: PROMOTE_SCRIPT,
     sourceEnv: [
-      ['INTERMEDIATE_REGISTRY_URL', value(spec.first.registry)],
-      ['BUILD_IMAGE_NAME', value(spec.first.repository)],
-      ['BUILD_IMAGE_TAG', value(spec.first.tag!)],
+      [INTERMEDIATE_NAMES.registry, value(spec.first.registry)],
+      [INTERMEDIATE_NAMES.image, value(spec.first.repository)],
+      [INTERMEDIATE_NAMES.tag, value(spec.first.tag!)],
       ['SOURCE_DIGEST_FILE', value(DIGEST_FILE)],
     ],
     destinations: spec.destinations,

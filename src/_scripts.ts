@@ -454,7 +454,8 @@ log "pushed $digest"
 /**
  * Builds CONTEXT_DIR/DOCKERFILE_PATH with `buildah bud --isolation chroot "$@"` (the build flags arrive as
  * the script's arguments, never as shell text), pushes the image to the first destination
- * (INTERMEDIATE_REGISTRY_URL/BUILD_IMAGE_NAME:BUILD_IMAGE_TAG) and ADDITIONAL_DESTINATIONS with
+ * (DESTINATION_REGISTRY/DESTINATION_IMAGE_NAME:DESTINATION_IMAGE_TAG without a promotion, else the intermediate
+ * INTERMEDIATE_REGISTRY_URL/BUILD_IMAGE_NAME:BUILD_IMAGE_TAG) and ADDITIONAL_DESTINATIONS with
  * `--digestfile`, fails unless every destination received the same digest, and writes
  * "<destination>@<digest>" lines to the termination message and the bare digest to DIGEST_FILE.
  *
@@ -464,7 +465,15 @@ log "pushed $digest"
  * INSECURE_REGISTRIES over plain http, RUN_CAPABILITIES for RUN steps, network locks in STORAGE_ROOT.
  */
 export const BUILDAH_BUILD_SCRIPT = `${PRELUDE}${String.raw`
-require_env CONTEXT_DIR DOCKERFILE_PATH INTERMEDIATE_REGISTRY_URL BUILD_IMAGE_NAME BUILD_IMAGE_TAG DIGEST_FILE
+require_env CONTEXT_DIR DOCKERFILE_PATH DIGEST_FILE
+# the first destination: a final one (DESTINATION_*), or the intermediate one a promoter copies from
+if [ -n "${'$'}{DESTINATION_REGISTRY:-}" ]; then
+  require_env DESTINATION_IMAGE_NAME DESTINATION_IMAGE_TAG
+  first="$DESTINATION_REGISTRY/$DESTINATION_IMAGE_NAME:$DESTINATION_IMAGE_TAG"
+else
+  require_env INTERMEDIATE_REGISTRY_URL BUILD_IMAGE_NAME BUILD_IMAGE_TAG
+  first="$INTERMEDIATE_REGISTRY_URL/$BUILD_IMAGE_NAME:$BUILD_IMAGE_TAG"
+fi
 require_env STORAGE_DRIVER STORAGE_ROOT CONTAINERS_STORAGE_CONF CONTAINERS_REGISTRIES_CONF CONTAINERS_CONF RUN_CAPABILITIES
 case "$STORAGE_DRIVER" in
   vfs | overlay) ;;
@@ -504,7 +513,6 @@ TMPDIR=$STORAGE_ROOT/tmp
 export TMPDIR
 work_dir=$(mktemp -d "$TMPDIR/build.XXXXXX")
 
-first="$INTERMEDIATE_REGISTRY_URL/$BUILD_IMAGE_NAME:$BUILD_IMAGE_TAG"
 log "building $CONTEXT_DIR/$DOCKERFILE_PATH with buildah ($STORAGE_DRIVER storage, chroot isolation)"
 buildah bud --isolation chroot --iidfile "$work_dir/image-id" "$@" --file "$CONTEXT_DIR/$DOCKERFILE_PATH" "$CONTEXT_DIR" ||
   die "buildah bud failed with exit code $? (buildah's message above)"

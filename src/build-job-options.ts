@@ -16,9 +16,10 @@ export interface BuildJobOptions extends ImageJobOptions {
   readonly dockerfile?: string;
 
   /**
-   * Where the builder pushes the image, each with a tag. The first travels in seed 000's
-   * `INTERMEDIATE_REGISTRY_URL` / `BUILD_IMAGE_NAME` / `BUILD_IMAGE_TAG`; every one is pushed and receives the
-   * same digest.
+   * Where the builder pushes the image, each with a tag; every one is pushed and receives the same digest. The
+   * first travels in the build container's `INTERMEDIATE_REGISTRY_URL` / `BUILD_IMAGE_NAME` / `BUILD_IMAGE_TAG`
+   * with `promotion` (as in the classic build Job YAML), and in `DESTINATION_REGISTRY` / `DESTINATION_IMAGE_NAME` /
+   * `DESTINATION_IMAGE_TAG` without (it is then a final destination).
    */
   readonly destinations: string[];
 

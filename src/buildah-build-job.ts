@@ -211,7 +211,7 @@ export class BuildahBuildJob extends Construct implements IImageJob {
     const build = prepareBuildPod(pod, props, {
       context, dockerfile, buildDestinations: this.buildDestinations, promotionDestinations: this.promotionDestinations, cacheRepository,
     });
-    const { first, others, buildAuth, binding, results } = build;
+    const { first, firstEnv, others, buildAuth, binding, results } = build;
 
     const mounts: Mount[] = [
       ...binding.mounts,
@@ -225,9 +225,7 @@ export class BuildahBuildJob extends Construct implements IImageJob {
     const env: [string, kplus.EnvValue][] = [
       ['CONTEXT_DIR', value(binding.directory!)], // a directory source (requireContextSource)
       ['DOCKERFILE_PATH', value(dockerfile)],
-      ['INTERMEDIATE_REGISTRY_URL', value(first.registry)],
-      ['BUILD_IMAGE_NAME', value(first.repository)],
-      ['BUILD_IMAGE_TAG', value(first.tag!)],
+      ...firstEnv,
       ...(others.length > 0 ? [['ADDITIONAL_DESTINATIONS', value(others.map(String).join(' '))] as [string, kplus.EnvValue]] : []),
       ['DIGEST_FILE', value(DIGEST_FILE)],
       ['STORAGE_DRIVER', value(this.storageDriver)],

@@ -108,7 +108,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
     const build = prepareBuildPod(pod, props, {
       context, dockerfile, buildDestinations: this.buildDestinations, promotionDestinations: this.promotionDestinations, cacheRepository,
     });
-    const { first, others, buildAuth, binding, results } = build;
+    const { first, firstEnv, firstReference, others, buildAuth, binding, results } = build;
 
     const value = kplus.EnvValue.fromValue;
     const mounts: Mount[] = [...binding.mounts, { path: RESULTS_DIR, volume: results }];
@@ -117,7 +117,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
     }
     const args = [
       ...kanikoContextArgs(binding),
-      '--destination=$(INTERMEDIATE_REGISTRY_URL)/$(BUILD_IMAGE_NAME):$(BUILD_IMAGE_TAG)',
+      `--destination=${firstReference}`,
       ...others.map(d => `--destination=${d}`),
       `--digest-file=${DIGEST_FILE}`,
       '--image-name-with-digest-file=/dev/termination-log',
@@ -130,9 +130,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
       args,
       env: [
         ['DOCKERFILE_PATH', value(dockerfile)],
-        ['INTERMEDIATE_REGISTRY_URL', value(first.registry)],
-        ['BUILD_IMAGE_NAME', value(first.repository)],
-        ['BUILD_IMAGE_TAG', value(first.tag!)],
+        ...firstEnv,
         ['DOCKER_CONFIG', value('/kaniko/.docker')],
         ...binding.env,
       ],

@@ -48,9 +48,9 @@ describe('BuildahBuildJob', () => {
     expect(envOf(c)).toEqual({
       CONTEXT_DIR: '/workspace/context',
       DOCKERFILE_PATH: 'Dockerfile',
-      INTERMEDIATE_REGISTRY_URL: 'registry.internal:5000',
-      BUILD_IMAGE_NAME: 'build/api',
-      BUILD_IMAGE_TAG: '1.4.0',
+      DESTINATION_REGISTRY: 'registry.internal:5000',
+      DESTINATION_IMAGE_NAME: 'build/api',
+      DESTINATION_IMAGE_TAG: '1.4.0',
       DIGEST_FILE: '/results/digest',
       STORAGE_DRIVER: 'vfs',
       STORAGE_ROOT: '/var/lib/containers',

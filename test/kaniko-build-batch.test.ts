@@ -52,8 +52,10 @@ describe('KanikoBuildBatch', () => {
     expect(configMaps).toHaveLength(2);
     const first = jobs[0];
     expect(containerNames(first)).toEqual({ init: ['fetch-context'], main: ['build'] });
-    expect(container(first, 'build').args).toContain('--destination=$(INTERMEDIATE_REGISTRY_URL)/$(BUILD_IMAGE_NAME):$(BUILD_IMAGE_TAG)');
-    expect(envOf(container(first, 'build'))).toMatchObject({ INTERMEDIATE_REGISTRY_URL: 'harbor.example.com', BUILD_IMAGE_NAME: 'vcity/grim/worker_service', BUILD_IMAGE_TAG: '2.0' });
+    // no promotion: the build pushes to the final registry, and the variables say so
+    expect(container(first, 'build').args).toContain('--destination=$(DESTINATION_REGISTRY)/$(DESTINATION_IMAGE_NAME):$(DESTINATION_IMAGE_TAG)');
+    expect(envOf(container(first, 'build'))).toMatchObject({ DESTINATION_REGISTRY: 'harbor.example.com', DESTINATION_IMAGE_NAME: 'vcity/grim/worker_service', DESTINATION_IMAGE_TAG: '2.0' });
+    expect(envOf(container(first, 'build')).INTERMEDIATE_REGISTRY_URL).toBeUndefined();
     expect(volumeAt(first, container(first, 'fetch-context'), '/context-archive').volume.configMap.name).toBe(configMaps[0].metadata.name);
     expect(first.spec.parallelism).toBeUndefined();
     expect(first.spec.completionMode).toBeUndefined();

@@ -45,16 +45,16 @@ describe('KanikoBuildJob', () => {
     expect(kanikoContainer.command).toEqual(['/kaniko/executor']);
     expect(envOf(kanikoContainer)).toEqual({
       DOCKERFILE_PATH: 'Dockerfile',
-      INTERMEDIATE_REGISTRY_URL: 'registry.internal:5000',
-      BUILD_IMAGE_NAME: 'build/api',
-      BUILD_IMAGE_TAG: '1.4.0',
+      DESTINATION_REGISTRY: 'registry.internal:5000',
+      DESTINATION_IMAGE_NAME: 'build/api',
+      DESTINATION_IMAGE_TAG: '1.4.0',
       DOCKER_CONFIG: '/kaniko/.docker',
     });
     expect(kanikoContainer.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/workspace', '/results']);
     expect(kanikoContainer.args).toEqual([
       '--context=dir:///workspace/context',
       '--dockerfile=/workspace/context/$(DOCKERFILE_PATH)',
-      '--destination=$(INTERMEDIATE_REGISTRY_URL)/$(BUILD_IMAGE_NAME):$(BUILD_IMAGE_TAG)',
+      '--destination=$(DESTINATION_REGISTRY)/$(DESTINATION_IMAGE_NAME):$(DESTINATION_IMAGE_TAG)',
       '--digest-file=/results/digest',
       '--image-name-with-digest-file=/dev/termination-log',
       ...KANIKO_DEFAULT_ARGS,

@@ -214,12 +214,15 @@ describe('container scripts', () => {
   describe('the buildah build script', () => {
     const DIGEST_A = `sha256:${'a'.repeat(64)}`;
     const DIGEST_B = `sha256:${'b'.repeat(64)}`;
+    /** The first destination with a promotion (the intermediate registry) and without (a final one). */
+    const INTERMEDIATE = { INTERMEDIATE_REGISTRY_URL: 'registry.internal:5000', BUILD_IMAGE_NAME: 'build/app', BUILD_IMAGE_TAG: '1.0.0' };
+    const FINAL = { DESTINATION_REGISTRY: 'harbor.example.com', DESTINATION_IMAGE_NAME: 'platform/app', DESTINATION_IMAGE_TAG: '1.0.0' };
 
     /**
      * Runs the script with a fake `buildah` on PATH: `bud` writes an image id to --iidfile, the n-th `push` writes
      * the n-th of `digests` to --digestfile.
      */
-    function runBuild(digests: string[]) {
+    function runBuild(digests: string[], first: { [name: string]: string } = INTERMEDIATE) {
       const dir = mkdtempSync(join(tmpdir(), 'buildah-'));
       writeFileSync(join(dir, 'digests'), digests.join('\n') + '\n');
       const tool = join(dir, 'buildah');
@@ -247,9 +250,7 @@ describe('container scripts', () => {
           TERMINATION_LOG: join(dir, 'termination-log'),
           CONTEXT_DIR: join(dir, 'context'),
           DOCKERFILE_PATH: 'Dockerfile',
-          INTERMEDIATE_REGISTRY_URL: 'registry.internal:5000',
-          BUILD_IMAGE_NAME: 'build/app',
-          BUILD_IMAGE_TAG: '1.0.0',
+          ...first,
           ADDITIONAL_DESTINATIONS: 'registry.internal:5000/build/app:latest',
           DIGEST_FILE: join(dir, 'digest'),
           STORAGE_DRIVER: 'vfs',
@@ -271,6 +272,23 @@ describe('container scripts', () => {
       expect(calls.split('\n').map(line => line.split(' ')[0])).toEqual(['bud', 'push', 'push', '']);
       expect(terminationLog).toBe(`registry.internal:5000/build/app:1.0.0@${DIGEST_A}\nregistry.internal:5000/build/app:latest@${DIGEST_A}\n`);
       expect(digest).toBe(`${DIGEST_A}\n`);
+    });
+
+    test('without a promotion the first destination comes from DESTINATION_*', () => {
+      const { result, calls, terminationLog } = runBuild([DIGEST_A, DIGEST_A], FINAL);
+      expect(result.status).toBe(0);
+      expect(calls).toContain('docker://harbor.example.com/platform/app:1.0.0');
+      expect(terminationLog).toBe(`harbor.example.com/platform/app:1.0.0@${DIGEST_A}\nregistry.internal:5000/build/app:latest@${DIGEST_A}\n`);
+    });
+
+    test('names the missing first-destination variables of either set', () => {
+      const { result: final } = runBuild([DIGEST_A], { DESTINATION_REGISTRY: 'harbor.example.com' });
+      expect(final.status).toBe(1);
+      expect(final.stderr).toContain('missing required environment variable(s): DESTINATION_IMAGE_NAME DESTINATION_IMAGE_TAG');
+      const { result: none, calls } = runBuild([DIGEST_A], {});
+      expect(none.status).toBe(1);
+      expect(none.stderr).toContain('missing required environment variable(s): INTERMEDIATE_REGISTRY_URL BUILD_IMAGE_NAME BUILD_IMAGE_TAG');
+      expect(calls).toBe('');
     });
 
     test('fails when two destinations receive different digests', () => {
