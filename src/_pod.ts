@@ -2,8 +2,8 @@ import { ApiObject, Duration, JsonPatch, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ResolvedToolImages, resolveToolImages } from './_tool-images';
-import { checkInteger, checkLabelKey, checkLabelValue, checkObjectName, checkWholeSeconds, sortedEntries } from './_validate';
-import { ImageJobOptions, PodSecurityLevel } from './image-job';
+import { checkInteger, checkLabelKey, checkLabelValue, checkObjectName, checkWholeSeconds, invalid, sortedEntries } from './_validate';
+import { ContainerNaming, ImageJobOptions, PodSecurityLevel } from './image-job';
 
 /** The uid and gid of every non-root helper container (the distroless "nonroot" user). */
 export const NON_ROOT_ID = 65532;
@@ -108,6 +108,14 @@ export function escapeKubeletExpansion(arg: string): string {
 
 const LIBRARY = 'cdk8s-image-jobs';
 
+/** The classic YAMLs' name of each tool container the library names by its role (see `ContainerNaming`). */
+const CLASSIC_NAMES: { [name: string]: string } = {
+  build: 'image-builder',
+  buildkit: 'image-builder',
+  promote: 'skopeo-promoter',
+  push: 'skopeo-tar-pusher',
+};
+
 /**
  * The pod of an image job: owns the `kplus.Job` (construct id `Resource`), applies `ImageJobOptions`, and
  * hands out volumes, Secret references and confined containers.
@@ -118,9 +126,14 @@ export class ImageJobPod {
   private readonly scope: Construct;
   private readonly volumes = new Map<string, kplus.Volume>();
   private readonly secrets = new Map<string, kplus.ISecret>();
+  private readonly naming: ContainerNaming;
 
   constructor(scope: Construct, options: ImageJobOptions, component: string, level: PodSecurityLevel) {
     this.scope = scope;
+    this.naming = options.containerNaming ?? ContainerNaming.LIBRARY;
+    if (!Object.values(ContainerNaming).includes(this.naming)) {
+      invalid('containerNaming', this.naming, 'expected ContainerNaming.LIBRARY or ContainerNaming.CLASSIC');
+    }
     this.images = resolveToolImages(options.toolImages);
     const activeDeadline = options.activeDeadline ?? Duration.hours(1);
     checkWholeSeconds('activeDeadline', activeDeadline, 1);
@@ -229,7 +242,7 @@ export class ImageJobPod {
    * validation: the annotation is the one form that applies everywhere.
    */
   public unconfineAppArmor(containerName: string): void {
-    this.job.podMetadata.addAnnotation(`container.apparmor.security.beta.kubernetes.io/${containerName}`, 'unconfined');
+    this.job.podMetadata.addAnnotation(`container.apparmor.security.beta.kubernetes.io/${this.containerName(containerName)}`, 'unconfined');
   }
 
   /** A reference to an existing Secret, created once per name. */
@@ -245,7 +258,7 @@ export class ImageJobPod {
   /** Adds a confined container; init containers run in the order they are added. */
   public addContainer(spec: ContainerSpec, init: boolean): kplus.Container {
     const props: kplus.ContainerProps = {
-      name: spec.name,
+      name: this.containerName(spec.name),
       image: spec.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command: spec.script ? [spec.shell ?? '/bin/sh', '-c', spec.script] : spec.command,
@@ -263,7 +276,12 @@ export class ImageJobPod {
 
   /** Makes `kubectl logs` and `kubectl exec` pick this container. */
   public setDefaultContainer(name: string): void {
-    this.job.podMetadata.addAnnotation('kubectl.kubernetes.io/default-container', name);
+    this.job.podMetadata.addAnnotation('kubectl.kubernetes.io/default-container', this.containerName(name));
+  }
+
+  /** A container's name under the construct's `containerNaming`: role names map to the classic ones on request. */
+  public containerName(name: string): string {
+    return this.naming === ContainerNaming.CLASSIC ? CLASSIC_NAMES[name] ?? name : name;
   }
 
   private volume(name: string, create: () => kplus.Volume): kplus.Volume {

@@ -19,6 +19,26 @@ export enum PodSecurityLevel {
 }
 
 /**
+ * How a construct names its tool containers (what `kubectl logs -c <name>` takes).
+ *
+ * | role | LIBRARY | CLASSIC (the hand-written build and push-tar Job YAMLs) |
+ * | --- | --- | --- |
+ * | the builder: kaniko, buildah (`KanikoBuildJob`, `BuildahBuildJob`, `KanikoBuildBatch`) | `build` | `image-builder` |
+ * | the builder: BuildKit (`OciConnectorBuildJob`) | `buildkit` | `image-builder` |
+ * | the skopeo promoter | `promote` | `skopeo-promoter` |
+ * | the skopeo archive pusher | `push` | `skopeo-tar-pusher` |
+ *
+ * Helper init containers (`fetch-context`, `fetch-archive`, `compose-*-auth`) and `UnifiedImageJob`'s
+ * `init-determine-action` / `main-task-executor` keep their names either way.
+ */
+export enum ContainerNaming {
+  /** Short role names: `build`, `buildkit`, `promote`, `push`. */
+  LIBRARY = 'library',
+  /** The classic YAMLs' names: `image-builder`, `skopeo-promoter`, `skopeo-tar-pusher`, for runbooks that use them. */
+  CLASSIC = 'classic',
+}
+
+/**
  * Job-level options shared by every construct of this library.
  *
  * The defaults suit image builds and pushes, not long-running apps: one retry, a one-hour deadline, a day of
@@ -104,6 +124,14 @@ export interface ImageJobOptions {
    * @default - only `kubectl.kubernetes.io/default-container` on the pod template
    */
   readonly jobAnnotations?: { [key: string]: string };
+
+  /**
+   * The names of the tool containers: the library's short ones, or the classic hand-written YAMLs' for runbooks
+   * that say `kubectl logs -c skopeo-promoter` (see `ContainerNaming` for the mapping).
+   *
+   * @default ContainerNaming.LIBRARY
+   */
+  readonly containerNaming?: ContainerNaming;
 
   /**
    * Overrides for the pinned tool images (mirrors, forks, newer releases).

@@ -2,7 +2,7 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { describe, expect, test } from 'vitest';
-import { BuildahBuildJob, BuildContext, IImageJob, ImageArchive, ImageJobOptions, KanikoBuildJob, OciConnector, OciConnectorBuildJob, PodSecurityLevel, SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode } from '../src';
+import { BuildahBuildJob, BuildContext, ContainerNaming, IImageJob, ImageArchive, ImageJobOptions, KanikoBuildJob, OciConnector, OciConnectorBuildJob, PodSecurityLevel, SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode } from '../src';
 import { newChart, synthJob } from './util';
 
 /** Every construct, made with the given shared options. */
@@ -88,5 +88,42 @@ describe.each(Object.keys(CONSTRUCTS))('ImageJobOptions on %s', (name) => {
   test('resources replace the main tool container\'s defaults', () => {
     const { job } = make({ resources: { cpu: { request: kplus.Cpu.units(3) }, memory: { limit: Size.gibibytes(6) } } });
     expect(job.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '3' }, limits: { memory: '6144Mi' } });
+  });
+
+  test('containerNaming CLASSIC renames the tool containers as the classic YAMLs name them; LIBRARY is the default', () => {
+    const names = (j: any) => [...(j.spec.template.spec.initContainers ?? []), ...j.spec.template.spec.containers].map((c: any) => c.name);
+    const library = make().job;
+    const classic = make({ containerNaming: ContainerNaming.CLASSIC }).job;
+    expect(make({ containerNaming: ContainerNaming.LIBRARY }).job).toEqual(library);
+    const mapping: { [name: string]: string } = { build: 'image-builder', buildkit: 'image-builder', promote: 'skopeo-promoter', push: 'skopeo-tar-pusher' };
+    expect(names(classic)).toEqual(names(library).map(n => mapping[n] ?? n));
+    // kubectl logs picks the renamed container, and AppArmor annotations follow it
+    const annotations = (j: any) => j.spec.template.metadata.annotations;
+    const defaultContainer = annotations(library)['kubectl.kubernetes.io/default-container'];
+    expect(annotations(classic)['kubectl.kubernetes.io/default-container']).toBe(mapping[defaultContainer] ?? defaultContainer);
+    expect(Object.keys(annotations(classic)).filter(k => k.startsWith('container.apparmor')).map(k => k.split('/')[1]))
+      .toEqual(Object.keys(annotations(library)).filter(k => k.startsWith('container.apparmor')).map(k => mapping[k.split('/')[1]] ?? k.split('/')[1]));
+  });
+
+  test('fails when containerNaming is unknown', () => {
+    expect(() => make({ containerNaming: 'seed' as ContainerNaming })).toThrow(/^containerNaming: got "seed"; expected ContainerNaming.LIBRARY or ContainerNaming.CLASSIC$/);
+  });
+});
+
+describe('containerNaming CLASSIC, per construct', () => {
+  test('KanikoBuildJob with promotion: image-builder then skopeo-promoter; TarPushJob: skopeo-tar-pusher', () => {
+    const chart = newChart();
+    new KanikoBuildJob(chart, 'build', {
+      context: BuildContext.fromUrl('https://a.example.com/c.tar.gz'),
+      destinations: ['r.io/a:1'],
+      promotion: { destinations: ['h.io/a:1'] },
+      containerNaming: ContainerNaming.CLASSIC,
+    });
+    const build = synthJob(chart);
+    expect(build.spec.template.spec.initContainers.map((c: any) => c.name)).toEqual(['fetch-context', 'image-builder']);
+    expect(build.spec.template.spec.containers.map((c: any) => c.name)).toEqual(['skopeo-promoter']);
+    const chart2 = newChart();
+    new TarPushJob(chart2, 'push', { archive: ImageArchive.fromUrl('https://a.example.com/i.tar'), destinations: ['h.io/a:1'], containerNaming: ContainerNaming.CLASSIC });
+    expect(synthJob(chart2).spec.template.spec.containers.map((c: any) => c.name)).toEqual(['skopeo-tar-pusher']);
   });
 });
