@@ -4,6 +4,7 @@ import { provideCredentials } from './_credentials';
 import { ImageJobPod } from './_pod';
 import { PROMOTE_SCRIPT } from './_scripts';
 import { addSkopeoContainer, Env, SKOPEO_RESOURCES } from './_skopeo';
+import { flagSpellings, ToolFlags } from './_tool-flags';
 import { checkEnvName, checkInteger, checkLabelKey, checkNoNul, checkTarget, invalid, sortedEntries } from './_validate';
 import { BuildContext, BuildContextSource, ContextBinding } from './build-context';
 import { BuildJobOptions } from './build-job-options';
@@ -71,13 +72,27 @@ export function refuseContextSource(construct: string, context: BuildContext, al
     `expected a context ${construct} can use: BuildContext.${list}${others.length > 0 ? `; KanikoBuildJob reads ${others.join(', ')} too` : ''}`);
 }
 
-/** `--build-arg=K=V`, `--target=T` and `--label=K=V`, validated, keys sorted (kaniko and buildah parse these alike). */
+/**
+ * `--build-arg=K=V`, `--target=T` and `--label=K=V`, validated, keys sorted (kaniko and buildah parse these alike).
+ * Values with a line break are refused: almost always an accident (a file read with its trailing newline),
+ * invisible in the image config once built, and `UnifiedImageJob` passes kaniko flags one per line.
+ */
 export function buildInputFlags(inputs: BuildInputs): string[] {
   return [
-    ...sortedEntries('buildArgs', inputs.buildArgs, checkEnvName).map(([k, v]) => `--build-arg=${k}=${v}`),
+    ...singleLines('buildArgs', sortedEntries('buildArgs', inputs.buildArgs, checkEnvName)).map(([k, v]) => `--build-arg=${k}=${v}`),
     ...(inputs.target !== undefined ? [`--target=${checkTarget('target', inputs.target)}`] : []),
-    ...sortedEntries('labels', inputs.labels, checkLabelKey).map(([k, v]) => `--label=${k}=${v}`),
+    ...singleLines('labels', sortedEntries('labels', inputs.labels, checkLabelKey)).map(([k, v]) => `--label=${k}=${v}`),
   ];
+}
+
+/** Refuses a value with a line break (see `buildInputFlags`). */
+function singleLines(prop: string, entries: [string, string][]): [string, string][] {
+  for (const [key, value] of entries) {
+    if (/[\r\n]/.test(value)) {
+      invalid(`${prop}.${key}`, value, 'expected a value without line breaks (trim a trailing newline; a multi-line label or build arg is refused by every builder here)');
+    }
+  }
+  return entries;
 }
 
 /** Adds BUILD_COMMIT_SHA to the build args when the commit is known and the user did not set it. */
@@ -220,24 +235,30 @@ function addPromotion(pod: ImageJobPod, spec: PromotionSpec): void {
 }
 
 /**
- * Refuses flags a construct manages (`managed` maps each to the prop that sets it) and returns the default
- * flags the user overrides; a default may be overridden once. Arguments not starting with "-" are values of
- * the flag before them.
+ * Refuses flags that are not flags of the tool (`tool`, from `_tool-flags`) and flags a construct manages
+ * (`managed` maps each to the prop that sets it), and returns the default flags the user overrides; a default may
+ * be overridden once. Arguments not starting with "-" and a letter are values of the flag before them.
  */
-export function checkExtraArgs(extraArgs: string[], managed: { [flag: string]: string }, defaults: string[], example: string): Set<string> {
+export function checkExtraArgs(
+  extraArgs: string[], tool: ToolFlags, managed: { [flag: string]: string }, defaults: string[], example: string,
+): Set<string> {
   const overridden = new Set<string>();
+  const known = flagSpellings(tool);
   extraArgs.forEach((arg, i) => {
     if (typeof arg !== 'string' || arg.length === 0) {
       invalid(`extraArgs[${i}]`, arg, `expected a non-empty string such as "${example}"`);
     }
     checkNoNul(`extraArgs[${i}]`, arg);
-    if (!arg.startsWith('-')) {
+    if (!/^--?[A-Za-z]/.test(arg)) {
       return; // the value of the previous flag
     }
     const flag = arg.split('=')[0];
     const owner = managed[flag];
     if (owner) {
       invalid(`extraArgs[${i}]`, arg, `expected a flag this construct does not manage; ${flag} is set from ${owner}`);
+    }
+    if (!known.has(flag)) {
+      invalid(`extraArgs[${i}]`, arg, `expected a flag of ${tool.tool}; ${flag} is not one (flags as of ${tool.source})`);
     }
     if (defaults.includes(flag)) {
       if (overridden.has(flag)) {

@@ -1,4 +1,5 @@
 import { BuildInputs, buildInputFlags, checkExtraArgs } from './_build';
+import { KANIKO_EXECUTOR_FLAGS } from './_tool-flags';
 import { checkRegistryHost } from './_validate';
 
 /** kaniko defaults for builds in a Job: redo snapshots, retries, plain-text logs with timestamps. */
@@ -57,7 +58,7 @@ export interface KanikoFlags {
 export function kanikoFlags(inputs: KanikoFlagInputs, more: string[] = []): KanikoFlags {
   const insecureRegistries = (inputs.insecureRegistries ?? []).map((host, i) => checkRegistryHost(`insecureRegistries[${i}]`, host));
   const extraArgs = inputs.extraArgs ?? [];
-  const overridden = checkExtraArgs(extraArgs, KANIKO_MANAGED_FLAGS, KANIKO_DEFAULT_FLAGS.map(([flag]) => flag), '--compressed-caching=false');
+  const overridden = checkExtraArgs(extraArgs, KANIKO_EXECUTOR_FLAGS, KANIKO_MANAGED_FLAGS, KANIKO_DEFAULT_FLAGS.map(([flag]) => flag), '--compressed-caching=false');
   return {
     insecureRegistries,
     flags: [

@@ -21,6 +21,15 @@ export interface UrlBuildContextOptions {
    * @default false
    */
   readonly allowInsecureHttp?: boolean;
+
+  /**
+   * The URL serves a gzip-compressed tar archive although its path does not end in `.tar.gz` or `.tgz` (a
+   * download endpoint such as `https://ci.example.com/artifacts/42/download`). Without it such a URL is refused:
+   * anything else (a `.zip`, a plain `.tar`, a Dockerfile) would fail only in the pod, when it is unpacked.
+   *
+   * @default false - the URL's path (its query string aside) must end in `.tar.gz` or `.tgz`
+   */
+  readonly assumeTarGz?: boolean;
 }
 
 /** Options for `BuildContext.fromGit()`. */
@@ -288,6 +297,9 @@ export abstract class BuildContext {
   public static fromUrl(url: string, options: UrlBuildContextOptions = {}): BuildContext {
     const allowInsecureHttp = options.allowInsecureHttp ?? false;
     checkDownloadUrl('BuildContext.fromUrl url', url, allowInsecureHttp);
+    if (!(options.assumeTarGz ?? false) && !/\.(tar\.gz|tgz)$/i.test(new URL(url).pathname)) {
+      invalid('BuildContext.fromUrl url', url, 'expected a path ending in .tar.gz or .tgz (a gzip-compressed tar archive); if the URL serves one under another name, set assumeTarGz: true');
+    }
     if (options.sha256 !== undefined) {
       checkSha256('BuildContext.fromUrl sha256', options.sha256);
     }

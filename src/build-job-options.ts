@@ -34,6 +34,7 @@ export interface BuildJobOptions extends ImageJobOptions {
 
   /**
    * Build arguments (`--build-arg KEY=VALUE`). Values are visible in the Job YAML: never pass secrets here.
+   * Values with a line break are refused (usually a file's trailing newline).
    *
    * @default - none
    */
@@ -48,6 +49,7 @@ export interface BuildJobOptions extends ImageJobOptions {
 
   /**
    * Labels written into the image config (`--label KEY=VALUE`), e.g. `org.opencontainers.image.revision`.
+   * Values with a line break are refused (usually a file's trailing newline).
    *
    * @default - none
    */

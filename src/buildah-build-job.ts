@@ -10,6 +10,7 @@ import { DOCKER_CONFIG_FILE } from './_credentials';
 import { BUILDAH_RUN_CAPABILITIES, BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { BUILDAH_BUILD_SCRIPT } from './_scripts';
+import { BUILDAH_BUD_FLAGS } from './_tool-flags';
 import { checkOneOf, checkRegistryHost, checkRelativePath, checkWholeSeconds } from './_validate';
 import { BuildContext } from './build-context';
 import { BuildJobOptions } from './build-job-options';
@@ -97,7 +98,8 @@ export interface BuildahBuildJobProps extends BuildJobOptions {
   /**
    * Extra `buildah bud` flags, e.g. `['--platform=linux/arm64']`. Flags this construct manages from its props
    * (context, dockerfile, destinations, image id, isolation, storage, build args, target, labels, format,
-   * layers, cache, credentials, TLS) are refused.
+   * layers, cache, credentials, TLS) are refused, and so is anything that is not a `buildah bud` flag (the
+   * options of buildah's `buildah-build` man page), so a typo fails at synth time rather than in the pod.
    *
    * @default - none
    */
@@ -195,7 +197,7 @@ export class BuildahBuildJob extends Construct implements IImageJob {
     const insecureRegistries = (props.insecureRegistries ?? []).map((host, i) => checkRegistryHost(`insecureRegistries[${i}]`, host));
     const cacheRepository = props.cache ? cacheRepositoryOf(props.cache.repository, this.buildDestinations[0], 'buildah') : undefined;
     const extraArgs = props.extraArgs ?? [];
-    checkExtraArgs(extraArgs, BUILDAH_MANAGED_FLAGS, [], '--platform=linux/arm64');
+    checkExtraArgs(extraArgs, BUILDAH_BUD_FLAGS, BUILDAH_MANAGED_FLAGS, [], '--platform=linux/arm64');
     const flags = [
       `--format=${format}`,
       ...(props.layers || cacheRepository ? ['--layers'] : []),

@@ -52,7 +52,8 @@ export interface KanikoBuildJobProps extends BuildJobOptions {
    * are refused. A flag the construct sets as a default (`--snapshot-mode`, `--push-retry`,
    * `--image-download-retry`, `--skip-unused-stages`, `--log-format`, `--log-timestamp`, `--verbosity`)
    * replaces that default. `--ignore-path=/product_uuid` (a fix for kind clusters) is always set; more
-   * `--ignore-path` flags add to it.
+   * `--ignore-path` flags add to it. Anything that is not a flag of the kaniko executor is refused, so a typo
+   * fails at synth time rather than in the pod.
    *
    * @default - none
    */

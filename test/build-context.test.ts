@@ -12,6 +12,12 @@ describe('BuildContext', () => {
     expect(BuildContext.fromUrl('http://a.internal/ctx.tar.gz', { allowInsecureHttp: true }).location).toBe('http://a.internal/ctx.tar.gz');
   });
 
+  test('fromUrl takes .tar.gz and .tgz paths (any case, query aside), and any path with assumeTarGz', () => {
+    expect(BuildContext.fromUrl('https://a.example.com/ctx.TGZ').location).toBe('https://a.example.com/ctx.TGZ');
+    expect(BuildContext.fromUrl('https://s3.example.com/b/ctx.tar.gz?X-Amz-Signature=ab.zip').source).toBe(BuildContextSource.URL);
+    expect(BuildContext.fromUrl('https://ci.example.com/artifacts/42/download', { assumeTarGz: true }).location).toBe('https://ci.example.com/artifacts/42/download');
+  });
+
   test('fromGit keeps the repository URL', () => {
     const context = BuildContext.fromGit('https://github.com/acme/api.git', { ref: 'v1.4.0' });
     expect(context.source).toBe(BuildContextSource.GIT);
@@ -40,6 +46,9 @@ describe('BuildContext', () => {
       ['the URL holds a control character', () => BuildContext.fromUrl('https://a.example.com/c.tar.gz?v=\u0000x'),
         /^BuildContext.fromUrl url: got "https:\/\/a.example.com\/c.tar.gz\?v=\\u0000x"; expected a URL without white space or control characters/],
       ['the URL holds white space', () => BuildContext.fromUrl('https://a.example.com/c.tar.gz?v=a\tb'), /^BuildContext.fromUrl url: .*without white space/],
+      ['the URL path is not a .tar.gz or .tgz', () => BuildContext.fromUrl('https://a.example.com/context.zip'),
+        /^BuildContext.fromUrl url: got "https:\/\/a.example.com\/context.zip"; expected a path ending in .tar.gz or .tgz \(a gzip-compressed tar archive\); if the URL serves one under another name, set assumeTarGz: true$/],
+      ['the URL is a plain tar', () => BuildContext.fromUrl('https://a.example.com/c.tar?x=.tar.gz'), /^BuildContext.fromUrl url: .*expected a path ending in .tar.gz or .tgz/],
       ['the URL is not a URL', () => BuildContext.fromUrl('artifacts/c.tar.gz'), /^BuildContext.fromUrl url: got "artifacts\/c.tar.gz"; expected an absolute https:\/\/ URL$/],
       ['the URL uses another scheme', () => BuildContext.fromUrl('ftp://a.example.com/c.tar.gz'), /^BuildContext.fromUrl url: .*expected an https:\/\/ URL/],
       ['the URL carries credentials', () => BuildContext.fromUrl('https://user:pw@a.example.com/c.tar.gz'),

@@ -217,6 +217,11 @@ describe('BuildahBuildJob', () => {
     expect(JSON.stringify(yaml())).toBe(JSON.stringify(yaml()));
   });
 
+  test('extraArgs: a flag\'s value may start with "-" (it is not taken for a flag)', () => {
+    const { job } = buildah({ extraArgs: ['--memory-swap', '-1', '-q'] });
+    expect(container(job, 'build').args.slice(-3)).toEqual(['--memory-swap', '-1', '-q']);
+  });
+
   describe('fails when', () => {
     test.each<[string, Partial<BuildahBuildJobProps>, RegExp]>([
       ['the context is missing', { context: undefined as any }, /^context: got undefined; expected a BuildContext/],
@@ -244,6 +249,10 @@ describe('BuildahBuildJob', () => {
       ['extraArgs passes credentials', { extraArgs: ['--creds=u:p'] }, /set from credentials$/],
       ['extraArgs turns TLS off', { extraArgs: ['--tls-verify=false'] }, /set from insecureRegistries$/],
       ['extraArgs sets the image id file', { extraArgs: ['--iidfile=/tmp/x'] }, /set from the digest contract$/],
+      ['extraArgs is not a buildah bud flag (a typo)', { extraArgs: ['--platfrom=linux/arm64'] },
+        /^extraArgs\[0\]: got "--platfrom=linux\/arm64"; expected a flag of buildah bud; --platfrom is not one \(flags as of https:\/\/github.com\/containers\/buildah\/blob\/[0-9a-f]{40}\/docs\/buildah-build.1.md\)$/],
+      ['extraArgs is a kaniko flag', { extraArgs: ['--snapshot-mode=redo'] }, /^extraArgs\[0\]: got "--snapshot-mode=redo"; expected a flag of buildah bud/],
+      ['a label value has a line break', { labels: { note: 'a\nb' } }, /^labels.note: got "a\\nb"; expected a value without line breaks/],
       ['extraArgs has an empty entry', { extraArgs: [''] }, /^extraArgs\[0\]: got ""; expected a non-empty string such as "--platform=linux\/arm64"$/],
       ['a tool image is unpinned', { toolImages: { buildah: 'quay.io/buildah/stable' } }, /^toolImages.buildah: got "quay.io\/buildah\/stable"; expected an image pinned/],
       ['a tool image uses latest', { toolImages: { buildah: 'quay.io/buildah/stable:latest' } }, /^toolImages.buildah: .*never an implicit or explicit "latest"/],

@@ -4,7 +4,7 @@
 # - checks BUILDKITD_FLAGS the way buildkitd would read them (only the flags the constructs use) and reads the
 #   --config buildkitd.toml for [registry."host"] http/insecure settings;
 # - parses its arguments like `buildctl build` (urfave/cli), refusing any flag BuildKit does not define (the list
-#   is /e2e/buildctl/build-flags, from test/e2e/data/buildctl-build-flags.json) and any single-value flag given
+#   is /e2e/buildctl/build-flags, from BUILDCTL_BUILD_FLAGS in src/_tool-flags.ts) and any single-value flag given
 #   twice;
 # - checks the dockerfile.v0 frontend inputs: --local context/dockerfile directories, the Dockerfile in it,
 #   --secret src files;

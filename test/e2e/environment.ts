@@ -11,22 +11,16 @@ import { FileServer, Registry, removeScratch, requireTools, scratchDir, selfSign
 import { prepareImages } from './images';
 import { singleImage, TestImage } from './oci';
 import { ContainerResult, JobRunner, PodResult } from './runner';
+import { BUILDCTL_BUILD_FLAGS, KANIKO_EXECUTOR_FLAGS } from '../../src/_tool-flags';
 
 /** The harbor registry's robot account. */
 export const HARBOR_USER = 'robot$e2e';
 
-/** The executor flag list committed as test data. */
-export const KANIKO_FLAGS: {
-  source: string;
-  flags: { name: string; shorthand?: string; kind: string }[];
-  deprecated: { name: string; kind: string }[];
-} = JSON.parse(readFileSync(join(__dirname, 'data', 'kaniko-executor-flags.json'), 'utf8'));
+/** The executor's flags: the library's own list (src/_tool-flags.ts), which also checks `extraArgs`. */
+export const KANIKO_FLAGS = KANIKO_EXECUTOR_FLAGS;
 
-/** The `buildctl build` flag list committed as test data. */
-export const BUILDCTL_FLAGS: {
-  source: string;
-  flags: { name: string; shorthand?: string; kind: string }[];
-} = JSON.parse(readFileSync(join(__dirname, 'data', 'buildctl-build-flags.json'), 'utf8'));
+/** `buildctl build`'s flags: the library's own list (src/_tool-flags.ts). */
+export const BUILDCTL_FLAGS = BUILDCTL_BUILD_FLAGS;
 
 /** The running e2e services of one test file. */
 export interface E2eEnvironment {

@@ -8,6 +8,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFil
 import { join } from 'path';
 import { which } from './fixtures';
 import { TestImage, writeOciLayout } from './oci';
+import { ParsedFlag } from '../../src/_tool-flags';
 
 /** How a profile's root filesystem is assembled (see `rootfsScript` in runner.ts). */
 export enum RootLayout {
@@ -55,9 +56,9 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 /** What the profiles need from the test: the CA every image trusts, and the image the kaniko stand-in pushes. */
 export interface ImageInputs {
   readonly caCert: string;
-  readonly kanikoFlags: { name: string; shorthand?: string; kind: string }[];
+  readonly kanikoFlags: ParsedFlag[];
   readonly prebuiltImage: TestImage;
-  readonly buildctlFlags: { name: string; shorthand?: string; kind: string }[];
+  readonly buildctlFlags: ParsedFlag[];
 }
 
 /**

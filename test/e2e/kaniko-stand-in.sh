@@ -1,7 +1,7 @@
 #!/bin/sh
 # Stand-in for /kaniko/executor in the e2e tier (see test/e2e/README.md). It does NOT build anything.
 # It parses its arguments like the executor's flag parser would, refusing flags the executor does not
-# have (the list is /kaniko/e2e/executor-flags, taken from the fork's cmd/executor/cmd/root.go), checks
+# have (the list is /kaniko/e2e/executor-flags, written from KANIKO_EXECUTOR_FLAGS in src/_tool-flags.ts), checks
 # the context directory and Dockerfile it is pointed at, pushes the prebuilt image /kaniko/e2e/prebuilt to
 # every --destination with skopeo (honouring --insecure-registry and $DOCKER_CONFIG/config.json), and
 # writes --digest-file and --image-name-with-digest-file the way kaniko does.
