@@ -155,6 +155,9 @@ export class ImageJobPod {
       },
     });
 
+    const resource = ApiObject.of(this.job);
+    scope.node.addValidation({ validate: () => sameNameJobs(resource).map(other => `name: got ${JSON.stringify(resource.name)}; expected a Job name unique in its namespace, but ${other.node.path.replace(/(\/Resource)+$/, '')} has it too (the second kubectl apply would try to replace the first)`) });
+
     const labels: [string, string][] = [
       ['app.kubernetes.io/created-by', LIBRARY],
       ['app.kubernetes.io/component', component],
@@ -292,6 +295,13 @@ export class ImageJobPod {
     }
     return volume;
   }
+}
+
+/** The other Jobs of the app with `job`'s name in `job`'s namespace (Kubernetes would see one object). */
+function sameNameJobs(job: ApiObject): ApiObject[] {
+  const namespace = job.metadata.namespace ?? '';
+  return job.node.root.node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c) && c !== job
+    && c.kind === job.kind && c.apiVersion === job.apiVersion && c.name === job.name && (c.metadata.namespace ?? '') === namespace);
 }
 
 /** Env values already escaped for kubelet, whose `$(VAR)` references kubelet is meant to expand. */

@@ -50,6 +50,7 @@ export interface ImageJobOptions {
    *
    * Job pod templates are immutable: GitOps tools replace a changed Job only if its name changes, so
    * consider putting a version in it.
+   * Two Jobs of one app with the same name in the same namespace fail the synthesis, naming both constructs.
    *
    * @default - a name cdk8s derives from the construct path (`<chart>-<id>-<hash>`), stable across synths
    */

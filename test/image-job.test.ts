@@ -1,4 +1,4 @@
-import { Duration, Size } from 'cdk8s';
+import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { describe, expect, test } from 'vitest';
@@ -127,3 +127,37 @@ describe('containerNaming CLASSIC, per construct', () => {
     expect(synthJob(chart2).spec.template.spec.containers.map((c: any) => c.name)).toEqual(['skopeo-tar-pusher']);
   });
 });
+
+describe('Job names in one app', () => {
+  const kanikoJob = (scope: Construct, id: string, name?: string) => new KanikoBuildJob(scope, id, {
+    context: BuildContext.fromUrl('https://a.example.com/c.tar.gz'), destinations: ['r.io/a:1'], name,
+  });
+
+  test('fails at synth when two constructs of one chart are given the same Job name, naming both', () => {
+    // GIVEN
+    const chart = newChart();
+    kanikoJob(chart, 'api', 'build-api');
+    new TarPushJob(chart, 'push', { archive: ImageArchive.fromUrl('https://a.example.com/i.tar'), destinations: ['h.io/a:1'], name: 'build-api' });
+
+    // THEN
+    expect(() => Testing.synth(chart)).toThrow(
+      /\[test\/api\] name: got "build-api"; expected a Job name unique in its namespace, but test\/push has it too \(the second kubectl apply would try to replace the first\)/);
+    expect(() => Testing.synth(chart)).toThrow(/\[test\/push\] name: got "build-api"; .* but test\/api has it too/);
+  });
+
+  test('fails across charts of one app in the same namespace; another namespace or name is fine', () => {
+    const app = Testing.app();
+    kanikoJob(new Chart(app, 'one', { namespace: 'ci' }), 'api', 'build-api');
+    kanikoJob(new Chart(app, 'two', { namespace: 'ci' }), 'api', 'build-api');
+    expect(() => app.synth()).toThrow(/\[two\/api\] name: got "build-api"; expected a Job name unique in its namespace, but one\/api has it too/);
+
+    const fine = Testing.app();
+    kanikoJob(new Chart(fine, 'one', { namespace: 'ci' }), 'api', 'build-api');
+    kanikoJob(new Chart(fine, 'two', { namespace: 'staging' }), 'api', 'build-api');
+    const chart = new Chart(fine, 'three', { namespace: 'ci' });
+    kanikoJob(chart, 'a');
+    kanikoJob(chart, 'b');
+    expect(() => fine.synth()).not.toThrow();
+  });
+});
+
