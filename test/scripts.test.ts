@@ -1,5 +1,5 @@
 import { spawnSync } from 'child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { describe, expect, test } from 'vitest';
@@ -7,7 +7,9 @@ import { parseAllDocuments } from 'yaml';
 import { synthExample, EXAMPLES } from '../examples/synth';
 import * as scripts from '../src/_scripts';
 
-const SCRIPTS: { [name: string]: string } = { ...scripts };
+const SCRIPTS: { [name: string]: string } = Object.fromEntries(Object.entries(scripts).filter(([name]) => name.endsWith('_SCRIPT')));
+/** Every file under container-scripts/, relative to it. */
+const SCRIPT_FILES = readdirSync(scripts.CONTAINER_SCRIPTS_DIR, { recursive: true, encoding: 'utf8' }).filter(f => f.endsWith('.sh')).sort();
 const { BUILDAH_BUILD_SCRIPT, BUILDKIT_BUILD_SCRIPT, COMPOSE_AUTH_SCRIPT, FETCH_ARCHIVE_SCRIPT, FETCH_CONTEXT_SCRIPT, PROMOTE_SCRIPT } = scripts;
 
 describe('container scripts', () => {
@@ -17,6 +19,25 @@ describe('container scripts', () => {
     expect(result.error, 'shellcheck must be installed (apt-get install shellcheck)').toBeUndefined();
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
+  });
+
+  test.each(SCRIPT_FILES)('container-scripts/%s passes shellcheck as a file (with the directory\'s .shellcheckrc)', (file) => {
+    const result = spawnSync('shellcheck', ['--severity=style', file], { cwd: scripts.CONTAINER_SCRIPTS_DIR, encoding: 'utf8' });
+    expect(result.error, 'shellcheck must be installed (apt-get install shellcheck)').toBeUndefined();
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  test('every file under container-scripts/ is part of a composed script; the composition is the files, byte for byte', () => {
+    expect(Object.keys(SCRIPTS)).toHaveLength(10);
+    const composed = Object.values(SCRIPTS).join('');
+    for (const file of SCRIPT_FILES) {
+      const text = readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, file), 'utf8');
+      expect(text.length, file).toBeGreaterThan(0);
+      expect(composed.includes(text), `${file} is used`).toBe(true);
+    }
+    expect(SCRIPTS.PROMOTE_SCRIPT).toBe(['lib/prelude.sh', 'lib/skopeo.sh', 'lib/promote.sh', 'promote.sh']
+      .map(f => readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, f), 'utf8')).join(''));
   });
 
   test('every script in every example is one of the constant scripts: values never reach shell text', () => {

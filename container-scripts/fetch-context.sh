@@ -1,0 +1,2 @@
+
+prepare_context

@@ -1,0 +1,3 @@
+
+: >"$termination_log"
+promote_image
