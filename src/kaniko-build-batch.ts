@@ -245,10 +245,14 @@ interface Planned {
 const REPOSITORY_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 
 /**
- * Seed 001's goal: every build context under a directory, built and pushed by kaniko without Docker on the
+ * A monorepo's build contexts: every context under a directory, built and pushed by kaniko without Docker on the
  * machine that synthesizes. Each context is packed like `BuildContext.fromLocalDirectory()` into its own
  * ConfigMap; the images share registries, tags, credentials and cache settings, and each gets its own name
- * (`imageNameFor`).
+ * (`imageNameFor`); `contextOverrides` changes one context's Dockerfile, build args, tags or image name.
+ *
+ * Discovery builds every sub-directory of `contextsDirectory` with its `Dockerfile`, `dockerfile` or
+ * `Containerfile`; a sub-directory with none of them (or two different ones) fails the synthesis, listed with
+ * every other such directory and why, unless it is in `skip`. Nothing is left out silently.
  *
  * Two shapes: JOBS composes one `KanikoBuildJob` per context; INDEXED is a single Job with one completion
  * per context, whose pods unpack the context at their `JOB_COMPLETION_INDEX` and run kaniko's debug image

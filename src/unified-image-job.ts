@@ -51,14 +51,14 @@ export interface UnifiedImageJobProps extends ImageJobOptions, PushDestinationOp
   readonly context?: BuildContext;
 
   /**
-   * The build path: the Dockerfile's path in the context (seed 000's `DOCKERFILE_PATH`).
+   * The build path: the Dockerfile's path in the context (the classic unified YAML's `DOCKERFILE_PATH`).
    *
    * @default "Dockerfile"
    */
   readonly dockerfile?: string;
 
   /**
-   * The build path: where kaniko pushes before promotion, with a tag (seed 000's
+   * The build path: where kaniko pushes before promotion, with a tag (the classic unified YAML's
    * `INTERMEDIATE_REGISTRY_URL` / `BUILD_IMAGE_NAME` / `BUILD_IMAGE_TAG`).
    *
    * @default - required for BUILD_AND_PUSH; with PUSH_TAR, no build path (`JOB_TYPE=build_and_push` fails naming the missing variables)
