@@ -7,6 +7,7 @@ import { join } from 'path';
 import { App, Chart } from 'cdk8s';
 import * as buildFromContext from './build-from-context';
 import * as buildahBuild from './buildah-build';
+import * as buildkitBuild from './buildkit-build';
 import * as kymaTags from './kyma-tags';
 import * as monorepoBatch from './monorepo-batch';
 import * as ociConnector from './oci-connector';
@@ -19,6 +20,7 @@ import * as unifiedToolsImage from './unified-tools-image';
 export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
   'build-from-context': buildFromContext.build,
   'buildah-build': buildahBuild.build,
+  'buildkit-build': buildkitBuild.build,
   'promote': promote.build,
   'push-tar': pushTar.build,
   'unified': unified.build,
