@@ -55,7 +55,7 @@ export function build(app: App): Chart {
     context: BuildContext.fromConfigMap('dockerfile'),
     destinations: ['harbor.example.com/test/test-cjt:v1-rootless'],
     mode: BuildkitMode.ROOTLESS,
-    serviceAccount: builder,
+    serviceAccountName: builder.name,
     createRbac: true,
   });
   return chart;

@@ -7,6 +7,7 @@ import {
   requireContextSource, RESULTS_DIR, withCommit,
 } from './_build';
 import { DOCKER_CONFIG_FILE } from './_credentials';
+import { kplusResources } from './_kplus-props';
 import { BUILDAH_RUN_CAPABILITIES, BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { BUILDAH_BUILD_SCRIPT } from './_scripts';
@@ -248,7 +249,7 @@ export class BuildahBuildJob extends Construct implements IImageJob {
       env,
       mounts,
       profile: ContainerProfile.BUILDAH_BUILDER,
-      resources: props.resources ?? BUILDER_RESOURCES,
+      resources: kplusResources(props.resources, BUILDER_RESOURCES),
     }, props.promotion !== undefined);
     pod.unconfineAppArmor('build');
 

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { cacheRepositoryOf, withCommit } from './_build';
 import { provideCredentials } from './_credentials';
 import { kanikoFlags } from './_kaniko';
+import { kplusResources } from './_kplus-props';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { FETCH_CONTEXT_SCRIPT, KANIKO_INDEXED_BUILD_SCRIPT } from './_scripts';
 import { byBytes, isDirectory, isFile } from './_tar';
@@ -352,7 +353,7 @@ export class KanikoBuildBatch extends Construct {
       ],
       mounts,
       profile: ContainerProfile.ROOT_BUILDER,
-      resources: props.resources ?? BUILDER_RESOURCES,
+      resources: kplusResources(props.resources, BUILDER_RESOURCES),
     }, false);
     pod.setDefaultContainer('build');
     ApiObject.of(pod.job).addJsonPatch(

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { cacheRepositoryOf, checkBuildContext, DIGEST_FILE, finishBuildPod, prepareBuildPod, RESULTS_DIR, withCommit } from './_build';
 import { kanikoFlags } from './_kaniko';
+import { kplusResources } from './_kplus-props';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { checkRelativePath, checkWholeSeconds } from './_validate';
@@ -138,7 +139,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
       ],
       mounts,
       profile: ContainerProfile.ROOT_BUILDER,
-      resources: props.resources ?? BUILDER_RESOURCES,
+      resources: kplusResources(props.resources, BUILDER_RESOURCES),
     }, props.promotion !== undefined);
 
     finishBuildPod(pod, props, build, !kaniko.insecureRegistries.includes(first.registry));

@@ -2,6 +2,7 @@ import { Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DIRECTORY_SOURCES, refuseContextSource } from './_build';
+import { kplusResources } from './_kplus-props';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, expandedEnvValue, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { registryKey } from './_registry';
@@ -143,8 +144,8 @@ export interface OciConnectorBuildJobProps extends ImageJobOptions {
   readonly mode?: BuildkitMode;
 
   /**
-   * Create a Role and RoleBinding that let `serviceAccount` `get` the Connector (and, with
-   * `grantConnectorProxy`, use its proxy). Requires `serviceAccount`.
+   * Create a Role and RoleBinding that let the `serviceAccountName` account `get` the Connector (and, with
+   * `grantConnectorProxy`, use its proxy). Requires `serviceAccountName`.
    *
    * @default false
    */
@@ -250,8 +251,8 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
       invalid('context', props.context, 'expected a BuildContext such as BuildContext.fromConfigMap("dockerfile")');
     }
     this.mode = checkOneOf('mode', props.mode ?? BuildkitMode.PRIVILEGED, BuildkitMode);
-    if (props.createRbac && !props.serviceAccount) {
-      invalid('createRbac', true, 'expected a serviceAccount to bind the Role to; binding the namespace\'s default service account would hand the connector to every pod');
+    if (props.createRbac && !props.serviceAccountName) {
+      invalid('createRbac', true, 'expected a serviceAccountName to bind the Role to; binding the namespace\'s default service account would hand the connector to every pod');
     }
     if (props.grantConnectorProxy && !props.createRbac) {
       invalid('grantConnectorProxy', true, 'expected createRbac: true; the grant is a rule of the Role createRbac creates');
@@ -332,7 +333,7 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
       ],
       mounts,
       profile: layout.profile,
-      resources: props.resources ?? BUILDER_RESOURCES,
+      resources: kplusResources(props.resources, BUILDER_RESOURCES),
     }, false);
     if (this.mode === BuildkitMode.ROOTLESS) {
       pod.unconfineAppArmor('buildkit');
@@ -340,7 +341,7 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
     pod.setDefaultContainer('buildkit');
 
     if (props.createRbac) {
-      this.role = proxy.grant(this, props.serviceAccount!, props.grantConnectorProxy ?? false);
+      this.role = proxy.grant(this, props.serviceAccountName!, props.grantConnectorProxy ?? false);
     }
   }
 
@@ -518,10 +519,10 @@ class ConnectorProxy {
   }
 
   /**
-   * A Role in the connector's namespace granting the connector and its proxy, bound to `serviceAccount` in
+   * A Role in the connector's namespace granting the connector and its proxy, bound to the `serviceAccountName` account in
    * the pod's namespace (cdk8s-plus would name the `default` namespace for an imported service account).
    */
-  public grant(scope: Construct, serviceAccount: kplus.IServiceAccount, connectorProxy: boolean): kplus.Role {
+  public grant(scope: Construct, serviceAccountName: string, connectorProxy: boolean): kplus.Role {
     const { name, namespace } = this.connector;
     if (namespace && !this.chartNamespace) {
       invalid('createRbac', true, `expected the chart's namespace: the Role lives in the connector's namespace "${namespace}" and must name the pod's`);
@@ -535,7 +536,7 @@ class ConnectorProxy {
     }
     // without a namespace, a RoleBinding's ServiceAccount subject is looked up in the binding's own namespace
     new kplus.RoleBinding(scope, 'ConnectorRoleBinding', { metadata, role })
-      .addSubjects(new ServiceAccountSubject(scope, 'ConnectorSubject', serviceAccount.name, this.chartNamespace));
+      .addSubjects(new ServiceAccountSubject(scope, 'ConnectorSubject', serviceAccountName, this.chartNamespace));
     return role;
   }
 

@@ -2,6 +2,7 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { provideCredentials } from './_credentials';
+import { kplusResources } from './_kplus-props';
 import { ImageJobPod } from './_pod';
 import { parseDestinations } from './_refs';
 import { PROMOTE_SCRIPT } from './_scripts';
@@ -134,7 +135,7 @@ export class SkopeoPromoteJob extends Construct implements IImageJob {
         sourceAuth,
         destinationAuth,
       },
-      resources: props.resources ?? SKOPEO_RESOURCES,
+      resources: kplusResources(props.resources, SKOPEO_RESOURCES),
       tmpSizeLimit: Size.gibibytes(1),
     });
     pod.setDefaultContainer('promote');

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { bindArchive, checkSizeLimit } from './_archive';
 import { provideCredentials } from './_credentials';
+import { kplusResources } from './_kplus-props';
 import { ImageJobPod } from './_pod';
 import { parseDestinations } from './_refs';
 import { PUSH_ARCHIVE_SCRIPT } from './_scripts';
@@ -82,7 +83,7 @@ export class TarPushJob extends Construct implements IImageJob {
         destinationTlsVerify: props.destinationTlsVerify ?? true,
         destinationAuth,
       },
-      resources: props.resources ?? SKOPEO_RESOURCES,
+      resources: kplusResources(props.resources, SKOPEO_RESOURCES),
       tmpSizeLimit: sizeLimit,
       extraMounts: archive.mounts,
     });

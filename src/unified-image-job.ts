@@ -5,6 +5,7 @@ import { bindArchive, checkSizeLimit } from './_archive';
 import { DIRECTORY_SOURCES, requireContextSource } from './_build';
 import { provideCredentials } from './_credentials';
 import { kanikoFlags } from './_kaniko';
+import { kplusResources } from './_kplus-props';
 import { BUILDER_RESOURCES, ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { parseDestination, parseDestinations } from './_refs';
 import { DETERMINE_ACTION_SCRIPT, UNIFIED_SCRIPT } from './_scripts';
@@ -252,7 +253,7 @@ export class UnifiedImageJob extends Construct implements IImageJob {
       env: [...env, ...shared.env, ...tmpEnv()],
       mounts: [...mounts, ...tmpMounts(pod.emptyDir('tmp', tmpSizeLimit)), ...shared.mounts],
       profile: building ? ContainerProfile.ROOT_BUILDER : ContainerProfile.RESTRICTED,
-      resources: props.resources ?? (building ? BUILDER_RESOURCES : SKOPEO_RESOURCES),
+      resources: kplusResources(props.resources, building ? BUILDER_RESOURCES : SKOPEO_RESOURCES),
     }, false);
     pod.setDefaultContainer('main-task-executor');
   }
