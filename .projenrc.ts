@@ -33,6 +33,32 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   depsUpgrade: false,
   pullRequestTemplate: false,
   vscode: false,
+
+  // Node 20 is what the tests run on (the library's peers accept >= 16.20, but nothing older is tested).
+  minNodeVersion: '20.0.0',
+
+  // jsii's other languages: names only, nothing is published (no release workflow, github: false). CI generates
+  // each binding's code (jsii-pacmak --code-only, task pacmak:code-only) so a name that breaks one fails the build.
+  publishToPypi: { distName: 'cdk8s-image-jobs', module: 'cdk8s_image_jobs' },
+  publishToGo: { moduleName: 'github.com/cdk8s-image-jobs/cdk8s-image-jobs-go', packageName: 'cdk8simagejobs' },
+  publishToMaven: {
+    javaPackage: 'io.github.cdk8simagejobs',
+    mavenGroupId: 'io.github.cdk8s-image-jobs',
+    mavenArtifactId: 'cdk8s-image-jobs',
+  },
+  publishToNuget: { dotNetNamespace: 'Cdk8sImageJobs', packageId: 'Cdk8sImageJobs' },
+});
+
+// The first release; projen writes 0.0.0 unless a release workflow bumps it, and release is off.
+project.package.addVersion('0.1.0');
+
+// Packaging builds the npm tarball only: the other languages' toolchains (pip, maven, dotnet, go) are not part
+// of this project's CI, which generates their code instead (pacmak:code-only).
+project.packageTask.reset();
+project.packageTask.spawn(project.tasks.tryFind('package:js')!);
+project.addTask('pacmak:code-only', {
+  description: 'Generate the Python, Go, Java and .NET bindings\' code into dist/ (no toolchain needed); fails on a name another language cannot take',
+  exec: 'jsii-pacmak --code-only --target python --target go --target java --target dotnet',
 });
 
 // eslint-import-resolver-typescript 4.x depends on unrs-resolver, whose per-platform optional packages the npm
