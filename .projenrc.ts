@@ -73,6 +73,9 @@ project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '2
 project.tsconfigDev.addInclude('../examples/**/*.ts');
 project.tsconfigDev.file.addOverride('compilerOptions.module', 'preserve');
 project.tsconfigDev.file.addOverride('compilerOptions.moduleResolution', 'bundler');
+// test/install/main.ts is compiled inside the generated cdk8s init app (cdk8s-plus-33 and the tarball), not here.
+project.tsconfigDev.addExclude('install/**');
+project.eslint?.addIgnorePattern('test/install/');
 
 // `lint` checks without rewriting sources (CI must see what was committed); projen's `eslint` task fixes in place.
 project.eslint?.addLintPattern('examples');
@@ -97,6 +100,10 @@ project.addTask('test:e2e', {
   description: 'Run the synthesized Jobs for real against local registries (test/e2e; root and the Debian tools in test/e2e/README.md)',
   exec: 'vitest run --config vitest.e2e.config.mts --reporter=default --reporter=json --outputFile.json=test-reports/vitest-e2e.json',
   receiveArgs: true,
+});
+project.addTask('test:install', {
+  description: 'Install the npm tarball into an app made from today\'s cdk8s init template (cdk8s-plus-33) and type-check and synthesize every construct there (test/install; needs the npm registry and a compiled lib/)',
+  exec: 'bash test/install/run.sh',
 });
 project.addTask('synth:examples', {
   description: 'Synthesize every examples/*.ts into examples/dist/*.k8s.yaml',
