@@ -9,14 +9,14 @@ import { RegistryCredentials } from './registry-credentials';
  */
 export interface BuildJobOptions extends ImageJobOptions {
   /**
-   * The Dockerfile's path relative to the context root (seed 000's `DOCKERFILE_PATH`).
+   * The Dockerfile's path relative to the context root (the classic Job YAMLs' `DOCKERFILE_PATH`).
    *
    * @default "Dockerfile"
    */
   readonly dockerfile?: string;
 
   /**
-   * Where the builder pushes the image, each with a tag. The first travels in seed 000's
+   * Where the builder pushes the image, each with a tag. The first travels in the classic Job YAMLs'
    * `INTERMEDIATE_REGISTRY_URL` / `BUILD_IMAGE_NAME` / `BUILD_IMAGE_TAG`; every one is pushed and receives the
    * same digest.
    */

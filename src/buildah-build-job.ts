@@ -60,7 +60,7 @@ export interface BuildahCacheOptions {
 /** Props of `BuildahBuildJob`. */
 export interface BuildahBuildJobProps extends BuildJobOptions {
   /**
-   * The build context: `BuildContext.fromUrl()` (seed 000's `BUILD_CONTEXT_URL`), `fromLocalDirectory()`,
+   * The build context: `BuildContext.fromUrl()` (the classic Job YAMLs' `BUILD_CONTEXT_URL`), `fromLocalDirectory()`,
    * `fromConfigMap()` or `fromPersistentVolumeClaim()`. Git, S3 and GCS contexts are refused: buildah reads a
    * directory, and the pod would need a git or cloud client to fill one.
    */
@@ -148,7 +148,7 @@ const AUTH_DIR = '/buildah/auth';
 /**
  * Builds an image from a Dockerfile with buildah (`buildah bud --isolation chroot`), pushes it with
  * `--digestfile`, and optionally promotes that exact digest to final registries: the maintained alternative
- * to kaniko (archived upstream), and seed 003's engine.
+ * to kaniko (archived upstream), and the engine of an Image Factory builder.
  *
  * Pod: [compose-*-auth] → [fetch-context] → buildah (`build`), then with `promotion` a skopeo container
  * (`promote`). buildah runs as root with every capability dropped except the ones its RUN steps get plus

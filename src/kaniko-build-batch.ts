@@ -34,7 +34,7 @@ export enum KanikoBatchShape {
 export interface KanikoBuildBatchProps extends ImageJobOptions {
   /**
    * A directory whose sub-directories are build contexts: every direct sub-directory holding a `dockerfile`
-   * is built (seed 001's `Docker/` directory).
+   * is built (the `Docker/` directory of a monorepo of build contexts).
    *
    * @default - only `contexts`
    */
@@ -188,7 +188,7 @@ interface Planned {
 const REPOSITORY_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 
 /**
- * Seed 001's goal: every build context under a directory, built and pushed by kaniko without Docker on the
+ * The goal of a monorepo of build contexts: every build context under a directory, built and pushed by kaniko without Docker on the
  * machine that synthesizes. Each context is packed like `BuildContext.fromLocalDirectory()` into its own
  * ConfigMap; the images share registries, tags, credentials and cache settings, and each gets its own name
  * (`imageNameFor`).

@@ -35,7 +35,7 @@ export interface KanikoCacheOptions {
 /** Props of `KanikoBuildJob`. */
 export interface KanikoBuildJobProps extends BuildJobOptions {
   /**
-   * The build context, from any source: `BuildContext.fromUrl()` (seed 000's `BUILD_CONTEXT_URL`), `fromGit()`,
+   * The build context, from any source: `BuildContext.fromUrl()` (the classic Job YAMLs' `BUILD_CONTEXT_URL`), `fromGit()`,
    * `fromLocalDirectory()`, `fromConfigMap()`, `fromPersistentVolumeClaim()`, `fromS3()` or `fromGcs()`.
    */
   readonly context: BuildContext;
@@ -62,7 +62,7 @@ export interface KanikoBuildJobProps extends BuildJobOptions {
 
 /**
  * Builds an image from a Dockerfile with kaniko, without Docker or privileged containers, and optionally
- * promotes the exact digest it pushed to final registries: seed 000's `build-from-context-job.yaml`, done right.
+ * promotes the exact digest it pushed to final registries: the classic hand-written build Job (`build-from-context-job.yaml`), done right.
  *
  * Pod: [compose-*-auth] → [fetch-context] → kaniko (`build`), then with `promotion` a skopeo container
  * (`promote`). kaniko runs as root with no privilege escalation and RuntimeDefault seccomp: the pod fits

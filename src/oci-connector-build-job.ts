@@ -16,7 +16,7 @@ import { OciConnector, ProxyAddressing, VolumeAttributeStyle } from './oci-conne
 /** How BuildKit runs. Both need a namespace whose Pod Security level is `privileged`. */
 export enum BuildkitMode {
   /**
-   * `moby/buildkit` as root in a privileged container: the connector documentation's Job (seed 004), the
+   * `moby/buildkit` as root in a privileged container: the connector documentation's Job, the
    * most compatible choice.
    */
   PRIVILEGED = 'privileged',
@@ -31,7 +31,7 @@ export enum BuildkitMode {
 
 /** Where BuildKit keeps its layer cache between builds. */
 export enum CacheMode {
-  /** Cache metadata embedded in the pushed image (`--export-cache type=inline`), as in seed 004. */
+  /** Cache metadata embedded in the pushed image (`--export-cache type=inline`), as in the OCI Connector documentation's BuildKit Job. */
   INLINE = 'inline',
 
   /**
@@ -66,7 +66,7 @@ export interface OciConnectorBuildJobProps extends ImageJobOptions {
   readonly connector: OciConnector;
 
   /**
-   * The build context: `BuildContext.fromConfigMap()` (seed 004), `fromLocalDirectory()`, `fromUrl()`,
+   * The build context: `BuildContext.fromConfigMap()` (as the OCI Connector documentation does), `fromLocalDirectory()`, `fromUrl()`,
    * `fromPersistentVolumeClaim()`, or `fromGit()` for a repository with a URL ending in `.git` (BuildKit
    * clones it itself; a private one's `tokenSecret` key is mounted as a file and passed as the build secret
    * `GIT_AUTH_TOKEN.<host>`, without `username`). S3 and GCS contexts are kaniko-only.
@@ -201,7 +201,7 @@ const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 
 /**
  * Builds an image with BuildKit and pushes it through an Alauda OCI Connector's proxy, so that the pod
- * never holds registry credentials: seed 004's Job (`buildctl-daemonless.sh` with the connector's CSI
+ * never holds registry credentials: the OCI Connector documentation's BuildKit Job (`buildctl-daemonless.sh` with the connector's CSI
  * volumes), with typed inputs.
  *
  * Pod: [fetch-context] → `buildkit`. The connector's `connectors-csi` driver mounts, read-only, a docker

@@ -30,7 +30,7 @@ export interface SkopeoPromoteJobProps extends ImageJobOptions {
   readonly sourceCredentials?: RegistryCredentials;
 
   /**
-   * Where to copy the image, each with a tag. The first travels in seed 000's `HARBOR_REGISTRY` /
+   * Where to copy the image, each with a tag. The first travels in the classic Job YAMLs' `HARBOR_REGISTRY` /
    * `HARBOR_PROJECT` / `HARBOR_IMAGE_NAME` / `HARBOR_IMAGE_TAG`.
    */
   readonly destinations: string[];
@@ -86,7 +86,7 @@ export interface SkopeoPromoteJobProps extends ImageJobOptions {
 
 /**
  * Copies one image by digest to one or more registries with skopeo and verifies every destination: the
- * promoter of seed 000, usable on its own (for Kargo promotions, releases, mirroring).
+ * promoter of the classic hand-written build Job, usable on its own (for Kargo promotions, releases, mirroring).
  *
  * Pod: [compose-*-auth] → `promote` (skopeo, non-root, read-only root filesystem, no capabilities,
  * RuntimeDefault seccomp, no service-account token): Pod Security `restricted`. The termination message

@@ -16,7 +16,7 @@ import { PushDestinationOptions } from './push-destinations';
 
 /** Props of `TarPushJob`. */
 export interface TarPushJobProps extends ImageJobOptions, PushDestinationOptions {
-  /** The image tarball: `ImageArchive.fromUrl()` (seed 000's `IMAGE_TAR_URL`) or `ImageArchive.fromPersistentVolumeClaim()`. */
+  /** The image tarball: `ImageArchive.fromUrl()` (the classic Job YAMLs' `IMAGE_TAR_URL`) or `ImageArchive.fromPersistentVolumeClaim()`. */
   readonly archive: ImageArchive;
 
   /**
@@ -29,7 +29,7 @@ export interface TarPushJobProps extends ImageJobOptions, PushDestinationOptions
 }
 
 /**
- * Pushes a pre-built image tarball (`docker save` or OCI archive) to one or more registries: seed 000's
+ * Pushes a pre-built image tarball (`docker save` or OCI archive) to one or more registries: the classic Job YAMLs'
  * `push-tar-job.yaml`, done right.
  *
  * Pod: [compose-destination-auth] → [fetch-archive: download over https with retries, sha256 check, format

@@ -19,7 +19,7 @@ import { ImageReference } from './image-reference';
 import { PushDestinationOptions } from './push-destinations';
 import { RegistryCredentials } from './registry-credentials';
 
-/** What `UnifiedImageJob` does; the values are seed 000's `JOB_TYPE` values. */
+/** What `UnifiedImageJob` does; the values are the classic Job YAMLs' `JOB_TYPE` values. */
 export enum UnifiedJobMode {
   /** Download a build context, build it with kaniko into an intermediate registry, promote the digest. */
   BUILD_AND_PUSH = 'build_and_push',
@@ -29,7 +29,7 @@ export enum UnifiedJobMode {
 
 /** Props of `UnifiedImageJob`. */
 export interface UnifiedImageJobProps extends ImageJobOptions, PushDestinationOptions {
-  /** What the Job does: seed 000's `JOB_TYPE`. */
+  /** What the Job does: the classic Job YAMLs' `JOB_TYPE`. */
   readonly mode: UnifiedJobMode;
 
   /**
@@ -48,14 +48,14 @@ export interface UnifiedImageJobProps extends ImageJobOptions, PushDestinationOp
   readonly context?: BuildContext;
 
   /**
-   * BUILD_AND_PUSH only: the Dockerfile's path in the context (seed 000's `DOCKERFILE_PATH`).
+   * BUILD_AND_PUSH only: the Dockerfile's path in the context (the classic Job YAMLs' `DOCKERFILE_PATH`).
    *
    * @default "Dockerfile"
    */
   readonly dockerfile?: string;
 
   /**
-   * BUILD_AND_PUSH only: where kaniko pushes before promotion, with a tag (seed 000's
+   * BUILD_AND_PUSH only: where kaniko pushes before promotion, with a tag (the classic Job YAMLs'
    * `INTERMEDIATE_REGISTRY_URL` / `BUILD_IMAGE_NAME` / `BUILD_IMAGE_TAG`).
    *
    * @default - required for BUILD_AND_PUSH; refused for PUSH_TAR
@@ -124,12 +124,12 @@ const REQUIRED: { [mode: string]: string[] } = {
 };
 
 /**
- * Seed 000's `unified-single-container-job.yaml`, kept compatible: the init container `init-determine-action`
+ * The classic unified Job (`unified-single-container-job.yaml`), kept compatible: the init container `init-determine-action`
  * maps `JOB_TYPE` (`build_and_push` / `push_tar`) to `/pod-info/action_type`, and the main container
  * `main-task-executor` runs one constant script that branches on it, with the tools of one combined image.
  * Operators who `kubectl set env` `JOB_TYPE` keep their habit; an unknown value fails the init container.
  *
- * Improvements over the seed: downloads retried and verified, promotion by the digest kaniko recorded
+ * Improvements over the hand-written Job: downloads retried and verified, promotion by the digest kaniko recorded
  * (never a tag lookup), credentials composed into a 0600 file instead of living in the main container's
  * environment, the missing variables named when an action lacks them, and `<ref>@<digest>` lines in the
  * termination message.
