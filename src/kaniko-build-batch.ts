@@ -207,7 +207,12 @@ export class KanikoBuildBatch extends Construct {
   /** The image name of each context, in the order of `contextNames`. */
   public readonly imageNames: string[];
 
-  /** The Jobs: one per context (JOBS) or one (INDEXED). */
+  /**
+   * The Jobs: one per context (JOBS) or one (INDEXED).
+   *
+   * cdk8s-plus-28 `Job`s whatever cdk8s-plus version your app uses; `ApiObject.of(job).addJsonPatch(…)` patches
+   * them from any version.
+   */
   public readonly jobs: kplus.Job[];
 
   /** The shape of the batch. */

@@ -211,7 +211,12 @@ const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
  * BuildKit needs a `privileged` namespace in both modes (`podSecurityLevel`).
  */
 export class OciConnectorBuildJob extends Construct implements IImageJob {
-  /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
+  /**
+   * The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover.
+   *
+   * A cdk8s-plus-28 `Job` whatever cdk8s-plus version your app uses; `ApiObject.of(x.job).addJsonPatch(…)`
+   * patches it from any version.
+   */
   public readonly job: kplus.Job;
 
   /** The destinations as written (on the upstream registry), in push order. */
@@ -231,7 +236,7 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
   public readonly mode: BuildkitMode;
 
   /**
-   * The Role letting the service account use the connector.
+   * The Role letting the service account use the connector (a cdk8s-plus-28 `Role`).
    *
    * @default - none, unless `createRbac` is true
    */

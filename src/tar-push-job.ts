@@ -42,7 +42,12 @@ export interface TarPushJobProps extends ImageJobOptions, PushDestinationOptions
  * the termination message reports what the registry holds, checked after the push.
  */
 export class TarPushJob extends Construct implements IImageJob {
-  /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
+  /**
+   * The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover.
+   *
+   * A cdk8s-plus-28 `Job` whatever cdk8s-plus version your app uses; `ApiObject.of(x.job).addJsonPatch(…)`
+   * patches it from any version.
+   */
   public readonly job: kplus.Job;
 
   /** Every reference the Job pushes to, in push order. */

@@ -144,7 +144,12 @@ const REQUIRED: { [mode: string]: string[] } = {
  * is a separate container and the only one that mounts the promotion credentials.
  */
 export class UnifiedImageJob extends Construct implements IImageJob {
-  /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
+  /**
+   * The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover.
+   *
+   * A cdk8s-plus-28 `Job` whatever cdk8s-plus version your app uses; `ApiObject.of(x.job).addJsonPatch(…)`
+   * patches it from any version.
+   */
   public readonly job: kplus.Job;
 
   /** Every reference the Job pushes to, in push order (the intermediate destination first when building). */
