@@ -33,6 +33,32 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   depsUpgrade: false,
   pullRequestTemplate: false,
   vscode: false,
+
+  // Node 20 is what the tests run on (the library's peers accept >= 16.20, but nothing older is tested).
+  minNodeVersion: '20.0.0',
+
+  // jsii's other languages: names only, nothing is published (no release workflow, github: false). CI generates
+  // each binding's code (jsii-pacmak --code-only, task pacmak:code-only) so a name that breaks one fails the build.
+  publishToPypi: { distName: 'cdk8s-image-jobs', module: 'cdk8s_image_jobs' },
+  publishToGo: { moduleName: 'github.com/cdk8s-image-jobs/cdk8s-image-jobs-go', packageName: 'cdk8simagejobs' },
+  publishToMaven: {
+    javaPackage: 'io.github.cdk8simagejobs',
+    mavenGroupId: 'io.github.cdk8s-image-jobs',
+    mavenArtifactId: 'cdk8s-image-jobs',
+  },
+  publishToNuget: { dotNetNamespace: 'Cdk8sImageJobs', packageId: 'Cdk8sImageJobs' },
+});
+
+// The first release; projen writes 0.0.0 unless a release workflow bumps it, and release is off.
+project.package.addVersion('0.1.0');
+
+// Packaging builds the npm tarball only: the other languages' toolchains (pip, maven, dotnet, go) are not part
+// of this project's CI, which generates their code instead (pacmak:code-only).
+project.packageTask.reset();
+project.packageTask.spawn(project.tasks.tryFind('package:js')!);
+project.addTask('pacmak:code-only', {
+  description: 'Generate the Python, Go, Java and .NET bindings\' code into dist/ (no toolchain needed); fails on a name another language cannot take',
+  exec: 'jsii-pacmak --code-only --target python --target go --target java --target dotnet',
 });
 
 // eslint-import-resolver-typescript 4.x depends on unrs-resolver, whose per-platform optional packages the npm
@@ -47,6 +73,9 @@ project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '2
 project.tsconfigDev.addInclude('../examples/**/*.ts');
 project.tsconfigDev.file.addOverride('compilerOptions.module', 'preserve');
 project.tsconfigDev.file.addOverride('compilerOptions.moduleResolution', 'bundler');
+// test/install/main.ts is compiled inside the generated cdk8s init app (cdk8s-plus-33 and the tarball), not here.
+project.tsconfigDev.addExclude('install/**');
+project.eslint?.addIgnorePattern('test/install/');
 
 // `lint` checks without rewriting sources (CI must see what was committed); projen's `eslint` task fixes in place.
 project.eslint?.addLintPattern('examples');
@@ -71,6 +100,10 @@ project.addTask('test:e2e', {
   description: 'Run the synthesized Jobs for real against local registries (test/e2e; root and the Debian tools in test/e2e/README.md)',
   exec: 'vitest run --config vitest.e2e.config.mts --reporter=default --reporter=json --outputFile.json=test-reports/vitest-e2e.json',
   receiveArgs: true,
+});
+project.addTask('test:install', {
+  description: 'Install the npm tarball into an app made from today\'s cdk8s init template (cdk8s-plus-33) and type-check and synthesize every construct there (test/install; needs the npm registry and a compiled lib/)',
+  exec: 'bash test/install/run.sh',
 });
 project.addTask('synth:examples', {
   description: 'Synthesize every examples/*.ts into examples/dist/*.k8s.yaml',

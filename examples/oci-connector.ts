@@ -1,17 +1,17 @@
 /**
- * Seed 004, "Building Images Using OCI Connector in K8S Job": BuildKit builds the Dockerfile kept in the
+ * BuildKit through an OCI Connector ("Building Images Using OCI Connector in K8S Job"): BuildKit builds the Dockerfile kept in the
  * `dockerfile` ConfigMap and pushes it through the `harbor` Connector's proxy, so the pod never holds a
  * registry credential.
  *
- * - `buildkit-build` is the documented Job: privileged `moby/buildkit`, inline cache, the seed's proxy form
+ * - `buildkit-build` is the documented Job: privileged `moby/buildkit`, inline cache, the guide's proxy form
  *   `c-harbor.default.svc.cluster.local/<repository>:<tag>`, the `docker-config` configuration and the
- *   `connector.name` volume attribute of the operator version the seed was written for.
+ *   `connector.name` volume attribute of the operator version the guide was written for.
  * - `buildkit-build-rootless` is the rootless variant with today's defaults: the path-prefixed proxy
  *   reference, `registry-config`, both volume attribute styles, and a Role letting its service account
  *   use the Connector.
  *
  * The Connector (`spec.address: https://harbor.example.com`) and its Secret are created by the platform
- * team, as in the seed; this chart only references them.
+ * team, as in the guide; this chart only references them.
  */
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
@@ -22,7 +22,7 @@ import {
 export function build(app: App): Chart {
   const chart = new Chart(app, 'oci-connector', { namespace: 'default' });
 
-  // the seed's Dockerfile, kept in a ConfigMap
+  // the guide's Dockerfile, kept in a ConfigMap
   new kplus.ConfigMap(chart, 'dockerfile', {
     metadata: { name: 'dockerfile' },
     data: {
@@ -55,7 +55,7 @@ export function build(app: App): Chart {
     context: BuildContext.fromConfigMap('dockerfile'),
     destinations: ['harbor.example.com/test/test-cjt:v1-rootless'],
     mode: BuildkitMode.ROOTLESS,
-    serviceAccount: builder,
+    serviceAccountName: builder.name,
     createRbac: true,
   });
   return chart;

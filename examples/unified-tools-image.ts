@@ -1,5 +1,5 @@
 /**
- * The bootstrap seed 001 talks about: build UnifiedImageJob's combined tools image
+ * The bootstrap step the monorepo-of-contexts setup talks about: build UnifiedImageJob's combined tools image
  * (images/unified-tools/Dockerfile in this repository) inside the cluster with a KanikoBuildJob, without
  * Docker on anyone's machine, then promote it by digest to Harbor.
  */

@@ -1,11 +1,13 @@
 import * as kplus from 'cdk8s-plus-28';
 import { refuseContextSource, DIRECTORY_SOURCES, singleLines } from './_build';
+import { kplusResources } from './_kplus-props';
 import { checkPlatforms } from './_platforms';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { Env } from './_skopeo';
 import { checkDnsLabel, checkEnvName, checkLabelKey, checkObjectName, checkSecretKey, checkTarget, invalid, sortedEntries } from './_validate';
 import { BuildContext, BuildContextSource, ContextBinding, GitLocation } from './build-context';
 import { BuildkitMode, BuildkitSecret } from './buildkit-options';
+import { ToolResources } from './tool-resources';
 
 /**
  * The one BuildKit build container, used by `BuildkitBuildJob` (ordinary registry credentials) and
@@ -80,7 +82,7 @@ export interface BuildkitContainerSpec {
   readonly env: Env;
   /** True when a promoter follows: BuildKit then runs as an init container. */
   readonly init: boolean;
-  readonly resources?: kplus.ContainerResources;
+  readonly resources?: ToolResources;
 }
 
 /** Where a private repository's token is mounted for BuildKit. */
@@ -132,7 +134,7 @@ export function addBuildkitContainer(pod: ImageJobPod, spec: BuildkitContainerSp
     ],
     mounts,
     profile: layout.profile,
-    resources: spec.resources ?? BUILDER_RESOURCES,
+    resources: kplusResources(spec.resources, BUILDER_RESOURCES),
   }, spec.init);
   if (spec.mode === BuildkitMode.ROOTLESS) {
     pod.unconfineAppArmor(spec.name);

@@ -1,6 +1,7 @@
 import { ApiObject, Duration, JsonPatch, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { kplusTolerations } from './_kplus-props';
 import { ResolvedToolImages, resolveToolImages } from './_tool-images';
 import { checkInteger, checkLabelKey, checkLabelValue, checkObjectName, checkWholeSeconds, invalid, sortedEntries } from './_validate';
 import { ContainerNaming, ImageJobOptions, PodSecurityLevel } from './image-job';
@@ -144,7 +145,8 @@ export class ImageJobPod {
       activeDeadline,
       backoffLimit: checkInteger('backoffLimit', options.backoffLimit ?? 1, 0, 100),
       ttlAfterFinished,
-      serviceAccount: options.serviceAccount,
+      serviceAccount: options.serviceAccountName === undefined ? undefined
+        : kplus.ServiceAccount.fromServiceAccountName(scope, 'ServiceAccount', checkObjectName('serviceAccountName', options.serviceAccountName)),
       automountServiceAccountToken: false,
       // containers set their own users; fsGroup lets the non-root helpers read mounted Secret files (mode 0440).
       // OnRootMismatch: a claim mounted for an archive is not re-chowned on every run.
@@ -180,7 +182,7 @@ export class ImageJobPod {
       ApiObject.of(this.job).addJsonPatch(JsonPatch.add('/spec/template/spec/nodeSelector', Object.fromEntries(nodeSelector)));
     }
     if (options.tolerations && options.tolerations.length > 0) {
-      this.job.scheduling.tolerate(kplus.Node.tainted(...options.tolerations));
+      this.job.scheduling.tolerate(kplus.Node.tainted(...kplusTolerations(options.tolerations)));
     }
   }
 

@@ -237,7 +237,7 @@ export interface GitLocation {
 export interface ContextBindOptions {
   /** Size limit of the workspace emptyDir holding a downloaded context. */
   readonly workspaceSizeLimit: Size;
-  /** The Dockerfile's path relative to the context root (seed 000's `DOCKERFILE_PATH`). */
+  /** The Dockerfile's path relative to the context root (the classic Job YAMLs' `DOCKERFILE_PATH`). */
   readonly dockerfile: string;
   /**
    * The builder's own script prepares the context (`prepare_context` in UnifiedImageJob's main container):
@@ -261,7 +261,7 @@ const ARCHIVE_KEY = 'context.tar.gz';
 /**
  * The files a Dockerfile is built from.
  *
- * Values reach the pod as environment variables (seed 000's `BUILD_CONTEXT_URL`) or kaniko flags, never
+ * Values reach the pod as environment variables (the classic Job YAMLs' `BUILD_CONTEXT_URL`) or kaniko flags, never
  * as shell text. kaniko builds from every source; BuildKit (`OciConnectorBuildJob`) and the unified image
  * (`UnifiedImageJob`) refuse the ones they cannot read, in a one-line error naming what they support.
  */
@@ -286,7 +286,7 @@ export abstract class BuildContext {
   public static readonly LOCAL_DIRECTORY_SERVER_SIDE_MAX_BYTES = 1024 * 1024 - ARCHIVE_KEY.length;
 
   /**
-   * A gzip-compressed tar archive (`.tar.gz`) fetched over https: seed 000's `BUILD_CONTEXT_URL`.
+   * A gzip-compressed tar archive (`.tar.gz`) fetched over https: the classic Job YAMLs' `BUILD_CONTEXT_URL`.
    *
    * An init container downloads it (retrying refused connections, timeouts and 5xx answers, not 404),
    * checks its sha256 when given, and unpacks it into an emptyDir the builder reads.
@@ -340,7 +340,7 @@ export abstract class BuildContext {
 
   /**
    * An existing ConfigMap in the Job's namespace whose keys are the context's files, mounted read-only as
-   * the context directory: seed 004 keeps its Dockerfile this way. Suits small contexts (a ConfigMap holds
+   * the context directory: the OCI Connector documentation keeps its Dockerfile this way. Suits small contexts (a ConfigMap holds
    * at most 1 MiB). ConfigMap keys cannot contain "/", so every file sits at the context root and
    * `dockerfile` must be a key; for a context with directories use `fromLocalDirectory()`.
    *
@@ -597,7 +597,7 @@ class ConfigMapContext extends BuildContext {
     if (options.dockerfile.includes('/')) {
       invalid('dockerfile', options.dockerfile, 'expected a key of the context ConfigMap: BuildContext.fromConfigMap puts every key at the context root');
     }
-    // at /workspace, where seed 004's documented BuildKit Job mounts it
+    // at /workspace, where the OCI Connector documentation's BuildKit Job mounts it
     const volume = pod.configMapVolume('context', this.location);
     return mounted('/workspace', options, [{ path: '/workspace', volume, readOnly: true }]);
   }

@@ -9,7 +9,7 @@ import { RegistryCredentials } from './registry-credentials';
  */
 export interface BuildJobOptions extends ImageJobOptions {
   /**
-   * The Dockerfile's path relative to the context root (seed 000's `DOCKERFILE_PATH`).
+   * The Dockerfile's path relative to the context root (the classic Job YAMLs' `DOCKERFILE_PATH`).
    *
    * @default "Dockerfile"
    */

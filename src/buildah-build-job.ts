@@ -7,6 +7,7 @@ import {
   requireContextSource, RESULTS_DIR, withCommit,
 } from './_build';
 import { DOCKER_CONFIG_FILE } from './_credentials';
+import { kplusResources } from './_kplus-props';
 import { BUILDAH_RUN_CAPABILITIES, BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { BUILDAH_BUILD_SCRIPT } from './_scripts';
@@ -60,7 +61,7 @@ export interface BuildahCacheOptions {
 /** Props of `BuildahBuildJob`. */
 export interface BuildahBuildJobProps extends BuildJobOptions {
   /**
-   * The build context: `BuildContext.fromUrl()` (seed 000's `BUILD_CONTEXT_URL`), `fromLocalDirectory()`,
+   * The build context: `BuildContext.fromUrl()` (the classic Job YAMLs' `BUILD_CONTEXT_URL`), `fromLocalDirectory()`,
    * `fromConfigMap()` or `fromPersistentVolumeClaim()`. Git, S3 and GCS contexts are refused: buildah reads a
    * directory, and the pod would need a git or cloud client to fill one.
    */
@@ -149,7 +150,7 @@ const AUTH_DIR = '/buildah/auth';
 /**
  * Builds an image from a Dockerfile with buildah (`buildah bud --isolation chroot`), pushes it with
  * `--digestfile`, and optionally promotes that exact digest to final registries: the maintained alternative
- * to kaniko (archived upstream), and seed 003's engine.
+ * to kaniko (archived upstream), and the engine of an Image Factory builder.
  *
  * Pod: [compose-*-auth] → [fetch-context] → buildah (`build`), then with `promotion` a skopeo container
  * (`promote`). buildah runs as root with every capability dropped except the ones its RUN steps get plus
@@ -159,7 +160,12 @@ const AUTH_DIR = '/buildah/auth';
  * does the same for every final destination.
  */
 export class BuildahBuildJob extends Construct implements IImageJob {
-  /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
+  /**
+   * The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover.
+   *
+   * A cdk8s-plus-28 `Job` whatever cdk8s-plus version your app uses; `ApiObject.of(x.job).addJsonPatch(…)`
+   * patches it from any version.
+   */
   public readonly job: kplus.Job;
 
   /** Every reference the Job pushes to, in push order. */
@@ -248,7 +254,7 @@ export class BuildahBuildJob extends Construct implements IImageJob {
       env,
       mounts,
       profile: ContainerProfile.BUILDAH_BUILDER,
-      resources: props.resources ?? BUILDER_RESOURCES,
+      resources: kplusResources(props.resources, BUILDER_RESOURCES),
     }, props.promotion !== undefined);
     pod.unconfineAppArmor('build');
 

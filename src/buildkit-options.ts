@@ -1,8 +1,8 @@
 /** How BuildKit runs. Both need a namespace whose Pod Security level is `privileged`. */
 export enum BuildkitMode {
   /**
-   * `moby/buildkit` as root in a privileged container: the connector documentation's Job (seed 004), the
-   * most compatible choice.
+   * `moby/buildkit` as root in a privileged container: the OCI Connector documentation's BuildKit Job,
+   * the most compatible choice.
    */
   PRIVILEGED = 'privileged',
 
@@ -16,7 +16,7 @@ export enum BuildkitMode {
 
 /** Where BuildKit keeps its layer cache between builds. */
 export enum CacheMode {
-  /** Cache metadata embedded in the pushed image (`--export-cache type=inline`), as in seed 004. */
+  /** Cache metadata embedded in the pushed image (`--export-cache type=inline`), as in the OCI Connector documentation's BuildKit Job. */
   INLINE = 'inline',
 
   /**

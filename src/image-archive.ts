@@ -59,11 +59,11 @@ export enum ImageArchiveSource {
 }
 
 /**
- * A pre-built image tarball (`docker save` or OCI archive) to push: seed 000's `IMAGE_TAR_URL`.
+ * A pre-built image tarball (`docker save` or OCI archive) to push: the classic Job YAMLs' `IMAGE_TAR_URL`.
  */
 export class ImageArchive {
   /**
-   * An archive downloaded over https (seed 000's `IMAGE_TAR_URL`), retried on refused connections,
+   * An archive downloaded over https (the classic Job YAMLs' `IMAGE_TAR_URL`), retried on refused connections,
    * timeouts and 5xx answers (not 404), and checked against `sha256` before anything is pushed.
    *
    * @param url the archive's address; credentials in the URL are refused (they would land in the YAML)

@@ -2,7 +2,9 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
 import { ImageReference } from './image-reference';
+import { Toleration } from './toleration';
 import { ToolImagesOptions } from './tool-images';
+import { ToolResources } from './tool-resources';
 
 /**
  * The Pod Security Standards level a construct's pod fits.
@@ -80,12 +82,15 @@ export interface ImageJobOptions {
   readonly ttlAfterFinished?: Duration;
 
   /**
-   * The service account the pod runs as. Its token is never mounted: no container here talks to the
-   * Kubernetes API.
+   * The name of the service account the pod runs as (`serviceAccountName`), in the Job's namespace. Its
+   * token is never mounted: no container here talks to the Kubernetes API.
+   *
+   * A name rather than a cdk8s-plus object, so apps on any cdk8s-plus version can pass one: with a
+   * `ServiceAccount` construct, pass its `name`.
    *
    * @default - the namespace's `default` service account, without a mounted token
    */
-  readonly serviceAccount?: kplus.IServiceAccount;
+  readonly serviceAccountName?: string;
 
   /**
    * Node labels the pod must match (`nodeSelector`), for example `{ 'kubernetes.io/arch': 'amd64' }`:
@@ -96,18 +101,20 @@ export interface ImageJobOptions {
   readonly nodeSelector?: { [key: string]: string };
 
   /**
-   * Taints the pod tolerates, for example dedicated build nodes.
+   * Taints the pod tolerates, for example dedicated build nodes:
+   * `[{ key: 'dedicated', value: 'image-builds', effect: TolerationEffect.NO_SCHEDULE }]`.
    *
    * @default - no tolerations
    */
-  readonly tolerations?: kplus.NodeTaintQuery[];
+  readonly tolerations?: Toleration[];
 
   /**
    * Resources of the construct's main tool container (kaniko for builds, skopeo for pushes and promotions).
+   * Given, they replace that container's defaults entirely; a field left out is not set.
    *
    * @default - per construct; see each construct's documentation
    */
-  readonly resources?: kplus.ContainerResources;
+  readonly resources?: ToolResources;
 
   /**
    * Extra labels for the Job and its pod template.
@@ -144,7 +151,13 @@ export interface ImageJobOptions {
 
 /** What every construct of this library exposes. */
 export interface IImageJob extends IConstruct {
-  /** The underlying Job: the escape hatch for anything the props do not cover. */
+  /**
+   * The underlying Job: the escape hatch for anything the props do not cover.
+   *
+   * It is a cdk8s-plus-28 `Job` whatever cdk8s-plus version your app uses: call its methods with
+   * cdk8s-plus-28 objects, or patch the synthesized object through cdk8s itself, which works from any
+   * version: `ApiObject.of(x.job).addJsonPatch(JsonPatch.add('/spec/template/spec/priorityClassName', 'builds'))`.
+   */
   readonly job: kplus.Job;
 
   /** Every image reference the Job pushes to, in push order. */

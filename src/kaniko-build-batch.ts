@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { cacheRepositoryOf, withCommit } from './_build';
 import { provideCredentials } from './_credentials';
 import { kanikoFlags } from './_kaniko';
+import { kplusResources } from './_kplus-props';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { combineDestinations } from './_refs';
 import { FETCH_CONTEXT_SCRIPT, KANIKO_INDEXED_BUILD_SCRIPT } from './_scripts';
@@ -268,7 +269,12 @@ export class KanikoBuildBatch extends Construct {
   /** The image name of each context, in the order of `contextNames`. */
   public readonly imageNames: string[];
 
-  /** The Jobs: one per context (JOBS) or one (INDEXED). */
+  /**
+   * The Jobs: one per context (JOBS) or one (INDEXED).
+   *
+   * cdk8s-plus-28 `Job`s whatever cdk8s-plus version your app uses; `ApiObject.of(job).addJsonPatch(…)` patches
+   * them from any version.
+   */
   public readonly jobs: kplus.Job[];
 
   /** The shape of the batch. */
@@ -439,7 +445,7 @@ export class KanikoBuildBatch extends Construct {
       ],
       mounts,
       profile: ContainerProfile.ROOT_BUILDER,
-      resources: props.resources ?? BUILDER_RESOURCES,
+      resources: kplusResources(props.resources, BUILDER_RESOURCES),
     }, false);
     pod.setDefaultContainer('build');
     ApiObject.of(pod.job).addJsonPatch(

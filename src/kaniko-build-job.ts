@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { cacheRepositoryOf, checkBuildContext, DIGEST_FILE, finishBuildPod, prepareBuildPod, RESULTS_DIR, withCommit } from './_build';
 import { kanikoFlags } from './_kaniko';
+import { kplusResources } from './_kplus-props';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { checkRelativePath, checkWholeSeconds } from './_validate';
@@ -34,7 +35,7 @@ export interface KanikoCacheOptions {
 /** Props of `KanikoBuildJob`. */
 export interface KanikoBuildJobProps extends BuildJobOptions {
   /**
-   * The build context, from any source: `BuildContext.fromUrl()` (seed 000's `BUILD_CONTEXT_URL`), `fromGit()`,
+   * The build context, from any source: `BuildContext.fromUrl()` (the classic Job YAMLs' `BUILD_CONTEXT_URL`), `fromGit()`,
    * `fromLocalDirectory()`, `fromConfigMap()`, `fromPersistentVolumeClaim()`, `fromS3()` or `fromGcs()`.
    */
   readonly context: BuildContext;
@@ -62,7 +63,7 @@ export interface KanikoBuildJobProps extends BuildJobOptions {
 
 /**
  * Builds an image from a Dockerfile with kaniko, without Docker or privileged containers, and optionally
- * promotes the exact digest it pushed to final registries: seed 000's `build-from-context-job.yaml`, done right.
+ * promotes the exact digest it pushed to final registries: the classic hand-written build Job (`build-from-context-job.yaml`), done right.
  *
  * Pod: [compose-*-auth] → [fetch-context] → kaniko (`build`), then with `promotion` a skopeo container
  * (`promote`). kaniko runs as root with no privilege escalation and RuntimeDefault seccomp: the pod fits
@@ -70,7 +71,12 @@ export interface KanikoBuildJobProps extends BuildJobOptions {
  * promoter does the same for every final destination.
  */
 export class KanikoBuildJob extends Construct implements IImageJob {
-  /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
+  /**
+   * The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover.
+   *
+   * A cdk8s-plus-28 `Job` whatever cdk8s-plus version your app uses; `ApiObject.of(x.job).addJsonPatch(…)`
+   * patches it from any version.
+   */
   public readonly job: kplus.Job;
 
   /** Every reference the Job pushes to, in push order. */
@@ -137,7 +143,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
       ],
       mounts,
       profile: ContainerProfile.ROOT_BUILDER,
-      resources: props.resources ?? BUILDER_RESOURCES,
+      resources: kplusResources(props.resources, BUILDER_RESOURCES),
     }, props.promotion !== undefined);
 
     finishBuildPod(pod, props, build, !kaniko.insecureRegistries.includes(first.registry));

@@ -19,7 +19,7 @@ export interface OciConnectorBuildJobProps extends ImageJobOptions {
   readonly connector: OciConnector;
 
   /**
-   * The build context: `BuildContext.fromConfigMap()` (seed 004), `fromLocalDirectory()`, `fromUrl()`,
+   * The build context: `BuildContext.fromConfigMap()` (as the OCI Connector documentation does), `fromLocalDirectory()`, `fromUrl()`,
    * `fromPersistentVolumeClaim()`, or `fromGit()` for a repository with a URL ending in `.git` (BuildKit
    * clones it itself; a private one's `tokenSecret` key is mounted as a file and passed as the build secret
    * `GIT_AUTH_TOKEN.<host>`, without `username`). S3 and GCS contexts are kaniko-only.
@@ -97,8 +97,8 @@ export interface OciConnectorBuildJobProps extends ImageJobOptions {
   readonly mode?: BuildkitMode;
 
   /**
-   * Create a Role and RoleBinding that let `serviceAccount` `get` the Connector (and, with
-   * `grantConnectorProxy`, use its proxy). Requires `serviceAccount`.
+   * Create a Role and RoleBinding that let the `serviceAccountName` account `get` the Connector (and, with
+   * `grantConnectorProxy`, use its proxy). Requires `serviceAccountName`.
    *
    * @default false
    */
@@ -136,7 +136,7 @@ const BUILDKITD_CONFIGURATION = 'buildkitd';
 
 /**
  * Builds an image with BuildKit and pushes it through an Alauda OCI Connector's proxy, so that the pod
- * never holds registry credentials: seed 004's Job (`buildctl-daemonless.sh` with the connector's CSI
+ * never holds registry credentials: the OCI Connector documentation's BuildKit Job (`buildctl-daemonless.sh` with the connector's CSI
  * volumes), with typed inputs.
  *
  * Pod: [fetch-context] → `buildkit`. The connector's `connectors-csi` driver mounts, read-only, a docker
@@ -146,7 +146,12 @@ const BUILDKITD_CONFIGURATION = 'buildkitd';
  * BuildKit needs a `privileged` namespace in both modes (`podSecurityLevel`).
  */
 export class OciConnectorBuildJob extends Construct implements IImageJob {
-  /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
+  /**
+   * The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover.
+   *
+   * A cdk8s-plus-28 `Job` whatever cdk8s-plus version your app uses; `ApiObject.of(x.job).addJsonPatch(…)`
+   * patches it from any version.
+   */
   public readonly job: kplus.Job;
 
   /** The destinations as written (on the upstream registry), in push order. */
@@ -166,7 +171,7 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
   public readonly mode: BuildkitMode;
 
   /**
-   * The Role letting the service account use the connector.
+   * The Role letting the service account use the connector (a cdk8s-plus-28 `Role`).
    *
    * @default - none, unless `createRbac` is true
    */
@@ -186,8 +191,8 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
       invalid('context', props.context, 'expected a BuildContext such as BuildContext.fromConfigMap("dockerfile")');
     }
     this.mode = checkOneOf('mode', props.mode ?? BuildkitMode.PRIVILEGED, BuildkitMode);
-    if (props.createRbac && !props.serviceAccount) {
-      invalid('createRbac', true, 'expected a serviceAccount to bind the Role to; binding the namespace\'s default service account would hand the connector to every pod');
+    if (props.createRbac && !props.serviceAccountName) {
+      invalid('createRbac', true, 'expected a serviceAccountName to bind the Role to; binding the namespace\'s default service account would hand the connector to every pod');
     }
     if (props.grantConnectorProxy && !props.createRbac) {
       invalid('grantConnectorProxy', true, 'expected createRbac: true; the grant is a rule of the Role createRbac creates');
@@ -249,7 +254,7 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
     pod.setDefaultContainer('buildkit');
 
     if (props.createRbac) {
-      this.role = proxy.grant(this, props.serviceAccount!, props.grantConnectorProxy ?? false);
+      this.role = proxy.grant(this, props.serviceAccountName!, props.grantConnectorProxy ?? false);
     }
   }
 
@@ -358,10 +363,10 @@ class ConnectorProxy {
   }
 
   /**
-   * A Role in the connector's namespace granting the connector and its proxy, bound to `serviceAccount` in
+   * A Role in the connector's namespace granting the connector and its proxy, bound to the `serviceAccountName` account in
    * the pod's namespace (cdk8s-plus would name the `default` namespace for an imported service account).
    */
-  public grant(scope: Construct, serviceAccount: kplus.IServiceAccount, connectorProxy: boolean): kplus.Role {
+  public grant(scope: Construct, serviceAccountName: string, connectorProxy: boolean): kplus.Role {
     const { name, namespace } = this.connector;
     if (namespace && !this.chartNamespace) {
       invalid('createRbac', true, `expected the chart's namespace: the Role lives in the connector's namespace "${namespace}" and must name the pod's`);
@@ -375,7 +380,7 @@ class ConnectorProxy {
     }
     // without a namespace, a RoleBinding's ServiceAccount subject is looked up in the binding's own namespace
     new kplus.RoleBinding(scope, 'ConnectorRoleBinding', { metadata, role })
-      .addSubjects(new ServiceAccountSubject(scope, 'ConnectorSubject', serviceAccount.name, this.chartNamespace));
+      .addSubjects(new ServiceAccountSubject(scope, 'ConnectorSubject', serviceAccountName, this.chartNamespace));
     return role;
   }
 

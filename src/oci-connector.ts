@@ -13,7 +13,7 @@ export enum ProxyAddressing {
    */
   PATH_PREFIX = 'path-prefix',
 
-  /** `<proxyHost>/<repository>:<tag>`: the form of the documented BuildKit Job (seed 004). */
+  /** `<proxyHost>/<repository>:<tag>`: the form of the OCI Connector documentation's BuildKit Job. */
   HOST_ONLY = 'host-only',
 }
 

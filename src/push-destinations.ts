@@ -7,7 +7,7 @@ import { RegistryCredentials } from './registry-credentials';
 export interface PushDestinationOptions {
   /**
    * The destinations, each with a tag, e.g. `harbor.example.com/platform/api:1.4.0`. The first travels in
-   * seed 000's `HARBOR_REGISTRY` / `HARBOR_PROJECT` / `HARBOR_IMAGE_NAME` / `HARBOR_IMAGE_TAG` variables; every
+   * the classic Job YAMLs' `HARBOR_REGISTRY` / `HARBOR_PROJECT` / `HARBOR_IMAGE_NAME` / `HARBOR_IMAGE_TAG` variables; every
    * destination receives the same digest and is verified after the copy.
    */
   readonly destinations: string[];

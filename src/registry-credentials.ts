@@ -62,7 +62,7 @@ export class RegistryCredentials {
   }
 
   /**
-   * A Secret holding a user name and a password or token, such as seed 000's `harbor-credentials`
+   * A Secret holding a user name and a password or token, such as the classic Job YAMLs' `harbor-credentials`
    * (`username` / `password` keys).
    *
    * An init container reads both keys through `secretKeyRef` (as `HARBOR_USERNAME` / `HARBOR_PASSWORD`) and

@@ -2,6 +2,7 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { provideCredentials } from './_credentials';
+import { kplusResources } from './_kplus-props';
 import { ImageJobPod } from './_pod';
 import { parseDestinations } from './_refs';
 import { PROMOTE_SCRIPT } from './_scripts';
@@ -30,7 +31,7 @@ export interface SkopeoPromoteJobProps extends ImageJobOptions {
   readonly sourceCredentials?: RegistryCredentials;
 
   /**
-   * Where to copy the image, each with a tag. The first travels in seed 000's `HARBOR_REGISTRY` /
+   * Where to copy the image, each with a tag. The first travels in the classic Job YAMLs' `HARBOR_REGISTRY` /
    * `HARBOR_PROJECT` / `HARBOR_IMAGE_NAME` / `HARBOR_IMAGE_TAG`.
    */
   readonly destinations: string[];
@@ -86,14 +87,19 @@ export interface SkopeoPromoteJobProps extends ImageJobOptions {
 
 /**
  * Copies one image by digest to one or more registries with skopeo and verifies every destination: the
- * promoter of seed 000, usable on its own (for Kargo promotions, releases, mirroring).
+ * promoter of the classic hand-written build Job, usable on its own (for Kargo promotions, releases, mirroring).
  *
  * Pod: [compose-*-auth] → `promote` (skopeo, non-root, read-only root filesystem, no capabilities,
  * RuntimeDefault seccomp, no service-account token): Pod Security `restricted`. The termination message
  * lists `<destination>@<digest>` for every destination.
  */
 export class SkopeoPromoteJob extends Construct implements IImageJob {
-  /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
+  /**
+   * The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover.
+   *
+   * A cdk8s-plus-28 `Job` whatever cdk8s-plus version your app uses; `ApiObject.of(x.job).addJsonPatch(…)`
+   * patches it from any version.
+   */
   public readonly job: kplus.Job;
 
   /** Every reference the Job pushes to, in push order. */
@@ -138,7 +144,7 @@ export class SkopeoPromoteJob extends Construct implements IImageJob {
         sourceAuth,
         destinationAuth,
       },
-      resources: props.resources ?? SKOPEO_RESOURCES,
+      resources: kplusResources(props.resources, SKOPEO_RESOURCES),
       tmpSizeLimit: Size.gibibytes(1),
     });
     pod.setDefaultContainer('promote');

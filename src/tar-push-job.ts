@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { bindArchive, checkSizeLimit } from './_archive';
 import { provideCredentials } from './_credentials';
+import { kplusResources } from './_kplus-props';
 import { ImageJobPod } from './_pod';
 import { parseDestinations } from './_refs';
 import { PUSH_ARCHIVE_SCRIPT } from './_scripts';
@@ -15,7 +16,7 @@ import { PushDestinationOptions } from './push-destinations';
 
 /** Props of `TarPushJob`. */
 export interface TarPushJobProps extends ImageJobOptions, PushDestinationOptions {
-  /** The image tarball: `ImageArchive.fromUrl()` (seed 000's `IMAGE_TAR_URL`) or `ImageArchive.fromPersistentVolumeClaim()`. */
+  /** The image tarball: `ImageArchive.fromUrl()` (the classic Job YAMLs' `IMAGE_TAR_URL`) or `ImageArchive.fromPersistentVolumeClaim()`. */
   readonly archive: ImageArchive;
 
   /**
@@ -28,7 +29,7 @@ export interface TarPushJobProps extends ImageJobOptions, PushDestinationOptions
 }
 
 /**
- * Pushes a pre-built image tarball (`docker save` or OCI archive) to one or more registries: seed 000's
+ * Pushes a pre-built image tarball (`docker save` or OCI archive) to one or more registries: the classic Job YAMLs'
  * `push-tar-job.yaml`, done right.
  *
  * Pod: [compose-destination-auth] → [fetch-archive: download over https with retries, sha256 check, format
@@ -41,7 +42,12 @@ export interface TarPushJobProps extends ImageJobOptions, PushDestinationOptions
  * the termination message reports what the registry holds, checked after the push.
  */
 export class TarPushJob extends Construct implements IImageJob {
-  /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
+  /**
+   * The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover.
+   *
+   * A cdk8s-plus-28 `Job` whatever cdk8s-plus version your app uses; `ApiObject.of(x.job).addJsonPatch(…)`
+   * patches it from any version.
+   */
   public readonly job: kplus.Job;
 
   /** Every reference the Job pushes to, in push order. */
@@ -82,7 +88,7 @@ export class TarPushJob extends Construct implements IImageJob {
         destinationTlsVerify: props.destinationTlsVerify ?? true,
         destinationAuth,
       },
-      resources: props.resources ?? SKOPEO_RESOURCES,
+      resources: kplusResources(props.resources, SKOPEO_RESOURCES),
       tmpSizeLimit: sizeLimit,
       extraMounts: archive.mounts,
     });

@@ -5,6 +5,7 @@ import { bindArchive, checkSizeLimit } from './_archive';
 import { DIRECTORY_SOURCES, requireContextSource } from './_build';
 import { provideCredentials } from './_credentials';
 import { kanikoFlags } from './_kaniko';
+import { kplusResources } from './_kplus-props';
 import { BUILDER_RESOURCES, ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { parseDestination, parseDestinations } from './_refs';
 import { DETERMINE_ACTION_SCRIPT, UNIFIED_SCRIPT } from './_scripts';
@@ -136,7 +137,7 @@ const REQUIRED: { [mode: string]: string[] } = {
  * Flipping to a path whose inputs were not given fails in the main container, naming the missing variables;
  * an unknown value fails the init container.
  *
- * Improvements over the seed: downloads retried and verified, promotion by the digest kaniko recorded
+ * Improvements over the hand-written Job: downloads retried and verified, promotion by the digest kaniko recorded
  * (never a tag lookup), credentials composed into a 0600 file instead of living in the main container's
  * environment, the missing variables named when an action lacks them, and `<ref>@<digest>` lines in the
  * termination message.
@@ -151,7 +152,12 @@ const REQUIRED: { [mode: string]: string[] } = {
  * is a separate container and the only one that mounts the promotion credentials.
  */
 export class UnifiedImageJob extends Construct implements IImageJob {
-  /** The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. */
+  /**
+   * The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover.
+   *
+   * A cdk8s-plus-28 `Job` whatever cdk8s-plus version your app uses; `ApiObject.of(x.job).addJsonPatch(…)`
+   * patches it from any version.
+   */
   public readonly job: kplus.Job;
 
   /**
@@ -270,7 +276,7 @@ export class UnifiedImageJob extends Construct implements IImageJob {
       env: [...env, ...shared.env, ...tmpEnv()],
       mounts: [...mounts, ...tmpMounts(pod.emptyDir('tmp', tmpSizeLimit)), ...shared.mounts],
       profile: building ? ContainerProfile.ROOT_BUILDER : ContainerProfile.RESTRICTED,
-      resources: props.resources ?? (building ? BUILDER_RESOURCES : SKOPEO_RESOURCES),
+      resources: kplusResources(props.resources, building ? BUILDER_RESOURCES : SKOPEO_RESOURCES),
     }, false);
     pod.setDefaultContainer('main-task-executor');
   }

@@ -1,5 +1,4 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
 import { describe, expect, test } from 'vitest';
 import {
   BuildahBuildJob, BuildahBuildJobProps, BuildahImageFormat, BuildahStorageDriver, BuildContext, PodSecurityLevel, RegistryCredentials, ToolImages,
@@ -102,7 +101,7 @@ describe('BuildahBuildJob', () => {
       extraArgs: ['--platform=linux/arm64', '--jobs', '2'],
       storageSizeLimit: Size.gibibytes(50),
       contextSizeLimit: Size.gibibytes(1),
-      resources: { cpu: { request: kplus.Cpu.units(2) } },
+      resources: { cpuRequestMillicores: 2000 },
       toolImages: { buildah: 'mirror.internal/buildah/stable:v1.43.1' },
     });
     const c = container(job, 'build');
@@ -138,7 +137,7 @@ describe('BuildahBuildJob', () => {
     expect(volumeAt(job, c, '/buildah/auth').volume.secret).toMatchObject({ secretName: 'push-config', items: [{ key: '.dockerconfigjson', path: 'config.json' }] });
     expect(volumeAt(job, c, '/var/lib/containers').volume.emptyDir).toEqual({ sizeLimit: '51200Mi' });
     expect(volumeAt(job, c, '/workspace').volume.emptyDir).toEqual({ sizeLimit: '1024Mi' });
-    expect(c.resources.requests.cpu).toBe('2');
+    expect(c.resources.requests.cpu).toBe('2000m');
   });
 
   test('layers without a cache', () => {

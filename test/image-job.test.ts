@@ -2,7 +2,7 @@ import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { describe, expect, test } from 'vitest';
-import { BuildahBuildJob, BuildContext, ContainerNaming, IImageJob, ImageArchive, ImageJobOptions, KanikoBuildJob, OciConnector, OciConnectorBuildJob, PodSecurityLevel, SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode } from '../src';
+import { BuildahBuildJob, BuildContext, ContainerNaming, IImageJob, ImageArchive, ImageJobOptions, KanikoBuildJob, OciConnector, OciConnectorBuildJob, PodSecurityLevel, SkopeoPromoteJob, TarPushJob, TolerationOperator, UnifiedImageJob, UnifiedJobMode } from '../src';
 import { newChart, synthJob } from './util';
 
 /** Every construct, made with the given shared options. */
@@ -56,15 +56,14 @@ describe.each(Object.keys(CONSTRUCTS))('ImageJobOptions on %s', (name) => {
 
   test('options reach the Job and its pod', () => {
     const chart = newChart();
-    const sa = kplus.ServiceAccount.fromServiceAccountName(chart, 'sa', 'builder');
     const construct = CONSTRUCTS[name](chart, {
       name: 'custom-name',
       activeDeadline: Duration.minutes(10),
       backoffLimit: 3,
       ttlAfterFinished: Duration.minutes(5),
-      serviceAccount: sa,
+      serviceAccountName: 'builder',
       nodeSelector: { 'kubernetes.io/arch': 'amd64', 'node.example.com/pool': 'builds' },
-      tolerations: [kplus.NodeTaintQuery.exists('builds')],
+      tolerations: [{ key: 'builds', match: TolerationOperator.EXISTS }],
       jobLabels: { team: 'platform' },
       jobAnnotations: { 'example.com/ticket': 'OPS-1' },
     });
@@ -86,8 +85,8 @@ describe.each(Object.keys(CONSTRUCTS))('ImageJobOptions on %s', (name) => {
   });
 
   test('resources replace the main tool container\'s defaults', () => {
-    const { job } = make({ resources: { cpu: { request: kplus.Cpu.units(3) }, memory: { limit: Size.gibibytes(6) } } });
-    expect(job.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '3' }, limits: { memory: '6144Mi' } });
+    const { job } = make({ resources: { cpuRequestMillicores: 3000, memoryLimit: Size.gibibytes(6) } });
+    expect(job.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '3000m' }, limits: { memory: '6144Mi' } });
   });
 
   test('containerNaming CLASSIC renames the tool containers as the classic YAMLs name them; LIBRARY is the default', () => {
@@ -107,6 +106,13 @@ describe.each(Object.keys(CONSTRUCTS))('ImageJobOptions on %s', (name) => {
 
   test('fails when containerNaming is unknown', () => {
     expect(() => make({ containerNaming: 'seed' as ContainerNaming })).toThrow(/^containerNaming: got "seed"; expected ContainerNaming.LIBRARY or ContainerNaming.CLASSIC$/);
+  });
+});
+
+describe('serviceAccountName', () => {
+  test('fails when it is not a Kubernetes name', () => {
+    expect(() => CONSTRUCTS.SkopeoPromoteJob(newChart(), { serviceAccountName: 'Image_Builder' }))
+      .toThrow(/^serviceAccountName: got "Image_Builder"; expected a Kubernetes name of at most 63 characters/);
   });
 });
 

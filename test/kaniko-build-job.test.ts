@@ -1,7 +1,6 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
 import { describe, expect, test } from 'vitest';
-import { BuildContext, KanikoBuildJob, KanikoBuildJobProps, PodSecurityLevel, RegistryCredentials, ToolImages } from '../src';
+import { BuildContext, KanikoBuildJob, KanikoBuildJobProps, PodSecurityLevel, RegistryCredentials, TolerationEffect, ToolImages } from '../src';
 import { container, containerNames, envOf, KANIKO_DEFAULT_ARGS, newChart, RESTRICTED_SECURITY_CONTEXT, synthJob, volumeAt } from './util';
 
 const CONTEXT_URL = 'https://artifacts.example.com/api.tar.gz';
@@ -81,7 +80,6 @@ describe('KanikoBuildJob', () => {
   test('all options', () => {
     // WHEN
     const chart = newChart();
-    const sa = kplus.ServiceAccount.fromServiceAccountName(chart, 'sa', 'image-builder');
     const build = new KanikoBuildJob(chart, 'api', {
       name: 'build-api',
       context: BuildContext.fromUrl('http://artifacts.internal/api.tar.gz', { sha256: SHA, allowInsecureHttp: true }),
@@ -104,10 +102,10 @@ describe('KanikoBuildJob', () => {
       activeDeadline: Duration.minutes(30),
       backoffLimit: 0,
       ttlAfterFinished: Duration.hours(2),
-      serviceAccount: sa,
+      serviceAccountName: 'image-builder',
       nodeSelector: { 'kubernetes.io/arch': 'arm64' },
-      tolerations: [kplus.NodeTaintQuery.is('dedicated', 'builds', { effect: kplus.TaintEffect.NO_SCHEDULE })],
-      resources: { cpu: { request: kplus.Cpu.units(2) }, memory: { request: Size.gibibytes(4), limit: Size.gibibytes(8) } },
+      tolerations: [{ key: 'dedicated', value: 'builds', effect: TolerationEffect.NO_SCHEDULE }],
+      resources: { cpuRequestMillicores: 2000, memoryRequest: Size.gibibytes(4), memoryLimit: Size.gibibytes(8) },
       jobLabels: { team: 'platform' },
       jobAnnotations: { 'example.com/owner': 'platform' },
       toolImages: { kaniko: 'mirror.internal/kaniko:v1.28.5', skopeo: 'mirror.internal/skopeo:v1.22.3', downloadHelper: 'mirror.internal/curl:8.22.0' },
@@ -138,7 +136,7 @@ describe('KanikoBuildJob', () => {
     expect(kanikoContainer.image).toBe('mirror.internal/kaniko:v1.28.5');
     expect(promote.image).toBe('mirror.internal/skopeo:v1.22.3');
     expect(container(job, 'fetch-context').image).toBe('mirror.internal/curl:8.22.0');
-    expect(kanikoContainer.resources).toEqual({ requests: { cpu: '2', memory: '4096Mi' }, limits: { memory: '8192Mi' } });
+    expect(kanikoContainer.resources).toEqual({ requests: { cpu: '2000m', memory: '4096Mi' }, limits: { memory: '8192Mi' } });
     expect(kanikoContainer.args).toEqual([
       '--context=dir:///workspace/context',
       '--dockerfile=/workspace/context/$(DOCKERFILE_PATH)',

@@ -1,5 +1,4 @@
 import { App, Chart, Duration, Size, Testing } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
 import { describe, expect, test } from 'vitest';
 import {
   BuildContext, BuildkitMode, CacheMode, OciConnector, OciConnectorBuildJob, OciConnectorBuildJobProps, PodSecurityLevel,
@@ -113,7 +112,6 @@ describe('OciConnectorBuildJob', () => {
   test('all options', () => {
     // WHEN
     const chart = namespacedChart();
-    const sa = kplus.ServiceAccount.fromServiceAccountName(chart, 'sa', 'image-builder');
     const build = new OciConnectorBuildJob(chart, 'abc', {
       connector: OciConnector.fromName('harbor', {
         namespace: 'connectors',
@@ -136,11 +134,11 @@ describe('OciConnectorBuildJob', () => {
       mode: BuildkitMode.ROOTLESS,
       createRbac: true,
       grantConnectorProxy: true,
-      serviceAccount: sa,
+      serviceAccountName: 'image-builder',
       contextSizeLimit: Size.gibibytes(1),
       stateSizeLimit: Size.gibibytes(50),
       activeDeadline: Duration.minutes(90),
-      resources: { cpu: { request: kplus.Cpu.units(2) } },
+      resources: { cpuRequestMillicores: 2000 },
       toolImages: { buildkitRootless: 'mirror.internal/moby/buildkit:v0.34.0-rootless' },
     });
     const objects = synth(chart);
@@ -152,7 +150,7 @@ describe('OciConnectorBuildJob', () => {
     expect(containerNames(job)).toEqual({ init: ['fetch-context'], main: ['buildkit'] });
     expect(build.proxyReferences.map(String)).toEqual([`${proxy}/test/abc:v1`, `${proxy}/test/abc:latest`]);
     expect(buildkit.image).toBe('mirror.internal/moby/buildkit:v0.34.0-rootless');
-    expect(buildkit.resources).toEqual({ requests: { cpu: '2' } });
+    expect(buildkit.resources).toEqual({ requests: { cpu: '2000m' } });
     expect(buildctlFlags(job)).toEqual([
       '--progress=plain',
       '--frontend=dockerfile.v0',
@@ -201,13 +199,12 @@ describe('OciConnectorBuildJob', () => {
 
   test('without a chart namespace, the RBAC objects and the subject follow the namespace the Job is applied to', () => {
     const chart = Testing.chart();
-    const sa = kplus.ServiceAccount.fromServiceAccountName(chart, 'sa', 'image-builder');
     new OciConnectorBuildJob(chart, 'abc', {
       connector: OciConnector.fromName('harbor', { proxyHost: 'c-harbor.ci.svc.cluster.local', addressing: ProxyAddressing.HOST_ONLY }),
       context: BuildContext.fromConfigMap('dockerfile'),
       destinations: ['harbor.example.cn/test/abc:v1'],
       createRbac: true,
-      serviceAccount: sa,
+      serviceAccountName: 'image-builder',
     });
     const objects = synth(chart);
     expect(objects.find(o => o.kind === 'Role').metadata.namespace).toBeUndefined();
@@ -374,8 +371,7 @@ describe('OciConnectorBuildJob', () => {
 
   test('createRbac alone grants get on the connector, not its proxy', () => {
     const chart = namespacedChart();
-    const serviceAccount = kplus.ServiceAccount.fromServiceAccountName(chart, 'sa', 'image-builder');
-    connectorBuild({ createRbac: true, serviceAccount }, chart);
+    connectorBuild({ createRbac: true, serviceAccountName: 'image-builder' }, chart);
     expect(synth(chart).find(o => o.kind === 'Role').rules).toEqual([
       { apiGroups: ['connectors.alauda.io'], resourceNames: ['harbor'], resources: ['connectors'], verbs: ['get'] },
     ]);
@@ -444,7 +440,7 @@ describe('OciConnectorBuildJob', () => {
       ['the token expires before the deadline', { connector: OciConnector.fromName('harbor', { tokenExpiration: Duration.minutes(30) }) },
         /^connector tokenExpiration: got "30m"; expected more than the Job's activeDeadline \(3600s\); the mounted credentials would expire mid-build$/],
       ['createRbac has no service account', { createRbac: true },
-        /^createRbac: got true; expected a serviceAccount to bind the Role to/],
+        /^createRbac: got true; expected a serviceAccountName to bind the Role to/],
       ['the BuildKit image is unpinned', { toolImages: { buildkit: 'moby/buildkit' } }, /^toolImages.buildkit: got "moby\/buildkit"; expected an image pinned/],
       ['the rootless image uses latest', { toolImages: { buildkitRootless: 'moby/buildkit:latest' } }, /^toolImages.buildkitRootless: .*never an implicit or explicit "latest"/],
     ])('%s', (_, props, message) => {
@@ -456,7 +452,7 @@ describe('OciConnectorBuildJob', () => {
       expect(() => connectorBuild({
         connector: OciConnector.fromName('harbor', { namespace: 'shared' }),
         createRbac: true,
-        serviceAccount: kplus.ServiceAccount.fromServiceAccountName(chart, 'sa', 'builder'),
+        serviceAccountName: 'builder',
       }, chart)).toThrow(/^createRbac: got true; expected the chart's namespace: the Role lives in the connector's namespace "shared" and must name the pod's$/);
     });
 
