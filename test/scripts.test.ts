@@ -333,7 +333,7 @@ describe('container scripts', () => {
     ])('fails on %s from a push', (_, malformed) => {
       const { result, terminationLog, digest } = runBuild([malformed, DIGEST_A]);
       expect(result.status).toBe(1);
-      expect(terminationLog).toBe(`error: malformed digest '${malformed}' from the push to registry.internal:5000/build/app:1.0.0\n`);
+      expect(terminationLog).toBe(`error: malformed digest '${malformed}' from the push to registry.internal:5000/build/app:1.0.0 (buildah's message above)\n`);
       expect(digest).toBe('');
     });
   });
