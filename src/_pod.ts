@@ -1,8 +1,9 @@
 import { ApiObject, Duration, JsonPatch, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { applyJobName, initialJobName } from './_job-name';
 import { ResolvedToolImages, resolveToolImages } from './_tool-images';
-import { checkInteger, checkLabelKey, checkLabelValue, checkObjectName, checkWholeSeconds, sortedEntries } from './_validate';
+import { checkInteger, checkLabelKey, checkLabelValue, checkWholeSeconds, sortedEntries } from './_validate';
 import { ImageJobOptions, PodSecurityLevel } from './image-job';
 
 /** The uid and gid of every non-root helper container (the distroless "nonroot" user). */
@@ -119,15 +120,20 @@ export class ImageJobPod {
   private readonly volumes = new Map<string, kplus.Volume>();
   private readonly secrets = new Map<string, kplus.ISecret>();
 
-  constructor(scope: Construct, options: ImageJobOptions, component: string, level: PodSecurityLevel) {
+  /**
+   * @param indexedCompletions for an Indexed Job, its number of pods: the Job name must leave room for the
+   * pods' hostnames `<name>-<index>`
+   */
+  constructor(scope: Construct, options: ImageJobOptions, component: string, level: PodSecurityLevel, indexedCompletions?: number) {
     this.scope = scope;
+    const name = initialJobName(options.name, indexedCompletions);
     this.images = resolveToolImages(options.toolImages);
     const activeDeadline = options.activeDeadline ?? Duration.hours(1);
     checkWholeSeconds('activeDeadline', activeDeadline, 1);
     const ttlAfterFinished = options.ttlAfterFinished ?? Duration.days(1);
     checkWholeSeconds('ttlAfterFinished', ttlAfterFinished, 0);
     this.job = new kplus.Job(scope, 'Resource', {
-      metadata: options.name ? { name: checkObjectName('name', options.name) } : undefined,
+      metadata: name !== undefined ? { name } : undefined,
       activeDeadline,
       backoffLimit: checkInteger('backoffLimit', options.backoffLimit ?? 1, 0, 100),
       ttlAfterFinished,
@@ -141,6 +147,7 @@ export class ImageJobPod {
         fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
       },
     });
+    applyJobName(this.job, options.name, indexedCompletions);
 
     const labels: [string, string][] = [
       ['app.kubernetes.io/created-by', LIBRARY],

@@ -2,6 +2,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
 import { ImageReference } from './image-reference';
+import { JobName } from './job-name';
 import { ToolImagesOptions } from './tool-images';
 
 /**
@@ -26,14 +27,13 @@ export enum PodSecurityLevel {
  */
 export interface ImageJobOptions {
   /**
-   * The Job's `metadata.name`.
+   * How the Job is named: a content-hashed name (a changed pod is a new Job), a stable name (for Argo CD's
+   * `Replace=true`), or an exact one. See `JobName` for when to use each.
    *
-   * Job pod templates are immutable: GitOps tools replace a changed Job only if its name changes, so
-   * consider putting a version in it.
-   *
-   * @default - a name cdk8s derives from the construct path (`<chart>-<id>-<hash>`), stable across synths
+   * @default JobName.contentHashed() - `<chart>-<id>-<hash of the pod template>`: an unchanged build keeps its
+   * name and YAML, any change to what the pod runs gives a new Job
    */
-  readonly name?: string;
+  readonly name?: JobName;
 
   /**
    * How long the Job may run before Kubernetes stops it (`activeDeadlineSeconds`).

@@ -5,6 +5,7 @@ export * from './build-job-options';
 export * from './image-archive';
 export * from './tool-images';
 export * from './image-job';
+export * from './job-name';
 export * from './image-tag';
 export * from './image-destinations';
 export * from './push-destinations';

@@ -5,6 +5,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { cacheRepositoryOf, withCommit } from './_build';
 import { provideCredentials } from './_credentials';
+import { checkJobName } from './_job-name';
 import { kanikoFlags } from './_kaniko';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { FETCH_CONTEXT_SCRIPT, KANIKO_INDEXED_BUILD_SCRIPT } from './_scripts';
@@ -240,7 +241,7 @@ export class KanikoBuildBatch extends Construct {
     if (this.shape === KanikoBatchShape.JOBS) {
       this.jobs = planned.map(p => new KanikoBuildJob(this, kubernetesSafe(p.imageName), {
         ...props,
-        name: props.name ? `${props.name}-${kubernetesSafe(p.imageName)}` : undefined,
+        name: checkJobName(props.name)?._withSuffix(kubernetesSafe(p.imageName)),
         context: p.context,
         dockerfile,
         destinations: p.destinations,
@@ -300,7 +301,7 @@ export class KanikoBuildBatch extends Construct {
       }
     }
 
-    const pod = new ImageJobPod(this, props, 'kaniko-build-batch', this.podSecurityLevel);
+    const pod = new ImageJobPod(this, props, 'kaniko-build-batch', this.podSecurityLevel, planned.length);
     const registries = [...new Set([...planned.flatMap(p => p.destinations.map(d => ImageReference._parseFor('destinations', d).registry)), ...cacheRepos.map(r => r.registry)])];
     const auth = provideCredentials(pod, props.credentials, 'build', registries);
     const workspace = pod.emptyDir('workspace', props.contextSizeLimit ?? Size.gibibytes(2));
