@@ -3,7 +3,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { applyJobName, initialJobName } from './_job-name';
 import { ResolvedToolImages, resolveToolImages } from './_tool-images';
-import { checkInteger, checkLabelKey, checkLabelValue, checkWholeSeconds, sortedEntries } from './_validate';
+import { checkInteger, checkLabelKey, checkLabelValue, checkWholeSeconds, invalid, sortedEntries } from './_validate';
+import { ArgoCd } from './argo-cd';
 import { ImageJobOptions, PodSecurityLevel } from './image-job';
 
 /** The uid and gid of every non-root helper container (the distroless "nonroot" user). */
@@ -130,8 +131,14 @@ export class ImageJobPod {
     this.images = resolveToolImages(options.toolImages);
     const activeDeadline = options.activeDeadline ?? Duration.hours(1);
     checkWholeSeconds('activeDeadline', activeDeadline, 1);
-    const ttlAfterFinished = options.ttlAfterFinished ?? Duration.days(1);
-    checkWholeSeconds('ttlAfterFinished', ttlAfterFinished, 0);
+    if (options.argoCd !== undefined && !(options.argoCd instanceof ArgoCd)) {
+      invalid('argoCd', options.argoCd, 'expected ArgoCd.hook(...) or ArgoCd.syncedResource(...)');
+    }
+    // Argo CD sees a Job deleted by its TTL as OutOfSync, and self-heal would run it again
+    const ttlAfterFinished = options.ttlAfterFinished ?? (options.argoCd ? undefined : Duration.days(1));
+    if (ttlAfterFinished !== undefined) {
+      checkWholeSeconds('ttlAfterFinished', ttlAfterFinished, 0);
+    }
     this.job = new kplus.Job(scope, 'Resource', {
       metadata: name !== undefined ? { name } : undefined,
       activeDeadline,
@@ -162,6 +169,9 @@ export class ImageJobPod {
     for (const [key, value] of sortedEntries('jobAnnotations', options.jobAnnotations, checkLabelKey)) {
       this.job.metadata.addAnnotation(key, value);
       this.job.podMetadata.addAnnotation(key, value);
+    }
+    for (const [key, value] of Object.entries(options.argoCd?.annotations ?? {})) {
+      this.job.metadata.addAnnotation(key, value);
     }
     const nodeSelector = sortedEntries('nodeSelector', options.nodeSelector, checkLabelKey);
     for (const [key, value] of nodeSelector) {

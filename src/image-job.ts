@@ -1,6 +1,7 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
+import { ArgoCd } from './argo-cd';
 import { ImageReference } from './image-reference';
 import { JobName } from './job-name';
 import { ToolImagesOptions } from './tool-images';
@@ -54,7 +55,10 @@ export interface ImageJobOptions {
   /**
    * How long a finished Job (and its pod and logs) is kept (`ttlSecondsAfterFinished`).
    *
-   * @default Duration.days(1)
+   * With `argoCd`, leave it out: Argo CD reports a deleted Job OutOfSync, and self-heal re-creates it, which
+   * runs the build again. Argo CD deletes hooks by their delete policy and prunes replaced Jobs itself.
+   *
+   * @default - Duration.days(1); with `argoCd`, none (the Job stays until Argo CD deletes it)
    */
   readonly ttlAfterFinished?: Duration;
 
@@ -104,6 +108,14 @@ export interface ImageJobOptions {
    * @default - only `kubectl.kubernetes.io/default-container` on the pod template
    */
   readonly jobAnnotations?: { [key: string]: string };
+
+  /**
+   * Argo CD delivery: the Job as a resource hook (`ArgoCd.hook()`) or a plain synced resource with sync
+   * options (`ArgoCd.syncedResource()`). The annotations go on the Job's metadata only.
+   *
+   * @default - no Argo CD annotations; `ttlAfterFinished` defaults to a day
+   */
+  readonly argoCd?: ArgoCd;
 
   /**
    * Overrides for the pinned tool images (mirrors, forks, newer releases).

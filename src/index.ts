@@ -6,6 +6,7 @@ export * from './image-archive';
 export * from './tool-images';
 export * from './image-job';
 export * from './job-name';
+export * from './argo-cd';
 export * from './image-tag';
 export * from './image-destinations';
 export * from './push-destinations';
