@@ -7,6 +7,7 @@ export * from './tool-images';
 export * from './image-job';
 export * from './job-name';
 export * from './argo-cd';
+export * from './job-analysis-template';
 export * from './image-tag';
 export * from './image-destinations';
 export * from './push-destinations';
