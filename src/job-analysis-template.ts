@@ -1,5 +1,6 @@
-import { ApiObject, Chart, JsonPatch } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { dropNamespace } from './_objects';
 import { checkDnsLabel, checkEnvName, checkInteger, checkObjectName, invalid } from './_validate';
 import { IImageJob } from './image-job';
 
@@ -174,9 +175,8 @@ export class JobAnalysisTemplate extends Construct {
       },
     });
     this.name = this.apiObject.name;
-    if (props.clusterScoped && Chart.of(this).namespace !== undefined) {
-      // cdk8s stamps the chart's namespace on every object; a cluster-scoped kind has none
-      this.apiObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+    if (props.clusterScoped) {
+      dropNamespace(this.apiObject);
     }
   }
 }
