@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { checkObjectName, invalid } from './_validate';
+import { kargoMetadata } from './_objects';
+import { invalid } from './_validate';
 import { JobAnalysisTemplate } from './job-analysis-template';
 import { IKargoResource, KARGO_API_VERSION, KargoProject } from './kargo-project';
 import { KargoWarehouse } from './kargo-warehouse';
@@ -100,10 +101,7 @@ export class KargoStage extends Construct implements IKargoResource {
     this.apiObject = new ApiObject(this, 'Resource', {
       apiVersion: KARGO_API_VERSION,
       kind: 'Stage',
-      metadata: {
-        ...(props.name !== undefined ? { name: checkObjectName('name', props.name) } : {}),
-        ...(props.project ? { namespace: props.project.name } : {}),
-      },
+      metadata: kargoMetadata(props.name, props.project?.name),
       spec: {
         requestedFreight: [{
           origin: { kind: 'Warehouse', name: props.warehouse.name },

@@ -1,6 +1,7 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { checkInteger, checkObjectName, checkWholeSeconds, invalid, TEMPLATE_FIELD } from './_validate';
+import { kargoMetadata } from './_objects';
+import { checkInteger, checkOneOf, checkWholeSeconds, invalid, TEMPLATE_FIELD } from './_validate';
 import { ImageReference } from './image-reference';
 import { ImageTag } from './image-tag';
 import { IKargoResource, KARGO_API_VERSION, KargoProject } from './kargo-project';
@@ -140,17 +141,15 @@ export class KargoWarehouse extends Construct implements IKargoResource {
       ...(props.allowTagsRegexes ?? []).map((r, i) => checkRegex(`allowTagsRegexes[${i}]`, r)),
     ];
     const strategy = props.imageSelectionStrategy ?? (templates.length > 0 ? KargoImageSelectionStrategy.LEXICAL : undefined);
-    if (strategy !== undefined && !Object.values(KargoImageSelectionStrategy).includes(strategy)) {
-      invalid('imageSelectionStrategy', strategy, `expected one of ${Object.values(KargoImageSelectionStrategy).join(', ')}`);
+    if (strategy !== undefined) {
+      checkOneOf('imageSelectionStrategy', strategy, KargoImageSelectionStrategy);
     }
     if (strategy === KargoImageSelectionStrategy.DIGEST && !props.constraint) {
       invalid('constraint', props.constraint, 'expected the mutable tag to follow with KargoImageSelectionStrategy.DIGEST');
     }
     const interval = checkWholeSeconds('interval', props.interval ?? Duration.minutes(5), 1);
     const policy = props.freightCreationPolicy ?? KargoFreightCreationPolicy.AUTOMATIC;
-    if (!Object.values(KargoFreightCreationPolicy).includes(policy)) {
-      invalid('freightCreationPolicy', policy, 'expected KargoFreightCreationPolicy.AUTOMATIC or MANUAL');
-    }
+    checkOneOf('freightCreationPolicy', policy, KargoFreightCreationPolicy);
     const image = {
       ...(strategy !== undefined ? { imageSelectionStrategy: strategy } : {}),
       ...(props.constraint !== undefined ? { constraint: props.constraint } : {}),
@@ -160,10 +159,7 @@ export class KargoWarehouse extends Construct implements IKargoResource {
     this.apiObject = new ApiObject(this, 'Resource', {
       apiVersion: KARGO_API_VERSION,
       kind: 'Warehouse',
-      metadata: {
-        ...(props.name !== undefined ? { name: checkObjectName('name', props.name) } : {}),
-        ...(props.project ? { namespace: props.project.name } : {}),
-      },
+      metadata: kargoMetadata(props.name, props.project?.name),
       spec: {
         interval: `${interval}s`,
         freightCreationPolicy: policy,
