@@ -13,6 +13,13 @@ const MAX_JOB_NAME = 63;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /**
+ * Job spec fields an update may change in place (Kubernetes' ValidateJobSpecUpdate leaves them mutable): they
+ * are left out of the hash. Every other field (the pod template, completions, completionMode,
+ * podFailurePolicy, …) is immutable, so a change to it must give a new Job.
+ */
+const MUTABLE_JOB_FIELDS = ['activeDeadlineSeconds', 'backoffLimit', 'ttlSecondsAfterFinished', 'parallelism', 'suspend'];
+
+/**
  * The longest Job name. An Indexed Job's pods are named `<job name>-<index>` and get that as their hostname,
  * which must be a 63-character DNS label, so the digits of the last index come off.
  */
@@ -79,14 +86,12 @@ export function applyJobName(job: kplus.Job, naming: JobName | undefined, indexe
     }
     computing = true;
     try {
-      const spec = apiObject.toJson().spec ?? {};
-      const hashed = {
-        // the path tells apart two constructs with the same generated base and the same pod
-        path: derived ? apiObject.node.path : undefined,
-        template: spec.template,
-        completions: spec.completions,
-        completionMode: spec.completionMode,
-      };
+      const spec = { ...apiObject.toJson().spec };
+      for (const field of MUTABLE_JOB_FIELDS) {
+        delete spec[field];
+      }
+      // the path tells apart two constructs with the same generated base and the same pod
+      const hashed = { path: derived ? apiObject.node.path : undefined, spec };
       return `${base}-${createHash('sha256').update(canonicalJson(hashed)).digest('hex').slice(0, HASH_DIGITS)}`;
     } finally {
       computing = false;

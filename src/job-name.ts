@@ -15,10 +15,11 @@
  */
 export class JobName {
   /**
-   * `<base>-<hash>`: the hash is the first 8 hex digits of the SHA-256 of the Job's final rendered pod
-   * template (images, commands, args, env, scripts, volumes, labels and annotations of the pod), plus its
-   * `completions` and `completionMode`. Mutable Job fields (deadline, retries, TTL, parallelism) and the
-   * Job's own metadata are not hashed: `kubectl apply` changes them in place.
+   * `<base>-<hash>`: the hash is the first 8 hex digits of the SHA-256 of the Job's final rendered spec: the
+   * pod template (images, commands, args, env, scripts, volumes, labels and annotations of the pod) and every
+   * other immutable field (`completions`, `completionMode`, `podFailurePolicy`, …). The fields Kubernetes lets
+   * an update change (`activeDeadlineSeconds`, `backoffLimit`, `ttlSecondsAfterFinished`, `parallelism`,
+   * `suspend`) and the Job's own metadata are not hashed: `kubectl apply` changes them in place.
    *
    * The hash is computed when the chart is synthesized, after every change made through `job` or
    * `ApiObject.of(job).addJsonPatch(...)`, so those changes give a new name too; `job.name` reads the

@@ -196,6 +196,9 @@ const REPOSITORY_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
  * Two shapes: JOBS composes one `KanikoBuildJob` per context; INDEXED is a single Job with one completion
  * per context, whose pods unpack the context at their `JOB_COMPLETION_INDEX` and run kaniko's debug image
  * (it needs a shell to pick that context's destinations). Both fit Pod Security `baseline`.
+ *
+ * Job names (`name`): with JOBS, a base or exact name gets `-<image name>` per Job; with INDEXED the one Job's
+ * name has no "." and leaves room for its pods' hostnames `<name>-<last index>` (checked at synth time).
  */
 export class KanikoBuildBatch extends Construct {
   /** Every image reference the batch pushes, context by context. */

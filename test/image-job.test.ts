@@ -101,6 +101,9 @@ describe.each(Object.keys(CONSTRUCTS))('ImageJobOptions on %s', (name) => {
       const patched = nameOf({}, c => ApiObject.of(c.job).addJsonPatch(JsonPatch.add('/spec/template/spec/priorityClassName', 'builds')));
       expect(patched.name).not.toBe(base);
       expect(patched.construct.job.name).toBe(patched.name);
+      const rules = { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [42] } }] };
+      expect(nameOf({}, c => ApiObject.of(c.job).addJsonPatch(JsonPatch.add('/spec/podFailurePolicy', rules))).name).not.toBe(base);
+      expect(nameOf({}, c => ApiObject.of(c.job).addJsonPatch(JsonPatch.add('/spec/suspend', true))).name).toBe(base);
     });
 
     test('two constructs with identical pods get different names', () => {
