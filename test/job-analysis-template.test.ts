@@ -45,7 +45,7 @@ type Make = (scope: Construct, options: ImageJobOptions) => IImageJob;
 function render(make: Make, options: ImageJobOptions, props: Partial<JobAnalysisTemplateProps> = {}, chart: Chart = Testing.chart()) {
   const construct = make(chart, options);
   const template = new JobAnalysisTemplate(chart, 'verify', { job: construct, ...props });
-  return { template, objects: synth(chart) };
+  return { template, construct, objects: synth(chart) };
 }
 
 /** The plain Job the construct synthesizes on its own. */
@@ -59,8 +59,9 @@ describe.each(Object.keys(VARIANTS))('JobAnalysisTemplate of %s', (name) => {
   const make = VARIANTS[name];
 
   test('the metric runs the same pod; the plain Job leaves the chart; the template fits the Argo Rollouts v1.9.1 CRD', () => {
-    const { objects, template } = render(make, {});
+    const { objects, template, construct } = render(make, {});
     expect(objects.filter(o => o.kind === 'Job')).toEqual([]);
+    expect(construct.job.name).toBe(plainJob(make, {}).metadata.name);
     const rendered = objects.find(o => o.kind === 'AnalysisTemplate');
     expect(rendered.apiVersion).toBe('argoproj.io/v1alpha1');
     expect(rendered.metadata.name).toBe(template.name);
