@@ -7,6 +7,7 @@ import { join } from 'path';
 import { App, Chart } from 'cdk8s';
 import * as buildFromContext from './build-from-context';
 import * as buildahBuild from './buildah-build';
+import * as imageFactory from './image-factory';
 import * as kymaTags from './kyma-tags';
 import * as monorepoBatch from './monorepo-batch';
 import * as ociConnector from './oci-connector';
@@ -26,6 +27,7 @@ export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
   'oci-connector': ociConnector.build,
   'monorepo-batch': monorepoBatch.build,
   'kyma-tags': kymaTags.build,
+  'image-factory': imageFactory.build,
 };
 
 /** The YAML an example synthesizes. */
