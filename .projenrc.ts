@@ -21,6 +21,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'kubernetes-models@^5.1.0',
     'yaml@^2.9.1',
     'fast-check@^4',
+    'ajv@^8.17.1',
   ],
 
   packageManager: javascript.NodePackageManager.NPM,

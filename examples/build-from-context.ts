@@ -4,12 +4,12 @@
  * `harbor-credentials` Secret (keys `username` / `password`).
  */
 import { App, Chart, Duration } from 'cdk8s';
-import { BuildContext, KanikoBuildJob, RegistryCredentials } from '../src';
+import { BuildContext, JobName, KanikoBuildJob, RegistryCredentials } from '../src';
 
 export function build(app: App): Chart {
   const chart = new Chart(app, 'build-from-context', { namespace: 'image-builds' });
   new KanikoBuildJob(chart, 'api', {
-    name: 'build-api-1-4-0',
+    name: JobName.contentHashed('build-api-1-4-0'),
     context: BuildContext.fromUrl('https://artifacts.example.com/contexts/api-1.4.0.tar.gz', {
       sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
     }),

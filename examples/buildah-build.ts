@@ -6,12 +6,12 @@
  * namespace that admits Pod Security `privileged` (SYS_ADMIN, Unconfined AppArmor; no privileged container).
  */
 import { App, Chart, Duration } from 'cdk8s';
-import { BuildahBuildJob, BuildahImageFormat, BuildahStorageDriver, BuildContext, RegistryCredentials } from '../src';
+import { BuildahBuildJob, BuildahImageFormat, BuildahStorageDriver, BuildContext, JobName, RegistryCredentials } from '../src';
 
 export function build(app: App): Chart {
   const chart = new Chart(app, 'buildah-build', { namespace: 'image-builds' });
   new BuildahBuildJob(chart, 'api', {
-    name: 'buildah-api-1-4-0',
+    name: JobName.contentHashed('buildah-api-1-4-0'),
     context: BuildContext.fromUrl('https://artifacts.example.com/contexts/api-1.4.0.tar.gz', {
       sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
     }),
@@ -26,7 +26,7 @@ export function build(app: App): Chart {
     activeDeadline: Duration.minutes(45),
   });
   new BuildahBuildJob(chart, 'docs', {
-    name: 'buildah-docs-2-0-0',
+    name: JobName.contentHashed('buildah-docs-2-0-0'),
     context: BuildContext.fromConfigMap('docs-context'),
     destinations: ['harbor.example.com/platform/docs:2.0.0', 'harbor.example.com/platform/docs:stable'],
     credentials: RegistryCredentials.fromDockerConfigSecret('harbor-push'),

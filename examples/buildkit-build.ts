@@ -6,12 +6,12 @@
  * admits Pod Security `privileged` (rootless: Unconfined seccomp and AppArmor; privileged: a privileged container).
  */
 import { App, Chart, Duration } from 'cdk8s';
-import { BuildContext, BuildkitBuildJob, BuildkitMode, CacheMode, RegistryCredentials } from '../src';
+import { BuildContext, BuildkitBuildJob, BuildkitMode, CacheMode, JobName, RegistryCredentials } from '../src';
 
 export function build(app: App): Chart {
   const chart = new Chart(app, 'buildkit-build', { namespace: 'image-builds' });
   new BuildkitBuildJob(chart, 'api', {
-    name: 'buildkit-api-1-4-0',
+    name: JobName.contentHashed('buildkit-api-1-4-0'),
     context: BuildContext.fromUrl('https://artifacts.example.com/contexts/api-1.4.0.tar.gz', {
       sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
     }),
@@ -27,7 +27,7 @@ export function build(app: App): Chart {
     activeDeadline: Duration.minutes(45),
   });
   new BuildkitBuildJob(chart, 'web', {
-    name: 'buildkit-web-3-1-0',
+    name: JobName.contentHashed('buildkit-web-3-1-0'),
     mode: BuildkitMode.PRIVILEGED,
     context: BuildContext.fromGit('https://git.example.com/platform/web.git', { ref: 'v3.1.0', tokenSecret: 'git-token' }),
     destinations: ['harbor.example.com/platform/web:3.1.0'],

@@ -16,7 +16,7 @@
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  BuildContext, BuildkitMode, OciConnector, OciConnectorBuildJob, ProxyAddressing, RegistryConfigName, VolumeAttributeStyle,
+  BuildContext, BuildkitMode, JobName, OciConnector, OciConnectorBuildJob, ProxyAddressing, RegistryConfigName, VolumeAttributeStyle,
 } from '../src';
 
 export function build(app: App): Chart {
@@ -37,7 +37,7 @@ export function build(app: App): Chart {
   });
 
   new OciConnectorBuildJob(chart, 'privileged', {
-    name: 'buildkit-build',
+    name: JobName.contentHashed('buildkit-build'),
     connector: OciConnector.fromName('harbor', {
       registry: 'https://harbor.example.com',
       addressing: ProxyAddressing.HOST_ONLY,
@@ -50,7 +50,7 @@ export function build(app: App): Chart {
 
   const builder = new kplus.ServiceAccount(chart, 'builder', { metadata: { name: 'image-builder' }, automountToken: false });
   new OciConnectorBuildJob(chart, 'rootless', {
-    name: 'buildkit-build-rootless',
+    name: JobName.contentHashed('buildkit-build-rootless'),
     connector: OciConnector.fromName('harbor', { registry: 'https://harbor.example.com' }),
     context: BuildContext.fromConfigMap('dockerfile'),
     destinations: ['harbor.example.com/test/test-cjt:v1-rootless'],

@@ -3,12 +3,12 @@
  * registries. Credentials come from `kubernetes.io/dockerconfigjson` Secrets.
  */
 import { App, Chart } from 'cdk8s';
-import { RegistryCredentials, SkopeoPromoteJob } from '../src';
+import { JobName, RegistryCredentials, SkopeoPromoteJob } from '../src';
 
 export function build(app: App): Chart {
   const chart = new Chart(app, 'promote', { namespace: 'image-builds' });
   new SkopeoPromoteJob(chart, 'api', {
-    name: 'promote-api-1-4-0',
+    name: JobName.contentHashed('promote-api-1-4-0'),
     source: 'staging.registry.example.com/platform/api@sha256:3b7e55e152e2d169eb21deddb16fccc917faf00dceee62ee70796a0b015220b4',
     sourceCredentials: RegistryCredentials.fromDockerConfigSecret('staging-pull'),
     destinations: [

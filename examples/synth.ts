@@ -8,6 +8,7 @@ import { App, Chart } from 'cdk8s';
 import * as buildFromContext from './build-from-context';
 import * as buildahBuild from './buildah-build';
 import * as buildkitBuild from './buildkit-build';
+import * as imageFactory from './image-factory';
 import * as kymaTags from './kyma-tags';
 import * as monorepoBatch from './monorepo-batch';
 import * as ociConnector from './oci-connector';
@@ -28,6 +29,7 @@ export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
   'oci-connector': ociConnector.build,
   'monorepo-batch': monorepoBatch.build,
   'kyma-tags': kymaTags.build,
+  'image-factory': imageFactory.build,
 };
 
 /** The YAML an example synthesizes. */

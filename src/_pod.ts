@@ -1,9 +1,11 @@
 import { ApiObject, Duration, JsonPatch, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { applyJobName, initialJobName } from './_job-name';
 import { kplusTolerations } from './_kplus-props';
 import { ResolvedToolImages, resolveToolImages } from './_tool-images';
 import { checkInteger, checkLabelKey, checkLabelValue, checkObjectName, checkWholeSeconds, invalid, sortedEntries } from './_validate';
+import { ArgoCd } from './argo-cd';
 import { ContainerNaming, ImageJobOptions, PodSecurityLevel } from './image-job';
 
 /** The uid and gid of every non-root helper container (the distroless "nonroot" user). */
@@ -129,19 +131,30 @@ export class ImageJobPod {
   private readonly secrets = new Map<string, kplus.ISecret>();
   private readonly naming: ContainerNaming;
 
-  constructor(scope: Construct, options: ImageJobOptions, component: string, level: PodSecurityLevel) {
+  /**
+   * @param indexedCompletions for an Indexed Job, its number of pods: the Job name must leave room for the
+   * pods' hostnames `<name>-<index>`
+   */
+  constructor(scope: Construct, options: ImageJobOptions, component: string, level: PodSecurityLevel, indexedCompletions?: number) {
     this.scope = scope;
     this.naming = options.containerNaming ?? ContainerNaming.LIBRARY;
     if (!Object.values(ContainerNaming).includes(this.naming)) {
       invalid('containerNaming', this.naming, 'expected ContainerNaming.LIBRARY or ContainerNaming.CLASSIC');
     }
+    const name = initialJobName(options.name, indexedCompletions);
     this.images = resolveToolImages(options.toolImages);
     const activeDeadline = options.activeDeadline ?? Duration.hours(1);
     checkWholeSeconds('activeDeadline', activeDeadline, 1);
-    const ttlAfterFinished = options.ttlAfterFinished ?? Duration.days(1);
-    checkWholeSeconds('ttlAfterFinished', ttlAfterFinished, 0);
+    if (options.argoCd !== undefined && !(options.argoCd instanceof ArgoCd)) {
+      invalid('argoCd', options.argoCd, 'expected ArgoCd.hook(...) or ArgoCd.syncedResource(...)');
+    }
+    // Argo CD sees a Job deleted by its TTL as OutOfSync, and self-heal would run it again
+    const ttlAfterFinished = options.ttlAfterFinished ?? (options.argoCd ? undefined : Duration.days(1));
+    if (ttlAfterFinished !== undefined) {
+      checkWholeSeconds('ttlAfterFinished', ttlAfterFinished, 0);
+    }
     this.job = new kplus.Job(scope, 'Resource', {
-      metadata: options.name ? { name: checkObjectName('name', options.name) } : undefined,
+      metadata: name !== undefined ? { name } : undefined,
       activeDeadline,
       backoffLimit: checkInteger('backoffLimit', options.backoffLimit ?? 1, 0, 100),
       ttlAfterFinished,
@@ -156,6 +169,7 @@ export class ImageJobPod {
         fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
       },
     });
+    applyJobName(this.job, options.name, indexedCompletions);
 
     const resource = ApiObject.of(this.job);
     scope.node.addValidation({ validate: () => sameNameJobs(resource).map(other => `name: got ${JSON.stringify(resource.name)}; expected a Job name unique in its namespace, but ${other.node.path.replace(/(\/Resource)+$/, '')} has it too (the second kubectl apply would try to replace the first)`) });
@@ -173,6 +187,9 @@ export class ImageJobPod {
     for (const [key, value] of sortedEntries('jobAnnotations', options.jobAnnotations, checkLabelKey)) {
       this.job.metadata.addAnnotation(key, value);
       this.job.podMetadata.addAnnotation(key, value);
+    }
+    for (const [key, value] of Object.entries(options.argoCd?.annotations ?? {})) {
+      this.job.metadata.addAnnotation(key, value);
     }
     const nodeSelector = sortedEntries('nodeSelector', options.nodeSelector, checkLabelKey);
     for (const [key, value] of nodeSelector) {

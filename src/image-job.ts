@@ -1,7 +1,9 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
+import { ArgoCd } from './argo-cd';
 import { ImageReference } from './image-reference';
+import { JobName } from './job-name';
 import { Toleration } from './toleration';
 import { ToolImagesOptions } from './tool-images';
 import { ToolResources } from './tool-resources';
@@ -48,15 +50,15 @@ export enum ContainerNaming {
  */
 export interface ImageJobOptions {
   /**
-   * The Job's `metadata.name`.
+   * How the Job is named: a content-hashed name (a changed pod is a new Job), a stable name (for Argo CD's
+   * `Replace=true`), or an exact one. See `JobName` for when to use each.
    *
-   * Job pod templates are immutable: GitOps tools replace a changed Job only if its name changes, so
-   * consider putting a version in it.
    * Two Jobs of one app with the same name in the same namespace fail the synthesis, naming both constructs.
    *
-   * @default - a name cdk8s derives from the construct path (`<chart>-<id>-<hash>`), stable across synths
+   * @default JobName.contentHashed() - `<chart>-<id>-<hash of the pod template>`: an unchanged build keeps its
+   * name and YAML, any change to what the pod runs gives a new Job
    */
-  readonly name?: string;
+  readonly name?: JobName;
 
   /**
    * How long the Job may run before Kubernetes stops it (`activeDeadlineSeconds`).
@@ -77,7 +79,10 @@ export interface ImageJobOptions {
   /**
    * How long a finished Job (and its pod and logs) is kept (`ttlSecondsAfterFinished`).
    *
-   * @default Duration.days(1)
+   * With `argoCd`, leave it out: Argo CD reports a deleted Job OutOfSync, and self-heal re-creates it, which
+   * runs the build again. Argo CD deletes hooks by their delete policy and prunes replaced Jobs itself.
+   *
+   * @default - Duration.days(1); with `argoCd`, none (the Job stays until Argo CD deletes it)
    */
   readonly ttlAfterFinished?: Duration;
 
@@ -140,6 +145,14 @@ export interface ImageJobOptions {
    * @default ContainerNaming.LIBRARY
    */
   readonly containerNaming?: ContainerNaming;
+
+  /**
+   * Argo CD delivery: the Job as a resource hook (`ArgoCd.hook()`) or a plain synced resource with sync
+   * options (`ArgoCd.syncedResource()`). The annotations go on the Job's metadata only.
+   *
+   * @default - no Argo CD annotations; `ttlAfterFinished` defaults to a day
+   */
+  readonly argoCd?: ArgoCd;
 
   /**
    * Overrides for the pinned tool images (mirrors, forks, newer releases).

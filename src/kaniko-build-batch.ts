@@ -5,6 +5,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { cacheRepositoryOf, withCommit } from './_build';
 import { provideCredentials } from './_credentials';
+import { checkJobName } from './_job-name';
 import { kanikoFlags } from './_kaniko';
 import { kplusResources } from './_kplus-props';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
@@ -258,6 +259,9 @@ const REPOSITORY_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
  * Two shapes: JOBS composes one `KanikoBuildJob` per context; INDEXED is a single Job with one completion
  * per context, whose pods unpack the context at their `JOB_COMPLETION_INDEX` and run kaniko's debug image
  * (it needs a shell to pick that context's destinations). Both fit Pod Security `baseline`.
+ *
+ * Job names (`name`): with JOBS, a base or exact name gets `-<image name>` per Job; with INDEXED the one Job's
+ * name has no "." and leaves room for its pods' hostnames `<name>-<last index>` (checked at synth time).
  */
 export class KanikoBuildBatch extends Construct {
   /** Every image reference the batch pushes, context by context. */
@@ -310,7 +314,7 @@ export class KanikoBuildBatch extends Construct {
     if (this.shape === KanikoBatchShape.JOBS) {
       this.jobs = planned.map(p => new KanikoBuildJob(this, kubernetesSafe(p.imageName), {
         ...props,
-        name: props.name ? `${props.name}-${kubernetesSafe(p.imageName)}` : undefined,
+        name: checkJobName(props.name)?._withSuffix(kubernetesSafe(p.imageName)),
         context: p.context,
         dockerfile: p.dockerfile,
         buildArgs: p.buildArgs,
@@ -393,7 +397,7 @@ export class KanikoBuildBatch extends Construct {
       }
     }
 
-    const pod = new ImageJobPod(this, props, 'kaniko-build-batch', this.podSecurityLevel);
+    const pod = new ImageJobPod(this, props, 'kaniko-build-batch', this.podSecurityLevel, planned.length);
     const registries = [...new Set([...planned.flatMap(p => p.destinations.map(d => ImageReference._parseFor('destinations', d).registry)), ...cacheRepos.map(r => r.registry)])];
     const auth = provideCredentials(pod, props.credentials, 'build', registries);
     const workspace = pod.emptyDir('workspace', props.contextSizeLimit ?? Size.gibibytes(2));

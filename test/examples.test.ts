@@ -24,7 +24,7 @@ describe('examples', () => {
 
   test('the seed-004 example reproduces the documented BuildKit Job and adds a rootless variant', () => {
     const objects = parseAllDocuments(synthExample('oci-connector')).map(d => d.toJS());
-    const job = (name: string) => objects.find(o => o.kind === 'Job' && o.metadata.name === name);
+    const job = (name: string) => objects.find(o => o.kind === 'Job' && new RegExp(`^${name}-[a-f0-9]{8}$`).test(o.metadata.name));
     // the seed's Job: ConfigMap Dockerfile, privileged buildkit, BUILDKITD_FLAGS, inline cache, the proxy reference
     const seed = job('buildkit-build').spec.template.spec;
     const buildkit = seed.containers[0];

@@ -1,29 +1,10 @@
-import { Chart, Duration, Size, Testing } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch, Size, Testing, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { describe, expect, test } from 'vitest';
-import { BuildahBuildJob, BuildContext, ContainerNaming, IImageJob, ImageArchive, ImageJobOptions, KanikoBuildJob, OciConnector, OciConnectorBuildJob, PodSecurityLevel, SkopeoPromoteJob, TarPushJob, TolerationOperator, UnifiedImageJob, UnifiedJobMode } from '../src';
-import { newChart, synthJob } from './util';
-
-/** Every construct, made with the given shared options. */
-const CONSTRUCTS: { [name: string]: (scope: Construct, options: ImageJobOptions) => IImageJob } = {
-  KanikoBuildJob: (scope, options) => new KanikoBuildJob(scope, 'job', {
-    context: BuildContext.fromUrl('https://a.example.com/c.tar.gz'), destinations: ['r.io/a:1'], ...options,
-  }),
-  BuildahBuildJob: (scope, options) => new BuildahBuildJob(scope, 'job', {
-    context: BuildContext.fromUrl('https://a.example.com/c.tar.gz'), destinations: ['r.io/a:1'], ...options,
-  }),
-  SkopeoPromoteJob: (scope, options) => new SkopeoPromoteJob(scope, 'job', { source: 'r.io/a:1', destinations: ['h.io/a:1'], ...options }),
-  TarPushJob: (scope, options) => new TarPushJob(scope, 'job', {
-    archive: ImageArchive.fromUrl('https://a.example.com/i.tar'), destinations: ['h.io/a:1'], ...options,
-  }),
-  UnifiedImageJob: (scope, options) => new UnifiedImageJob(scope, 'job', {
-    mode: UnifiedJobMode.PUSH_TAR, toolsImage: 'r.io/tools:1', archive: ImageArchive.fromUrl('https://a.example.com/i.tar'), destinations: ['h.io/a:1'], ...options,
-  }),
-  OciConnectorBuildJob: (scope, options) => new OciConnectorBuildJob(scope, 'job', {
-    connector: OciConnector.fromName('harbor', { namespace: 'ci' }), context: BuildContext.fromConfigMap('ctx'), destinations: ['h.io/a:1'], ...options,
-  }),
-};
+import { BuildContext, ContainerNaming, IImageJob, ImageArchive, ImageJobOptions, JobName, KanikoBuildJob, PodSecurityLevel, TarPushJob, TolerationOperator } from '../src';
+import { CONSTRUCTS } from './constructs';
+import { newChart, synth, synthJob } from './util';
 
 describe.each(Object.keys(CONSTRUCTS))('ImageJobOptions on %s', (name) => {
   const make = (options: ImageJobOptions = {}) => {
@@ -41,7 +22,8 @@ describe.each(Object.keys(CONSTRUCTS))('ImageJobOptions on %s', (name) => {
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.serviceAccountName).toBeUndefined();
     expect(job.metadata.labels['app.kubernetes.io/created-by']).toBe('cdk8s-image-jobs');
-    expect(job.metadata.name).toMatch(/^test-job-c8[a-f0-9]{6}$/);
+    expect(job.metadata.name).toMatch(/^test-job-[a-f0-9]{8}$/);
+    expect(construct.job.name).toBe(job.metadata.name);
     expect(construct.job).toBeInstanceOf(kplus.Job);
     for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
       expect(c.imagePullPolicy).toBe('IfNotPresent');
@@ -57,7 +39,7 @@ describe.each(Object.keys(CONSTRUCTS))('ImageJobOptions on %s', (name) => {
   test('options reach the Job and its pod', () => {
     const chart = newChart();
     const construct = CONSTRUCTS[name](chart, {
-      name: 'custom-name',
+      name: JobName.exact('custom-name'),
       activeDeadline: Duration.minutes(10),
       backoffLimit: 3,
       ttlAfterFinished: Duration.minutes(5),
@@ -107,6 +89,82 @@ describe.each(Object.keys(CONSTRUCTS))('ImageJobOptions on %s', (name) => {
   test('fails when containerNaming is unknown', () => {
     expect(() => make({ containerNaming: 'seed' as ContainerNaming })).toThrow(/^containerNaming: got "seed"; expected ContainerNaming.LIBRARY or ContainerNaming.CLASSIC$/);
   });
+
+  describe('run identity (JobName)', () => {
+    const nameOf = (options: ImageJobOptions = {}, patch?: (construct: IImageJob) => void) => {
+      const chart = newChart();
+      const construct = CONSTRUCTS[name](chart, options);
+      patch?.(construct);
+      const yaml = Yaml.stringify(...synth(chart));
+      return { name: synthJob(chart).metadata.name as string, yaml, construct };
+    };
+
+    test('same input: the same name and byte-identical YAML', () => {
+      const first = nameOf();
+      const second = nameOf();
+      expect(second.name).toBe(first.name);
+      expect(second.yaml).toBe(first.yaml);
+    });
+
+    test('a changed pod changes only the hash; a changed mutable Job field keeps the name', () => {
+      const base = nameOf().name;
+      const changed = nameOf({ resources: { cpuRequestMillicores: 3000 } }).name;
+      expect(changed).not.toBe(base);
+      expect(changed.slice(0, -8)).toBe(base.slice(0, -8));
+      expect(nameOf({ backoffLimit: 4, ttlAfterFinished: Duration.hours(2) }).name).toBe(base);
+    });
+
+    test('a JSON patch on the pod added after construction is hashed too, and job.name reads the final name', () => {
+      const base = nameOf().name;
+      const patched = nameOf({}, c => ApiObject.of(c.job).addJsonPatch(JsonPatch.add('/spec/template/spec/priorityClassName', 'builds')));
+      expect(patched.name).not.toBe(base);
+      expect(patched.construct.job.name).toBe(patched.name);
+      const rules = { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [42] } }] };
+      expect(nameOf({}, c => ApiObject.of(c.job).addJsonPatch(JsonPatch.add('/spec/podFailurePolicy', rules))).name).not.toBe(base);
+      expect(nameOf({}, c => ApiObject.of(c.job).addJsonPatch(JsonPatch.add('/spec/suspend', true))).name).toBe(base);
+    });
+
+    test('two constructs with identical pods get different names', () => {
+      const chart = newChart();
+      CONSTRUCTS[name](chart, {});
+      CONSTRUCTS[name](new Construct(chart, 'other'), {});
+      const names = synth(chart).filter(o => o.kind === 'Job').map(o => o.metadata.name);
+      expect(new Set(names).size).toBe(2);
+    });
+
+    test('contentHashed(base), stable() and exact(name)', () => {
+      expect(nameOf({ name: JobName.contentHashed('build-api') }).name).toMatch(/^build-api-[a-f0-9]{8}$/);
+      const stable = nameOf({ name: JobName.stable() }).name;
+      expect(stable).toMatch(/^test-job-c8[a-f0-9]{6}$/);
+      expect(nameOf({ name: JobName.stable(), resources: { cpuRequestMillicores: 3000 } }).name).toBe(stable);
+      expect(nameOf({ name: JobName.exact('build-api-1-4-0') }).name).toBe('build-api-1-4-0');
+    });
+  });
+});
+
+describe('JobName fails when', () => {
+  const kaniko = (name: unknown) => new KanikoBuildJob(newChart(), 'job', {
+    context: BuildContext.fromUrl('https://a.example.com/c.tar.gz'), destinations: ['r.io/a:1'], name: name as JobName,
+  });
+
+  test.each<[string, unknown, RegExp]>([
+    ['a plain string is given', 'build-api', /^name: got "build-api"; expected a JobName: JobName.contentHashed\(base\), JobName.stable\(\) or JobName.exact\(name\)$/],
+    ['the base leaves no room for the hash', JobName.contentHashed('a'.repeat(55)), /^name: got "JobName.contentHashed\(\\"a{55}\\"\)"; expected at most 54 characters \(63 with the "-<hash>" suffix\)$/],
+    ['the base is not a Kubernetes name', JobName.contentHashed('Build_API'), /^name: got "Build_API"; expected a Kubernetes name/],
+    ['the exact name is over 63 characters', JobName.exact('a'.repeat(64)), /^name: got "a{64}"; expected a Kubernetes name of at most 63 characters/],
+  ])('%s', (_, name, message) => {
+    expect(() => kaniko(name)).toThrow(message);
+  });
+
+  test('a generated base is trimmed to fit 63 characters with the hash', () => {
+    const chart = newChart();
+    new KanikoBuildJob(new Construct(chart, 'a-very-long-construct-id-for-a-team'), 'another-long-construct-id-build-api', {
+      context: BuildContext.fromUrl('https://a.example.com/c.tar.gz'), destinations: ['r.io/a:1'],
+    });
+    const name = synthJob(chart).metadata.name;
+    expect(name.length).toBeLessThanOrEqual(63);
+    expect(name).toMatch(/-another-long-construct-id-build-api-[a-f0-9]{8}$/);
+  });
 });
 
 describe('serviceAccountName', () => {
@@ -136,14 +194,14 @@ describe('containerNaming CLASSIC, per construct', () => {
 
 describe('Job names in one app', () => {
   const kanikoJob = (scope: Construct, id: string, name?: string) => new KanikoBuildJob(scope, id, {
-    context: BuildContext.fromUrl('https://a.example.com/c.tar.gz'), destinations: ['r.io/a:1'], name,
+    context: BuildContext.fromUrl('https://a.example.com/c.tar.gz'), destinations: ['r.io/a:1'], name: name === undefined ? undefined : JobName.exact(name),
   });
 
   test('fails at synth when two constructs of one chart are given the same Job name, naming both', () => {
     // GIVEN
     const chart = newChart();
     kanikoJob(chart, 'api', 'build-api');
-    new TarPushJob(chart, 'push', { archive: ImageArchive.fromUrl('https://a.example.com/i.tar'), destinations: ['h.io/a:1'], name: 'build-api' });
+    new TarPushJob(chart, 'push', { archive: ImageArchive.fromUrl('https://a.example.com/i.tar'), destinations: ['h.io/a:1'], name: JobName.exact('build-api') });
 
     // THEN
     expect(() => Testing.synth(chart)).toThrow(

@@ -2,8 +2,9 @@ import { spawnSync } from 'child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
+import { Construct } from 'constructs';
 import { describe, expect, test } from 'vitest';
-import { KanikoBatchShape, KanikoBuildBatch, KanikoBuildBatchProps, PodSecurityLevel, RegistryCredentials, ToolImages } from '../src';
+import { JobName, KanikoBatchShape, KanikoBuildBatch, KanikoBuildBatchProps, PodSecurityLevel, RegistryCredentials, ToolImages } from '../src';
 import { container, containerNames, envOf, KANIKO_DEFAULT_ARGS, newChart, synth, volumeAt } from './util';
 import { FETCH_CONTEXT_SCRIPT, KANIKO_INDEXED_BUILD_SCRIPT } from '../src/_scripts';
 
@@ -368,4 +369,33 @@ describe('KanikoBuildBatch', () => {
       expect(make).toThrow(message);
     });
   });
+
+  describe('Job names', () => {
+    const eleven = () => contextsDirectory(Array.from({ length: 11 }, (_, i) => `app${i}`));
+
+    test('JOBS: a base name gets each image name, then the hash', () => {
+      const { jobs } = batch({ name: JobName.contentHashed('grim') });
+      expect(jobs.map(j => j.metadata.name)).toEqual([expect.stringMatching(/^grim-api-[a-f0-9]{8}$/), expect.stringMatching(/^grim-worker-[a-f0-9]{8}$/)]);
+    });
+
+    test('INDEXED: every pod hostname "<job name>-<index>" is a DNS label', () => {
+      const chart = newChart();
+      new KanikoBuildBatch(new Construct(chart, 'platform.team-with-a-rather-long-construct-id'), 'nightly-images', {
+        contextsDirectory: eleven(), registries: ['harbor.example.com'], tags: ['2.0'], shape: KanikoBatchShape.INDEXED,
+      });
+      const job = synth(chart).find(o => o.kind === 'Job');
+      expect(job.spec.completions).toBe(11);
+      expect(`${job.metadata.name}-10`).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+    });
+
+    test.each<[string, JobName, RegExp]>([
+      ['a base with a dot', JobName.contentHashed('grim.images'),
+        /^name: got "JobName.contentHashed\(\\"grim.images\\"\)"; expected at most 51 characters \(60 with the "-<hash>" suffix\) and no "." for an Indexed Job of 11 pods \(hostnames "<name>-10" must be DNS labels\)$/],
+      ['a base too long for the hostnames', JobName.contentHashed('a'.repeat(52)), /^name: got .*; expected at most 51 characters/],
+      ['an exact name too long for the hostnames', JobName.exact('a'.repeat(61)), /^name: got .*; expected at most 60 characters and no "."/],
+    ])('INDEXED fails with %s', (_, name, message) => {
+      expect(() => batch({ name, shape: KanikoBatchShape.INDEXED }, eleven())).toThrow(message);
+    });
+  });
 });
+

@@ -1,6 +1,6 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import { describe, expect, test } from 'vitest';
-import { BuildContext, KanikoBuildJob, KanikoBuildJobProps, PodSecurityLevel, RegistryCredentials, TolerationEffect, ToolImages } from '../src';
+import { BuildContext, JobName, KanikoBuildJob, KanikoBuildJobProps, PodSecurityLevel, RegistryCredentials, TolerationEffect, ToolImages } from '../src';
 import { container, containerNames, envOf, KANIKO_DEFAULT_ARGS, newChart, RESTRICTED_SECURITY_CONTEXT, synthJob, volumeAt } from './util';
 
 const CONTEXT_URL = 'https://artifacts.example.com/api.tar.gz';
@@ -81,7 +81,7 @@ describe('KanikoBuildJob', () => {
     // WHEN
     const chart = newChart();
     const build = new KanikoBuildJob(chart, 'api', {
-      name: 'build-api',
+      name: JobName.exact('build-api'),
       context: BuildContext.fromUrl('http://artifacts.internal/api.tar.gz', { sha256: SHA, allowInsecureHttp: true }),
       dockerfile: 'docker/api/Dockerfile',
       destinations: ['registry.internal:5000/build/api:1.4.0', 'registry.internal:5000/build/api:latest'],
@@ -456,8 +456,8 @@ describe('KanikoBuildJob', () => {
       ['a destination has a digest', { destinations: [`r.io/a:1@sha256:${SHA}`] }, /^destinations\[0\]: .*without "@sha256:"/],
       ['a destination is listed twice', { destinations: ['r.io/a:1', 'r.io/a:1'] }, /^destinations\[1\]: .*listed twice/],
       ['promotion destinations are empty', { promotion: { destinations: [] } }, /^promotion.destinations: got \[\]/],
-      ['the name is over 63 characters', { name: 'a'.repeat(64) }, /^name: got "a{64}"; expected a Kubernetes name of at most 63 characters/],
-      ['the name is not a Kubernetes name', { name: 'Build_API' }, /^name: got "Build_API"/],
+      ['the name is over 63 characters', { name: JobName.exact('a'.repeat(64)) }, /^name: got "a{64}"; expected a Kubernetes name of at most 63 characters/],
+      ['the name is not a Kubernetes name', { name: JobName.exact('Build_API') }, /^name: got "Build_API"/],
       ['a build arg key is invalid', { buildArgs: { 'BAD-KEY': '1' } }, /^buildArgs key: got "BAD-KEY"; expected a name of letters, digits and "_"/],
       ['a build arg value holds a NUL', { buildArgs: { A: 'a\u0000b' } }, /^buildArgs.A: got "a\\u0000b"; expected a value without NUL characters/],
       ['a label value holds a NUL', { labels: { a: '\u0000' } }, /^labels.a: got "\\u0000"; expected a value without NUL/],

@@ -98,7 +98,8 @@ describe('README', () => {
       process.env.CDK8S_OUTDIR = outdir;
       await import(files[n - 1]);
       const objects = readdirSync(outdir).flatMap(f => parseAllDocuments(readFileSync(join(outdir, f), 'utf8')).map(d => d.toJS()));
-      expect(objects.filter(o => o.kind === 'Job').length).toBeGreaterThan(0);
+      // every snippet renders a Job, or a Job embedded in an Argo Rollouts analysis template
+      expect(objects.filter(o => o.kind === 'Job' || /AnalysisTemplate$/.test(o.kind)).length).toBeGreaterThan(0);
       validateObjects(objects);
     });
   });

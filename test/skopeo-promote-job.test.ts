@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { PodSecurityLevel, RegistryCredentials, SkopeoPromoteJob, SkopeoPromoteJobProps, ToolImages } from '../src';
+import { JobName, PodSecurityLevel, RegistryCredentials, SkopeoPromoteJob, SkopeoPromoteJobProps, ToolImages } from '../src';
 import { container, containerNames, envOf, newChart, RESTRICTED_SECURITY_CONTEXT, synthJob, volumeAt } from './util';
 
 const DIGEST = `sha256:${'b'.repeat(64)}`;
@@ -115,7 +115,7 @@ describe('SkopeoPromoteJob', () => {
       ['destinations is missing', { destinations: undefined as any }, /^destinations: got \[\]/],
       ['a destination has no tag', { destinations: ['harbor.example.com/p/api'] }, /^destinations\[0\]: .*explicit tag/],
       ['retryTimes is negative', { retryTimes: -1 }, /^retryTimes: got -1; expected a whole number from 0 to 100$/],
-      ['the Job name is too long', { name: `promote-${'x'.repeat(60)}` }, /^name: got "promote-x+"; expected a Kubernetes name of at most 63/],
+      ['the Job name is too long', { name: JobName.exact(`promote-${'x'.repeat(60)}`) }, /^name: got "promote-x+"; expected a Kubernetes name of at most 63/],
     ])('%s', (_, props, message) => {
       expect(() => promote(props)).toThrow(message);
     });

@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
+import Ajv, { ValidateFunction } from 'ajv';
 import { Chart, Testing } from 'cdk8s';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
@@ -6,6 +9,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { expect } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 
 /** A fresh chart in a fresh app. */
 export function newChart(): Chart {
@@ -21,12 +25,71 @@ const MODELS: { [kind: string]: new (data: any) => { validate(): void } } = {
   'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
 };
 
+/** A custom resource's schema from the CRDs in test/crds, and whether the kind is cluster-scoped. */
+interface CustomKind {
+  readonly validate: ValidateFunction;
+  readonly clusterScoped: boolean;
+}
+
+/** Refuses unknown fields wherever the schema lists properties and does not preserve unknown ones (strict apply). */
+function strict(schema: any): any {
+  if (Array.isArray(schema)) {
+    return schema.map(strict);
+  }
+  if (schema === null || typeof schema !== 'object') {
+    return schema;
+  }
+  const result: any = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === 'properties'
+    ? Object.fromEntries(Object.entries(v as object).map(([name, sub]) => [name, strict(sub)]))
+    : strict(v)]));
+  if (result.properties && result.additionalProperties === undefined && !result['x-kubernetes-preserve-unknown-fields']) {
+    result.additionalProperties = false;
+  }
+  return result;
+}
+
+/** Every CRD kind in test/crds (Kargo v1.11.2, Argo Rollouts v1.9.1), keyed `<apiVersion>/<kind>`. */
+const CUSTOM_KINDS: Map<string, CustomKind> = (() => {
+  const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true, unicodeRegExp: false });
+  const kinds = new Map<string, CustomKind>();
+  const dir = join(__dirname, 'crds');
+  for (const file of readdirSync(dir).filter(f => f.endsWith('.yaml')).sort()) {
+    for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
+      const crd = doc.toJS();
+      for (const version of crd.spec.versions) {
+        kinds.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, {
+          validate: ajv.compile(strict(version.schema.openAPIV3Schema)),
+          clusterScoped: crd.spec.scope === 'Cluster',
+        });
+      }
+    }
+  }
+  return kinds;
+})();
+
+/** Validates a custom resource against its CRD (unknown fields refused; no namespace on a cluster-scoped kind). */
+export function validateCustomObject(object: any): void {
+  const kind = CUSTOM_KINDS.get(`${object.apiVersion}/${object.kind}`);
+  expect(kind, `no CRD for ${object.apiVersion} ${object.kind}`).toBeDefined();
+  const valid = kind!.validate(object);
+  expect(kind!.validate.errors ?? [], `${object.kind} ${object.metadata?.name}`).toEqual([]);
+  expect(valid).toBe(true);
+  if (kind!.clusterScoped) {
+    expect(object.metadata.namespace, `${object.kind} is cluster-scoped`).toBeUndefined();
+  }
+}
+
 /**
- * Validates objects against the Kubernetes schema (kubernetes-models), plus the checks the schema misses
+ * Validates objects against the Kubernetes schema (kubernetes-models) or their CRD, plus the checks the schema misses
  * for Jobs: restartPolicy Never, every container has an image, valid metadata.name.
  */
 export function validateObjects(objects: any[]): void {
   for (const object of objects) {
+    if (CUSTOM_KINDS.has(`${object.apiVersion}/${object.kind}`)) {
+      validateCustomObject(object);
+      expect(object.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/);
+      continue;
+    }
     const model = MODELS[`${object.apiVersion}/${object.kind}`];
     expect(model, `no schema for ${object.apiVersion} ${object.kind}`).toBeDefined();
     expect(() => new model(object).validate()).not.toThrow();

@@ -16,7 +16,7 @@ import { E2eEnvironment, startEnvironment, synthesize } from './environment';
 import { freePort } from './fixtures';
 import { canaries, hostile, hostileText, mixed, ONE_LINE_ERROR, Outcome, outcomeOf, PAYLOADS, pool, runScripted, StandIns } from './hostile';
 import {
-  BuildahBuildJob, BuildContext, BuildkitMode, ImageArchive, KanikoBuildJob, OciConnector, OciConnectorBuildJob, RegistryCredentials,
+  BuildahBuildJob, BuildContext, BuildkitMode, ImageArchive, JobName, KanikoBuildJob, OciConnector, OciConnectorBuildJob, RegistryCredentials,
   SkopeoPromoteJob, TarPushJob,
   UnifiedImageJob, UnifiedJobMode,
 } from '../../src';
@@ -114,7 +114,7 @@ function dockerfileBuilder(Builder: new (scope: Construct, id: string, props: an
         insecureRegistries: [p.insecure],
         extraArgs: [p.extraArg],
         promotion: { destinations: [p.promotion], credentials: credentialsOf(credentials, p.secret) },
-        name: p.name,
+        name: JobName.exact(p.name),
       })),
     })),
   };
@@ -149,7 +149,7 @@ const CONSTRUCTS: { [construct: string]: { arbitrary: () => fc.Arbitrary<Case>; 
         destinations: [p.destination, p.other],
         sourceCredentials: credentialsOf(sourceCredentials, p.sourceSecret),
         destinationCredentials: credentialsOf(destinationCredentials, p.destinationSecret),
-        name: p.name,
+        name: JobName.exact(p.name),
       })),
     })),
   },
@@ -171,7 +171,7 @@ const CONSTRUCTS: { [construct: string]: { arbitrary: () => fc.Arbitrary<Case>; 
         archive: ImageArchive.fromUrl(p.archive, { sha256: verify ? p.sha : undefined }),
         destinations: [p.destination, p.other],
         credentials: credentialsOf(credentials, p.secret),
-        name: p.name,
+        name: JobName.exact(p.name),
       })),
     })),
   },
@@ -213,14 +213,14 @@ const CONSTRUCTS: { [construct: string]: { arbitrary: () => fc.Arbitrary<Case>; 
         dockerfile: p.dockerfile,
         destinations: [p.destination],
         credentials: credentialsOf(credentials, p.secret),
-        name: p.name,
+        name: JobName.exact(p.name),
       } : {
         mode: UnifiedJobMode.PUSH_TAR,
         toolsImage: p.toolsImage,
         archive: ImageArchive.fromUrl(p.archive),
         destinations: [p.destination],
         credentials: credentialsOf(credentials, p.secret),
-        name: p.name,
+        name: JobName.exact(p.name),
       })),
     })),
   },
@@ -264,7 +264,7 @@ const CONSTRUCTS: { [construct: string]: { arbitrary: () => fc.Arbitrary<Case>; 
         platforms: [p.platform],
         secrets: [{ id: p.secretId, secretName: p.secretName }],
         mode: rootless ? BuildkitMode.ROOTLESS : BuildkitMode.PRIVILEGED,
-        name: p.name,
+        name: JobName.exact(p.name),
       })),
     })),
   },

@@ -9,7 +9,8 @@ import {
 } from './environment';
 import { OCI_INDEX, pushImage, singleImage, twoPlatformImage } from './oci';
 import { PodResult } from './runner';
-import { RegistryCredentials, SkopeoPromoteJob, SkopeoPromoteJobProps } from '../../src';
+import { JobAnalysisTemplate, RegistryCredentials, SkopeoPromoteJob, SkopeoPromoteJobProps } from '../../src';
+import { resolvedMetric } from '../rollouts';
 
 let env: E2eEnvironment;
 beforeAll(async () => {
@@ -177,5 +178,37 @@ describe('SkopeoPromoteJob', () => {
       new RegExp(`^error: copy of ${env.intermediate.host}/build/denied@${image.digest} to ${env.harbor.host}/platform/denied:1.0.0 failed`));
     expect(await env.harbor.repositories()).not.toContain('platform/denied');
     expectNoSecretLeak(result, [env.harborPassword, wrongPassword]);
+  });
+
+  test('as a Kargo verification: the AnalysisTemplate\'s Job, resolved the way Argo Rollouts does with the Freight\'s digest, promotes that digest', async () => {
+    // GIVEN: the Warehouse saw a newer build under the tag the template was synthesized with; the Freight names the older digest
+    const freight = singleImage({ 'app.txt': 'freight\n' });
+    const newer = singleImage({ 'app.txt': 'newer build\n' });
+    await pushImage(env.intermediate.host, 'build/kargo', 'staging', freight);
+    await pushImage(env.intermediate.host, 'build/kargo', 'staging', newer);
+    const objects = synthesize(chart => {
+      const job = new SkopeoPromoteJob(chart, 'promote', {
+        source: `${env.intermediate.host}/build/kargo:staging`,
+        sourceTlsVerify: false,
+        destinations: [`${env.harbor.host}/prod/kargo:live`],
+        destinationCredentials: RegistryCredentials.fromDockerConfigSecret('harbor-push'),
+        // a literal "{{" in the pod must survive the argument resolution
+        jobAnnotations: { 'example.com/format': '{{.Digest}}' },
+      });
+      new JobAnalysisTemplate(chart, 'verify', { job, metricName: 'promote', args: [{ name: 'sourceImage' }], envFromArgs: { SOURCE_IMAGE: 'sourceImage' } });
+    });
+    const template = objects.find(o => o.kind === 'AnalysisTemplate');
+    expect(objects.filter(o => o.kind === 'Job')).toEqual([]);
+    // WHEN: Kargo passes ${{ imageFrom(...).RepoURL }}@${{ imageFrom(...).Digest }}; Rollouts resolves and creates the Job
+    const metric = resolvedMetric(template, { sourceImage: `${env.intermediate.host}/build/kargo@${freight.digest}` });
+    const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'analysisrun-uid.promote.1', ...metric.provider.job.metadata }, spec: metric.provider.job.spec };
+    const result = await env.runner.run([job, ...objects.filter(o => o.kind !== 'AnalysisTemplate'),
+      dockerConfigSecret('harbor-push', env.harbor.host, HARBOR_USER, env.harborPassword)]);
+    // THEN: exit 0 (the metric succeeds) and prod serves the Freight's digest, not the newer build's
+    expect(result.phase, describeRun(result)).toBe('Succeeded');
+    expect(job.spec.template.metadata.annotations['example.com/format']).toBe('{{.Digest}}');
+    expect(promoted(result)).toEqual([`${env.harbor.host}/prod/kargo:live@${freight.digest}`]);
+    expect(skopeoInspectDigest(env, `${env.harbor.host}/prod/kargo:live`)).toBe(freight.digest);
+    expect(freight.digest).not.toBe(newer.digest);
   });
 });
