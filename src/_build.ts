@@ -133,8 +133,8 @@ export interface BuildPodSpec {
  */
 export function prepareBuildPod(pod: ImageJobPod, props: BuildJobOptions, spec: BuildPodSpec): BuildPod {
   const [first, ...others] = spec.buildDestinations;
-  const buildRegistries = [...spec.buildDestinations.map(d => d.registry), ...(spec.cacheRepository ? [spec.cacheRepository.registry] : [])];
-  const buildAuth = provideCredentials(pod, props.credentials, 'build', buildRegistries);
+  const cache = spec.cacheRepository ? [{ prop: 'cache.repository', registry: spec.cacheRepository.registry }] : [];
+  const buildAuth = provideCredentials(pod, props.credentials, 'build', spec.buildDestinations.map(d => d.registry), cache);
   const promotionAuth = props.promotion
     ? provideCredentials(pod, props.promotion.credentials, 'promotion', spec.promotionDestinations.map(d => d.registry))
     : undefined;

@@ -101,9 +101,9 @@ export interface KanikoBuildBatchProps extends ImageJobOptions {
   readonly maxArchiveBytes?: number;
 
   /**
-   * Credentials for the registries and the cache. For private base images the `config.json` needs their
-   * registry too: list it in the docker-config Secret's `auths`, or in `fromUsernamePassword()`'s
-   * `additionalRegistries`.
+   * Credentials for the registries and the cache, each only for its own registries (see
+   * `BuildJobOptions.credentials`). For private base images the `config.json` needs their registry too: list
+   * it in the docker-config Secret's `auths`, or in `fromUsernamePassword()`'s `additionalRegistries`.
    *
    * @default RegistryCredentials.anonymous()
    */
@@ -301,8 +301,8 @@ export class KanikoBuildBatch extends Construct {
     }
 
     const pod = new ImageJobPod(this, props, 'kaniko-build-batch', this.podSecurityLevel);
-    const registries = [...new Set([...planned.flatMap(p => p.destinations.map(d => ImageReference._parseFor('destinations', d).registry)), ...cacheRepos.map(r => r.registry)])];
-    const auth = provideCredentials(pod, props.credentials, 'build', registries);
+    const registries = [...new Set(planned.flatMap(p => p.destinations.map(d => ImageReference._parseFor('destinations', d).registry)))];
+    const auth = provideCredentials(pod, props.credentials, 'build', registries, cacheRepos.map(r => ({ prop: 'cache.repository', registry: r.registry })));
     const workspace = pod.emptyDir('workspace', props.contextSizeLimit ?? Size.gibibytes(2));
     const archives: Mount[] = planned.map((p, i) => {
       const packed = p.context._packed(dockerfile)!;
