@@ -7,7 +7,7 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'http';
+import { createServer as createHttpServer, request as httpRequest, IncomingMessage, Server, ServerResponse } from 'http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'https';
 import { AddressInfo, createServer as createNetServer } from 'net';
 import { tmpdir } from 'os';
@@ -205,6 +205,86 @@ export class Registry {
       await new Promise(ok => setTimeout(ok, 50));
     }
     throw new Error(`registry on ${this.host} did not become ready: ${readFileSync(this.logFile, 'utf8')}`);
+  }
+}
+
+/** One request a `RecordingRegistry` received, with the `Authorization` header it carried. */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly authorization?: string;
+}
+
+/**
+ * A plain-http registry that records the `Authorization` header of every request: a small proxy on 127.0.0.1 in
+ * front of its own Docker Distribution registry. With an `account` it acts like a basic-auth registry: a request
+ * without exactly that account's `Basic` header is recorded, then answered 401 with a `WWW-Authenticate: Basic`
+ * challenge (the way registries make clients send credentials). Without one it allows anonymous access but still
+ * challenges the `/v2/` ping without an `Authorization` header, as a registry with optional authentication does:
+ * a client holding any credential for it sends it from then on (and is recorded); an anonymous one goes on without.
+ */
+export class RecordingRegistry {
+  public static async start(dir: string, name: string, account?: { username: string; password: string }): Promise<RecordingRegistry> {
+    const backend = await Registry.start(dir, `${name}-backend`);
+    const [backendHost, backendPort] = backend.host.split(':');
+    const expected = account ? `Basic ${Buffer.from(`${account.username}:${account.password}`).toString('base64')}` : undefined;
+    const requests: RecordedRequest[] = [];
+    const server = createHttpServer((req, res) => {
+      requests.push({ method: req.method!, path: req.url!, authorization: req.headers.authorization });
+      const ping = req.url === '/v2/' && req.headers.authorization === undefined;
+      if (expected ? req.headers.authorization !== expected : ping) {
+        req.resume();
+        res.writeHead(401, {
+          'www-authenticate': `Basic realm="${name}"`,
+          'docker-distribution-api-version': 'registry/2.0',
+          'content-type': 'application/json',
+        });
+        res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}\n');
+        return;
+      }
+      // the Host header is forwarded, so the registry's Location headers point back at this proxy
+      const target = { host: backendHost, port: Number(backendPort), method: req.method, path: req.url, headers: req.headers };
+      const upstream = httpRequest(target, (response) => {
+        res.writeHead(response.statusCode!, response.headers);
+        response.pipe(res);
+      });
+      upstream.on('error', e => res.destroy(e));
+      req.pipe(upstream);
+    });
+    await new Promise<void>(ok => server.listen(0, '127.0.0.1', ok));
+    return new RecordingRegistry(`127.0.0.1:${(server.address() as AddressInfo).port}`, backend, server, requests);
+  }
+
+  private constructor(
+    /** `127.0.0.1:<port>` of the recording proxy: use it in image references and credentials. */
+    public readonly host: string,
+    /** The registry behind the proxy (push fixtures there directly: they are not recorded). */
+    public readonly backend: Registry,
+    private readonly server: Server,
+    /** Every request, in arrival order. */
+    public readonly requests: RecordedRequest[],
+  ) {}
+
+  /**
+   * The user names of every `Basic` header received (sorted, unique); other schemes appear whole. An empty
+   * `Basic` (`:`, which skopeo and buildah send after a challenge when they hold no credential) is anonymous.
+   */
+  public users(): string[] {
+    const users = new Set<string>();
+    for (const { authorization } of this.requests) {
+      const basic = /^Basic (.*)$/i.exec(authorization ?? '');
+      const decoded = basic ? Buffer.from(basic[1], 'base64').toString('utf8') : authorization;
+      if (decoded !== undefined && decoded !== ':') {
+        users.add(basic ? decoded.split(':')[0] : decoded);
+      }
+    }
+    return [...users].sort();
+  }
+
+  public async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>(ok => this.server.close(() => ok()));
+    await this.backend.stop();
   }
 }
 
