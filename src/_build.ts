@@ -187,6 +187,7 @@ function addPromotion(pod: ImageJobPod, spec: PromotionSpec): void {
       ['BUILD_IMAGE_TAG', value(spec.first.tag!)],
       ['SOURCE_DIGEST_FILE', value(DIGEST_FILE)],
     ],
+    sourceRegistry: spec.first.registry,
     destinations: spec.destinations,
     settings: {
       copyAllPlatforms: true,

@@ -1,9 +1,11 @@
 import { ApiObject, Duration, JsonPatch, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { registryKey } from './_registry';
 import { ResolvedToolImages, resolveToolImages } from './_tool-images';
-import { checkInteger, checkLabelKey, checkLabelValue, checkObjectName, checkWholeSeconds, sortedEntries } from './_validate';
+import { checkInteger, checkLabelKey, checkLabelValue, checkObjectName, checkWholeSeconds, invalid, sortedEntries } from './_validate';
 import { ImageJobOptions, PodSecurityLevel } from './image-job';
+import { CertificateAuthoritySource, RegistryCertificateAuthority } from './registry-certificate-authority';
 
 /** The uid and gid of every non-root helper container (the distroless "nonroot" user). */
 export const NON_ROOT_ID = 65532;
@@ -86,6 +88,22 @@ export interface ContainerSpec {
   readonly mounts: Mount[];
   readonly profile: ContainerProfile;
   readonly resources: kplus.ContainerResources;
+  /**
+   * The registries a containers/image tool (skopeo, buildah) in this container talks to: their CA bundles are
+   * mounted in its per-host certificate directories (`/etc/containers/certs.d/<host>/ca.crt`).
+   */
+  readonly registries?: string[];
+}
+
+/** containers/image's per-host certificate directories, read by skopeo and buildah for every uid. */
+export const CONTAINERS_CERTS_DIR = '/etc/containers/certs.d';
+
+/** A registry's CA bundle as one tool sees it: the file, and the read-only mount that puts it there. */
+export interface RegistryCa {
+  readonly host: string;
+  /** `<root>/<host>/ca.crt`. */
+  readonly file: string;
+  readonly mount: Mount;
 }
 
 /** Small helper containers: enough for curl, tar and sh. */
@@ -118,10 +136,12 @@ export class ImageJobPod {
   private readonly scope: Construct;
   private readonly volumes = new Map<string, kplus.Volume>();
   private readonly secrets = new Map<string, kplus.ISecret>();
+  private readonly authorities: RegistryCertificateAuthority[];
 
   constructor(scope: Construct, options: ImageJobOptions, component: string, level: PodSecurityLevel) {
     this.scope = scope;
     this.images = resolveToolImages(options.toolImages);
+    this.authorities = checkAuthorities(options.certificateAuthorities ?? []);
     const activeDeadline = options.activeDeadline ?? Duration.hours(1);
     checkWholeSeconds('activeDeadline', activeDeadline, 1);
     const ttlAfterFinished = options.ttlAfterFinished ?? Duration.days(1);
@@ -242,6 +262,33 @@ export class ImageJobPod {
     return secret;
   }
 
+  /**
+   * The CA bundles a tool talking to `registries` trusts, under `root` (`<root>/<host>/ca.crt`), sorted by host:
+   * every host of a bundle with `registries` (a base image's registry the Job cannot name), and each of
+   * `registries` for the bundle without.
+   */
+  public registryCas(registries: string[], root: string): RegistryCa[] {
+    const byHost = new Map<string, number>();
+    this.authorities.forEach((authority, i) => {
+      for (const host of authority.registries ?? []) {
+        byHost.set(host, i);
+      }
+    });
+    const everyRegistry = this.authorities.findIndex(a => a.registries === undefined);
+    if (everyRegistry >= 0) {
+      const listed = new Set([...byHost.keys()].map(registryKey));
+      for (const host of registries) {
+        if (!listed.has(registryKey(host))) {
+          byHost.set(host, everyRegistry);
+        }
+      }
+    }
+    return [...byHost.entries()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([host, i]) => {
+      const path = `${root}/${host}`;
+      return { host, file: `${path}/ca.crt`, mount: { path, volume: this.caVolume(i), readOnly: true } };
+    });
+  }
+
   /** Adds a confined container; init containers run in the order they are added. */
   public addContainer(spec: ContainerSpec, init: boolean): kplus.Container {
     const props: kplus.ContainerProps = {
@@ -255,10 +302,22 @@ export class ImageJobPod {
       securityContext: securityContextOf(spec.profile),
     };
     const container = init ? this.job.addInitContainer(props) : this.job.addContainer(props);
-    for (const mount of spec.mounts) {
+    const cas = spec.registries ? this.registryCas(spec.registries, CONTAINERS_CERTS_DIR).map(ca => ca.mount) : [];
+    for (const mount of [...spec.mounts, ...cas]) {
       container.mount(mount.path, mount.volume, { readOnly: mount.readOnly ?? false });
     }
     return container;
+  }
+
+  /** The volume of CA bundle `i`, its key projected as `ca.crt` (world-readable: certificates are public). */
+  private caVolume(i: number): kplus.Volume {
+    const authority = this.authorities[i];
+    const name = `registry-ca-${i}`;
+    const options = { name, items: { [authority.key]: { path: 'ca.crt' } }, defaultMode: 0o444 };
+    return this.volume(name, () => authority.source === CertificateAuthoritySource.SECRET
+      ? kplus.Volume.fromSecret(this.scope, `Volume-${name}`, this.secret(authority.name), options)
+      : kplus.Volume.fromConfigMap(this.scope, `Volume-${name}`,
+        kplus.ConfigMap.fromConfigMapName(this.scope, `ConfigMap-${name}`, authority.name), options));
   }
 
   /** Makes `kubectl logs` and `kubectl exec` pick this container. */
@@ -274,6 +333,34 @@ export class ImageJobPod {
     }
     return volume;
   }
+}
+
+/** At most one bundle for every registry, and each listed registry in one bundle only. */
+function checkAuthorities(authorities: RegistryCertificateAuthority[]): RegistryCertificateAuthority[] {
+  if (!Array.isArray(authorities)) {
+    invalid('certificateAuthorities', authorities, 'expected a list of RegistryCertificateAuthority.fromConfigMap() / fromSecret() bundles');
+  }
+  const owner = new Map<string, number>();
+  let everyRegistry: number | undefined;
+  authorities.forEach((authority, i) => {
+    if (!(authority instanceof RegistryCertificateAuthority)) {
+      invalid(`certificateAuthorities[${i}]`, authority, 'expected RegistryCertificateAuthority.fromConfigMap() or fromSecret()');
+    }
+    if (authority.registries === undefined) {
+      if (everyRegistry !== undefined) {
+        invalid(`certificateAuthorities[${i}]`, authority.name, `expected registries: certificateAuthorities[${everyRegistry}] is already the bundle for every registry`);
+      }
+      everyRegistry = i;
+    }
+    for (const host of authority.registries ?? []) {
+      const first = owner.get(registryKey(host));
+      if (first !== undefined) {
+        invalid(`certificateAuthorities[${i}].registries`, host, `expected each registry in one CA bundle only; it is also in certificateAuthorities[${first}] ("${authorities[first].name}")`);
+      }
+      owner.set(registryKey(host), i);
+    }
+  });
+  return authorities;
 }
 
 /** Env values already escaped for kubelet, whose `$(VAR)` references kubelet is meant to expand. */

@@ -2,6 +2,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
 import { ImageReference } from './image-reference';
+import { RegistryCertificateAuthority } from './registry-certificate-authority';
 import { ToolImagesOptions } from './tool-images';
 
 /**
@@ -111,6 +112,16 @@ export interface ImageJobOptions {
    * @default - the images pinned in `ToolImages`
    */
   readonly toolImages?: ToolImagesOptions;
+
+  /**
+   * Private certificate authorities the registry tools trust, each for its `registries` or (at most one bundle
+   * without `registries`) for every registry the Job names. Mounted read-only into the skopeo, buildah and
+   * kaniko containers; verification stays on. Registries reached without TLS verification are a separate,
+   * explicit choice (`insecureRegistries`, `destinationTlsVerify`).
+   *
+   * @default - the tool images' system trust stores only
+   */
+  readonly certificateAuthorities?: RegistryCertificateAuthority[];
 }
 
 /** What every construct of this library exposes. */

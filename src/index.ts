@@ -1,5 +1,6 @@
 export * from './image-reference';
 export * from './registry-credentials';
+export * from './registry-certificate-authority';
 export * from './build-context';
 export * from './build-job-options';
 export * from './image-archive';

@@ -1,4 +1,4 @@
-import { checkRegistryHost, registryKey } from './_registry';
+import { checkRegistryHost, checkRegistryHosts, registryKey } from './_registry';
 import { checkObjectName, checkSecretKey, invalid } from './_validate';
 
 /** Options for `RegistryCredentials.fromUsernamePassword()`. */
@@ -98,7 +98,7 @@ export class RegistryCredentials {
       invalid('RegistryCredentials.fromUsernamePassword additionalRegistries', additional, 'expected a list of registry hosts such as ["private.corp.io"]');
     }
     const additionalRegistries = additional.map((host, i) => checkRegistryHost(`RegistryCredentials.fromUsernamePassword additionalRegistries[${i}]`, host));
-    const registries = options.registries === undefined ? undefined : checkHostList('RegistryCredentials.fromUsernamePassword registries', options.registries);
+    const registries = options.registries === undefined ? undefined : checkRegistryHosts('RegistryCredentials.fromUsernamePassword registries', options.registries, '["harbor.example.com"]');
     if (registries && additionalRegistries.length > 0) {
       invalid('RegistryCredentials.fromUsernamePassword additionalRegistries', additional, 'expected no additionalRegistries next to registries: list every registry in registries');
     }
@@ -201,18 +201,4 @@ export class RegistryCredentials {
     this.usernameKey = usernameKey;
     this.passwordKey = passwordKey;
   }
-}
-
-/** A non-empty list of distinct registry hosts, canonical. */
-function checkHostList(prop: string, hosts: string[]): string[] {
-  if (!Array.isArray(hosts) || hosts.length === 0) {
-    invalid(prop, hosts, 'expected a non-empty list of registry hosts such as ["harbor.example.com"]');
-  }
-  const checked = hosts.map((host, i) => checkRegistryHost(`${prop}[${i}]`, host));
-  checked.forEach((host, i) => {
-    if (checked.indexOf(host) !== i) {
-      invalid(`${prop}[${i}]`, hosts[i], 'expected each registry once');
-    }
-  });
-  return checked;
 }

@@ -21,7 +21,7 @@ import {
 
 const ALPHA = { username: 'alpha-robot', password: `alpha ${Math.random().toString(36).slice(2)} 'q' $(id)` };
 const BETA = { username: 'beta-robot', password: `beta ${Math.random().toString(36).slice(2)} "q"` };
-const CONTEXT = tarGz({ Dockerfile: 'FROM scratch\nCOPY app.txt /app.txt\n', 'app.txt': 'per-registry credentials\n' });
+const CONTEXT = tarGz({ 'Dockerfile': 'FROM scratch\nCOPY app.txt /app.txt\n', 'app.txt': 'per-registry credentials\n' });
 const CONTEXT_SHA256 = createHash('sha256').update(CONTEXT).digest('hex');
 
 let env: E2eEnvironment;

@@ -97,6 +97,25 @@ export function selfSignedCertificate(dir: string): { cert: string; key: string 
   return { cert, key };
 }
 
+/**
+ * A private CA (CA:TRUE, not trusted by any image stand-in) and a server certificate it issued for 127.0.0.1:
+ * the way a company's registry certificate is signed, unlike the self-signed test CA.
+ */
+export function privateCaCertificate(dir: string): { ca: string; cert: string; key: string } {
+  const ca = join(dir, 'private-ca.crt');
+  const caKey = join(dir, 'private-ca.key');
+  run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=cdk8s-image-jobs e2e private CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-keyout', caKey, '-out', ca]);
+  const cert = join(dir, 'server.crt');
+  const key = join(dir, 'server.key');
+  const csr = join(dir, 'server.csr');
+  const extensions = join(dir, 'server.ext');
+  writeFileSync(extensions, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', csr]);
+  run('openssl', ['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-days', '2', '-extfile', extensions, '-out', cert]);
+  return { ca, cert, key };
+}
+
 /** Stops a child process by its PID: SIGTERM, then SIGKILL after `graceMs`. */
 export async function stopProcess(child: ChildProcess, graceMs = 3000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) {
@@ -115,7 +134,8 @@ export async function stopProcess(child: ChildProcess, graceMs = 3000): Promise<
 
 /** Options for a registry. */
 export interface RegistryOptions {
-  readonly tls?: { cert: string; key: string };
+  /** The served certificate and key; `ca` is what the test trusts for it (default: the certificate itself). */
+  readonly tls?: { cert: string; key: string; ca?: string };
   readonly htpasswd?: { username: string; password: string };
 }
 
@@ -168,7 +188,7 @@ export class Registry {
       headers.authorization = `Basic ${Buffer.from(`${this.options.htpasswd.username}:${this.options.htpasswd.password}`).toString('base64')}`;
     }
     return new Promise((ok, fail) => {
-      const req = httpsRequest(`https://${this.host}${path}`, { headers, ca: readFileSync(this.options.tls!.cert) }, (res) => {
+      const req = httpsRequest(`https://${this.host}${path}`, { headers, ca: readFileSync(this.options.tls!.ca ?? this.options.tls!.cert) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', c => chunks.push(c));
         res.on('end', () => ok({ status: res.statusCode!, headers: res.headers as { [k: string]: string }, body: Buffer.concat(chunks) }));
