@@ -95,6 +95,9 @@ export interface ContainerSpec {
   readonly registries?: string[];
 }
 
+/** Where the CA bundle of a download's host is mounted for curl. */
+const DOWNLOAD_CA_DIR = '/etc/download-ca';
+
 /** containers/image's per-host certificate directories, read by skopeo and buildah for every uid. */
 export const CONTAINERS_CERTS_DIR = '/etc/containers/certs.d';
 
@@ -287,6 +290,23 @@ export class ImageJobPod {
       const path = `${root}/${host}`;
       return { host, file: `${path}/ca.crt`, mount: { path, volume: this.caVolume(i), readOnly: true } };
     });
+  }
+
+  /**
+   * curl's trust for a download from `url`: `CURL_CA_BUNDLE` names the bundle whose `registries` list the URL's
+   * host, so curl trusts exactly that CA for it. Without such a bundle, the image's trust store (the bundle for
+   * every registry is not used for downloads: curl would then trust nothing else).
+   */
+  public downloadTrust(url: string): { env: [string, kplus.EnvValue][]; mounts: Mount[] } {
+    const host = registryKey(new URL(url).host);
+    const i = this.authorities.findIndex(a => (a.registries ?? []).some(r => registryKey(r) === host));
+    if (i < 0) {
+      return { env: [], mounts: [] };
+    }
+    return {
+      env: [['CURL_CA_BUNDLE', kplus.EnvValue.fromValue(`${DOWNLOAD_CA_DIR}/ca.crt`)]],
+      mounts: [{ path: DOWNLOAD_CA_DIR, volume: this.caVolume(i), readOnly: true }],
+    };
   }
 
   /** Adds a confined container; init containers run in the order they are added. */

@@ -5,7 +5,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { cacheRepositoryOf, withCommit } from './_build';
 import { provideCredentials } from './_credentials';
-import { kanikoFlags } from './_kaniko';
+import { kanikoFlags, kanikoTrust } from './_kaniko';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { FETCH_CONTEXT_SCRIPT, KANIKO_INDEXED_BUILD_SCRIPT } from './_scripts';
 import { byBytes, isDirectory, isFile } from './_tar';
@@ -325,7 +325,8 @@ export class KanikoBuildBatch extends Construct {
     }, true);
 
     const results = pod.emptyDir('results', Size.mebibytes(1));
-    const mounts: Mount[] = [{ path: '/workspace', volume: workspace }, { path: '/results', volume: results }];
+    const trust = kanikoTrust(pod, [...registries, ...cacheRepos.map(r => r.registry)]);
+    const mounts: Mount[] = [{ path: '/workspace', volume: workspace }, { path: '/results', volume: results }, ...trust.mounts];
     if (auth) {
       mounts.push({ path: '/kaniko/.docker', volume: auth, readOnly: true });
     }
@@ -341,6 +342,7 @@ export class KanikoBuildBatch extends Construct {
         '--dockerfile=/workspace/context/$(DOCKERFILE_PATH)',
         '--digest-file=/results/digest',
         '--image-name-with-digest-file=/dev/termination-log',
+        ...trust.flags.map(escapeKubeletExpansion),
         ...kaniko.flags.map(escapeKubeletExpansion),
       ],
       env: [

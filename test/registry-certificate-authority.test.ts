@@ -84,6 +84,24 @@ describe('RegistryCertificateAuthority', () => {
     ]);
   });
 
+  test('downloads: curl gets CURL_CA_BUNDLE only from a bundle that lists the download host', () => {
+    const build = (authorities: RegistryCertificateAuthority[]) => {
+      const chart = newChart();
+      new KanikoBuildJob(chart, 'api', {
+        context: BuildContext.fromUrl('https://artifacts.corp.io/api.tar.gz'),
+        destinations: ['harbor.corp.io/build/api:1'],
+        certificateAuthorities: authorities,
+      });
+      return synthJob(chart);
+    };
+    const listed = build([RegistryCertificateAuthority.fromConfigMap('corp-ca', 'ca.crt', { registries: ['artifacts.corp.io'] })]);
+    const fetch = container(listed, 'fetch-context');
+    expect(fetch.env.find((e: any) => e.name === 'CURL_CA_BUNDLE')).toEqual({ name: 'CURL_CA_BUNDLE', value: '/etc/download-ca/ca.crt' });
+    expect(volumeAt(listed, fetch, '/etc/download-ca').volume.configMap.name).toBe('corp-ca');
+    // the bundle for every registry is not used for downloads: curl would trust nothing else
+    expect(container(build([CORP_CA]), 'fetch-context').env.map((e: any) => e.name)).not.toContain('CURL_CA_BUNDLE');
+  });
+
   test('without certificateAuthorities nothing is mounted', () => {
     const chart = newChart();
     new SkopeoPromoteJob(chart, 'promote', { source: 'a.io/x:1', destinations: ['b.io/x:1'] });

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { containerOf, describeRun, E2eEnvironment, hostSkopeo, startEnvironment, synthesize } from './environment';
-import { privateCaCertificate, Registry } from './fixtures';
+import { FileServer, privateCaCertificate, Registry } from './fixtures';
 import { pushImage, singleImage, tarGz, writeOciLayout } from './oci';
 import { PodResult } from './runner';
 import {
@@ -24,6 +24,7 @@ const UNKNOWN_AUTHORITY = 'x509: certificate signed by unknown authority';
 
 let env: E2eEnvironment;
 let corp: Registry;
+let corpFiles: FileServer;
 let pem: string;
 beforeAll(async () => {
   env = await startEnvironment('registry-ca');
@@ -31,8 +32,10 @@ beforeAll(async () => {
   const tls = privateCaCertificate(join(env.dir, 'private-ca'));
   pem = readFileSync(tls.ca, 'utf8');
   corp = await Registry.start(env.dir, 'corp', { tls });
+  corpFiles = await FileServer.start(tls);
 });
 afterAll(async () => {
+  await corpFiles?.stop();
   await corp?.stop();
   await env?.stop();
 });
@@ -153,6 +156,35 @@ describe('RegistryCertificateAuthority', () => {
         expect(await corp.repositories()).toContain(repository);
       } else {
         await expectUntrusted(result, 'build', repository);
+      }
+    });
+  });
+
+  describe.each([
+    ['with the bundle listing the download host and the registry', true],
+    ['without a bundle', false],
+  ])('a download from a server with a private-CA certificate (TarPushJob, curl) %s', (_, trusted) => {
+    test(trusted ? 'downloads and pushes' : 'fails in fetch-archive with curl\'s certificate error, pushing nothing', async () => {
+      const image = singleImage({ 'app.txt': `download ${trusted}\n` });
+      const dir = join(env.dir, `download-${trusted}`);
+      writeOciLayout(join(dir, 'layout'), image, 'latest');
+      hostSkopeo(env, ['copy', `oci:${join(dir, 'layout')}:latest`, `oci-archive:${join(dir, 'oci.tar')}:latest`]);
+      const archive = readFileSync(join(dir, 'oci.tar'));
+      const url = corpFiles.serve(`/images/download-${trusted}.tar`, archive);
+      const repository = `platform/download-${trusted}`;
+      const result = await run(synthesize(chart => new TarPushJob(chart, 'push', {
+        archive: ImageArchive.fromUrl(url, { sha256: createHash('sha256').update(archive).digest('hex') }),
+        destinations: [`${corp.host}/${repository}:1`],
+        certificateAuthorities: trusted ? [RegistryCertificateAuthority.fromConfigMap('corp-ca', 'ca.crt', { registries: [corp.host, new URL(url).host] })] : undefined,
+      })));
+      if (trusted) {
+        expect(result.phase, describeRun(result)).toBe('Succeeded');
+        expect(await corp.repositories()).toContain(repository);
+      } else {
+        expect(result.phase, describeRun(result)).toBe('Failed');
+        expect(containerOf(result, 'fetch-archive').stderr).toMatch(/SSL certificate problem: unable to get local issuer certificate|curl exit code 60/);
+        expect(result.containers.map(c => c.name)).not.toContain('push');
+        expect(await corp.repositories()).not.toContain(repository);
       }
     });
   });
