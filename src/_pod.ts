@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { registryKey } from './_registry';
 import { ResolvedToolImages, resolveToolImages } from './_tool-images';
-import { checkInteger, checkLabelKey, checkLabelValue, checkObjectName, checkWholeSeconds, invalid, sortedEntries } from './_validate';
+import { checkEnvName, checkInteger, checkLabelKey, checkLabelValue, checkObjectName, checkWholeSeconds, invalid, sortedEntries } from './_validate';
 import { ImageJobOptions, PodSecurityLevel } from './image-job';
 import { CertificateAuthoritySource, RegistryCertificateAuthority } from './registry-certificate-authority';
 
@@ -140,6 +140,8 @@ export class ImageJobPod {
   private readonly volumes = new Map<string, kplus.Volume>();
   private readonly secrets = new Map<string, kplus.ISecret>();
   private readonly authorities: RegistryCertificateAuthority[];
+  /** `env`: added to every container after its own variables. */
+  private readonly env: [string, kplus.EnvValue][];
 
   constructor(scope: Construct, options: ImageJobOptions, component: string, level: PodSecurityLevel) {
     this.scope = scope;
@@ -188,6 +190,39 @@ export class ImageJobPod {
     }
     if (options.tolerations && options.tolerations.length > 0) {
       this.job.scheduling.tolerate(kplus.Node.tainted(...options.tolerations));
+    }
+    this.env = Object.keys(options.env ?? {}).sort().map(name => {
+      checkEnvName('env key', name);
+      const value = options.env![name];
+      if (!(value instanceof kplus.EnvValue)) {
+        invalid(`env.${name}`, value, 'expected a kplus.EnvValue such as EnvValue.fromValue("http://proxy.corp:3128") or EnvValue.fromSecretValue(…)');
+      }
+      return [name, value] as [string, kplus.EnvValue];
+    });
+    for (const [key, value] of sortedEntries('podLabels', options.podLabels, checkLabelKey)) {
+      checkLabelValue(`podLabels.${key}`, value);
+      this.job.podMetadata.addLabel(key, value);
+    }
+    for (const [key, value] of sortedEntries('podAnnotations', options.podAnnotations, checkLabelKey)) {
+      this.job.podMetadata.addAnnotation(key, value);
+    }
+    const patches: JsonPatch[] = [];
+    if (options.imagePullSecrets !== undefined) {
+      const names = options.imagePullSecrets.map((name, i) => checkObjectName(`imagePullSecrets[${i}]`, name));
+      patches.push(JsonPatch.add('/spec/template/spec/imagePullSecrets', [...new Set(names)].map(name => ({ name }))));
+    }
+    if (options.priorityClassName !== undefined) {
+      patches.push(JsonPatch.add('/spec/template/spec/priorityClassName', checkObjectName('priorityClassName', options.priorityClassName)));
+    }
+    if (options.runtimeClassName !== undefined) {
+      patches.push(JsonPatch.add('/spec/template/spec/runtimeClassName', checkObjectName('runtimeClassName', options.runtimeClassName)));
+    }
+    const affinity = affinityOf(options, new Map(nodeSelector), component);
+    if (affinity) {
+      patches.push(JsonPatch.add('/spec/template/spec/affinity', affinity));
+    }
+    if (patches.length > 0) {
+      ApiObject.of(this.job).addJsonPatch(...patches);
     }
   }
 
@@ -311,13 +346,18 @@ export class ImageJobPod {
 
   /** Adds a confined container; init containers run in the order they are added. */
   public addContainer(spec: ContainerSpec, init: boolean): kplus.Container {
+    for (const [name] of this.env) {
+      if (spec.env.some(([own]) => own === name)) {
+        invalid(`env.${name}`, name, `expected a variable the construct does not manage; container ${spec.name} sets ${name} itself`);
+      }
+    }
     const props: kplus.ContainerProps = {
       name: spec.name,
       image: spec.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command: spec.script ? [spec.shell ?? '/bin/sh', '-c', spec.script] : spec.command,
       args: spec.args,
-      envVariables: Object.fromEntries(spec.env.map(([name, value]) => [name, literal(value)])),
+      envVariables: Object.fromEntries([...spec.env, ...this.env].map(([name, value]) => [name, literal(value)])),
       resources: spec.resources,
       securityContext: securityContextOf(spec.profile),
     };
@@ -353,6 +393,36 @@ export class ImageJobPod {
     }
     return volume;
   }
+}
+
+/** Required node affinity (`nodeAffinity`, checked against `nodeSelector`) and the anti-affinity of `spreadAcrossNodes`. */
+function affinityOf(options: ImageJobOptions, nodeSelector: Map<string, string>, component: string): any {
+  const required = Object.keys(options.nodeAffinity ?? {}).sort().map(key => {
+    checkLabelKey('nodeAffinity key', key);
+    const values = options.nodeAffinity![key];
+    if (!Array.isArray(values) || values.length === 0) {
+      invalid(`nodeAffinity.${key}`, values, 'expected a non-empty list of label values');
+    }
+    values.forEach((v, i) => checkLabelValue(`nodeAffinity.${key}[${i}]`, v));
+    const selected = nodeSelector.get(key);
+    if (selected !== undefined && !values.includes(selected)) {
+      invalid(`nodeAffinity.${key}`, values, `expected to include "${selected}", which nodeSelector requires: no node could match both`);
+    }
+    return { key, operator: 'In', values: [...new Set(values)].sort() };
+  });
+  const affinity: any = {};
+  if (required.length > 0) {
+    affinity.nodeAffinity = { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: required }] } };
+  }
+  if (options.spreadAcrossNodes) {
+    affinity.podAntiAffinity = {
+      preferredDuringSchedulingIgnoredDuringExecution: [{
+        weight: 100,
+        podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'app.kubernetes.io/component': component } } },
+      }],
+    };
+  }
+  return Object.keys(affinity).length > 0 ? affinity : undefined;
 }
 
 /** At most one bundle for every registry, and each listed registry in one bundle only. */
