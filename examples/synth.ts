@@ -10,6 +10,7 @@ import * as buildahBuild from './buildah-build';
 import * as kymaTags from './kyma-tags';
 import * as monorepoBatch from './monorepo-batch';
 import * as ociConnector from './oci-connector';
+import * as productionRegistries from './production-registries';
 import * as promote from './promote';
 import * as pushTar from './push-tar';
 import * as unified from './unified';
@@ -26,6 +27,7 @@ export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
   'oci-connector': ociConnector.build,
   'monorepo-batch': monorepoBatch.build,
   'kyma-tags': kymaTags.build,
+  'production-registries': productionRegistries.build,
 };
 
 /** The YAML an example synthesizes. */
