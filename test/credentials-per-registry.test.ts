@@ -24,6 +24,16 @@ function kaniko(credentials: RegistryCredentials, cacheRepository?: string) {
   return synthJob(chart);
 }
 
+/** Runs the compose script with `env` (plus PATH, AUTH_FILE and TERMINATION_LOG in a fresh directory). */
+function compose(env: { [name: string]: string }) {
+  const dir = mkdtempSync(join(tmpdir(), 'compose-'));
+  const result = spawnSync('sh', ['-c', COMPOSE_AUTH_SCRIPT], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, TERMINATION_LOG: join(dir, 'termination-log'), AUTH_FILE: join(dir, 'config.json'), ...env },
+  });
+  return { dir, result };
+}
+
 describe('credentials per registry', () => {
   describe('the cache on another registry (the leak this fixes)', () => {
     test.each([
@@ -92,21 +102,14 @@ describe('credentials per registry', () => {
   });
 
   test('the compose script writes each credential under its own registries only', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'compose-'));
-    const result = spawnSync('sh', ['-c', COMPOSE_AUTH_SCRIPT], {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH,
-        TERMINATION_LOG: join(dir, 'termination-log'),
-        AUTH_FILE: join(dir, 'config.json'),
-        AUTH_REGISTRIES: 'harbor.example.com',
-        HARBOR_USERNAME: 'harbor',
-        HARBOR_PASSWORD: 'h "pw"',
-        AUTH_REGISTRIES_1: 'cache.internal:5000 mirror.internal',
-        HARBOR_USERNAME_1: 'cache',
-        HARBOR_PASSWORD_1: "c 'pw' $(id)",
-        AUTH_MORE_CREDENTIALS: '1',
-      },
+    const { dir, result } = compose({
+      AUTH_REGISTRIES: 'harbor.example.com',
+      HARBOR_USERNAME: 'harbor',
+      HARBOR_PASSWORD: 'h "pw"',
+      AUTH_REGISTRIES_1: 'cache.internal:5000 mirror.internal',
+      HARBOR_USERNAME_1: 'cache',
+      HARBOR_PASSWORD_1: "c 'pw' $(id)",
+      AUTH_MORE_CREDENTIALS: '1',
     });
     expect(result.stderr).toContain('wrote 2 credential(s)');
     expect(result.status).toBe(0);
@@ -121,20 +124,7 @@ describe('credentials per registry', () => {
   });
 
   test('the compose script names a missing variable of a further credential', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'compose-'));
-    const result = spawnSync('sh', ['-c', COMPOSE_AUTH_SCRIPT], {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH,
-        TERMINATION_LOG: join(dir, 'termination-log'),
-        AUTH_FILE: join(dir, 'config.json'),
-        AUTH_REGISTRIES: 'r.io',
-        HARBOR_USERNAME: 'u',
-        HARBOR_PASSWORD: 'p',
-        AUTH_MORE_CREDENTIALS: '1',
-        AUTH_REGISTRIES_1: 's.io',
-      },
-    });
+    const { result } = compose({ AUTH_REGISTRIES: 'r.io', HARBOR_USERNAME: 'u', HARBOR_PASSWORD: 'p', AUTH_MORE_CREDENTIALS: '1', AUTH_REGISTRIES_1: 's.io' });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('missing required environment variable(s): HARBOR_USERNAME_1 HARBOR_PASSWORD_1');
   });

@@ -6,14 +6,12 @@
  * them; the records prove that each registry received its own credentials and no other registry's.
  */
 import { createHash } from 'crypto';
-import { readFileSync } from 'fs';
-import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
-  containerOf, describeRun, E2eEnvironment, expectNoSecretLeak, hostSkopeo, startEnvironment, synthesize, usernamePasswordSecret,
+  containerOf, describeRun, E2eEnvironment, expectNoSecretLeak, ociArchiveOf, startEnvironment, synthesize, usernamePasswordSecret,
 } from './environment';
 import { RecordingRegistry } from './fixtures';
-import { pushImage, singleImage, tarGz, writeOciLayout } from './oci';
+import { pushImage, singleImage, tarGz } from './oci';
 import { PodResult } from './runner';
 import {
   BuildahBuildJob, BuildContext, ImageArchive, KanikoBuildJob, RegistryCredentials, SkopeoPromoteJob, TarPushJob,
@@ -87,10 +85,7 @@ describe('credentials per registry', () => {
 
   test('TarPushJob: combine() pushes to two registries, each with its own robot', async () => {
     const image = singleImage({ 'app.txt': 'from a tarball\n' });
-    const dir = join(env.dir, 'archive');
-    writeOciLayout(join(dir, 'layout'), image, 'latest');
-    hostSkopeo(env, ['copy', `oci:${join(dir, 'layout')}:latest`, `oci-archive:${join(dir, 'oci.tar')}:latest`]);
-    const archive = readFileSync(join(dir, 'oci.tar'));
+    const archive = ociArchiveOf(env, image, 'archive');
     const url = env.files.serve('/images/per-registry.tar', archive);
     clearRecords();
     const objects = synthesize(chart => new TarPushJob(chart, 'push', {

@@ -9,7 +9,7 @@ import { randomBytes } from 'crypto';
 import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { createServer as createHttpServer, request as httpRequest, IncomingMessage, Server, ServerResponse } from 'http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'https';
-import { AddressInfo, createServer as createNetServer } from 'net';
+import { AddressInfo, connect as connectSocket, createServer as createNetServer, Socket } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
@@ -305,6 +305,53 @@ export class RecordingRegistry {
     this.server.closeAllConnections();
     await new Promise<void>(ok => this.server.close(() => ok()));
     await this.backend.stop();
+  }
+}
+
+/**
+ * An HTTP proxy on 127.0.0.1 that tunnels `CONNECT host:port` (how curl reaches an https URL through
+ * `HTTPS_PROXY`) and records each tunnel's target; anything else is answered 405 and recorded too.
+ */
+export class TunnelProxy {
+  public static async start(): Promise<TunnelProxy> {
+    const proxy = new TunnelProxy(createHttpServer((req, res) => {
+      proxy.requests.push(`${req.method} ${req.url}`);
+      res.writeHead(405).end();
+    }));
+    proxy.server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+      proxy.requests.push(`CONNECT ${req.url}`);
+      const [host, port] = req.url!.split(':');
+      const upstream = connectSocket(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      proxy.tunnels.add(client).add(upstream);
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>(ok => proxy.server.listen(0, '127.0.0.1', ok));
+    return proxy;
+  }
+
+  /** Every request, in arrival order: `CONNECT host:port` or `METHOD url`. */
+  public readonly requests: string[] = [];
+  private readonly tunnels = new Set<Socket>();
+
+  private constructor(private readonly server: Server) {}
+
+  /** `http://127.0.0.1:<port>`, the value of HTTPS_PROXY. */
+  public get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  public async stop(): Promise<void> {
+    for (const socket of this.tunnels) {
+      socket.destroy();
+    }
+    this.server.closeAllConnections();
+    await new Promise<void>(ok => this.server.close(() => ok()));
   }
 }
 

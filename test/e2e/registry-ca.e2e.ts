@@ -10,9 +10,9 @@ import { createHash } from 'crypto';
 import { mkdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { containerOf, describeRun, E2eEnvironment, hostSkopeo, startEnvironment, synthesize } from './environment';
+import { containerOf, describeRun, E2eEnvironment, ociArchiveOf, startEnvironment, synthesize } from './environment';
 import { FileServer, privateCaCertificate, Registry } from './fixtures';
-import { pushImage, singleImage, tarGz, writeOciLayout } from './oci';
+import { pushImage, singleImage, tarGz } from './oci';
 import { PodResult } from './runner';
 import {
   BuildahBuildJob, BuildContext, ImageArchive, KanikoBuildJob, RegistryCertificateAuthority, SkopeoPromoteJob, TarPushJob,
@@ -96,10 +96,7 @@ describe('RegistryCertificateAuthority', () => {
   ])('TarPushJob %s', (_, trusted) => {
     test(trusted ? 'pushes the archive' : `fails with "${UNKNOWN_AUTHORITY}", pushing nothing`, async () => {
       const image = singleImage({ 'app.txt': `tar ${trusted}\n` });
-      const dir = join(env.dir, `archive-${trusted}`);
-      writeOciLayout(join(dir, 'layout'), image, 'latest');
-      hostSkopeo(env, ['copy', `oci:${join(dir, 'layout')}:latest`, `oci-archive:${join(dir, 'oci.tar')}:latest`]);
-      const archive = readFileSync(join(dir, 'oci.tar'));
+      const archive = ociArchiveOf(env, image, `archive-${trusted}`);
       const url = env.files.serve(`/images/ca-${trusted}.tar`, archive);
       const repository = `platform/tar-${trusted}`;
       const result = await run(synthesize(chart => new TarPushJob(chart, 'push', {
@@ -166,10 +163,7 @@ describe('RegistryCertificateAuthority', () => {
   ])('a download from a server with a private-CA certificate (TarPushJob, curl) %s', (_, trusted) => {
     test(trusted ? 'downloads and pushes' : 'fails in fetch-archive with curl\'s certificate error, pushing nothing', async () => {
       const image = singleImage({ 'app.txt': `download ${trusted}\n` });
-      const dir = join(env.dir, `download-${trusted}`);
-      writeOciLayout(join(dir, 'layout'), image, 'latest');
-      hostSkopeo(env, ['copy', `oci:${join(dir, 'layout')}:latest`, `oci-archive:${join(dir, 'oci.tar')}:latest`]);
-      const archive = readFileSync(join(dir, 'oci.tar'));
+      const archive = ociArchiveOf(env, image, `download-${trusted}`);
       const url = corpFiles.serve(`/images/download-${trusted}.tar`, archive);
       const repository = `platform/download-${trusted}`;
       const result = await run(synthesize(chart => new TarPushJob(chart, 'push', {
