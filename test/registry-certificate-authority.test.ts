@@ -1,6 +1,8 @@
+import { Chart, Testing } from 'cdk8s';
 import { describe, expect, test } from 'vitest';
 import {
-  BuildahBuildJob, BuildContext, CertificateAuthoritySource, KanikoBuildJob, RegistryCertificateAuthority, SkopeoPromoteJob, TarPushJob, ImageArchive,
+  BuildahBuildJob, BuildContext, CertificateAuthoritySource, ImageArchive, KanikoBuildJob, OciConnector, OciConnectorBuildJob,
+  RegistryCertificateAuthority, SkopeoPromoteJob, TarPushJob,
 } from '../src';
 import { container, newChart, synth, synthJob, volumeAt } from './util';
 
@@ -100,6 +102,18 @@ describe('RegistryCertificateAuthority', () => {
     expect(volumeAt(listed, fetch, '/etc/download-ca').volume.configMap.name).toBe('corp-ca');
     // the bundle for every registry is not used for downloads: curl would trust nothing else
     expect(container(build([CORP_CA]), 'fetch-context').env.map((e: any) => e.name)).not.toContain('CURL_CA_BUNDLE');
+  });
+
+  test('OciConnectorBuildJob: a bundle may only serve the context download; one BuildKit would ignore is refused', () => {
+    const build = (authorities: RegistryCertificateAuthority[]) => () => new OciConnectorBuildJob(new Chart(Testing.app(), 'test', { namespace: 'builds' }), 'abc', {
+      connector: OciConnector.fromName('harbor'),
+      context: BuildContext.fromUrl('https://artifacts.corp.io/abc.tar.gz'),
+      destinations: ['harbor.corp.io/test/abc:v1'],
+      certificateAuthorities: authorities,
+    });
+    expect(build([RegistryCertificateAuthority.fromConfigMap('corp-ca', 'ca.crt', { registries: ['artifacts.corp.io'] })])).not.toThrow();
+    expect(build([CORP_CA])).toThrow(/^certificateAuthorities\[0\]: got "corp-ca"; expected a bundle whose registries list only the context download host/);
+    expect(build([BASE_CA])).toThrow(/^certificateAuthorities\[0\]: got "base-tls"/);
   });
 
   test('without certificateAuthorities nothing is mounted', () => {
