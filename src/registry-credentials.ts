@@ -79,9 +79,10 @@ export class RegistryCredentials {
    * (`username` / `password` keys).
    *
    * An init container reads both keys through `secretKeyRef` (as `HARBOR_USERNAME` / `HARBOR_PASSWORD`) and
-   * writes a `config.json` with an entry for each registry the credentials are used for (the destinations,
-   * cache or source of the Job) and for each of `additionalRegistries`: name a private base image's registry
-   * there, or its pull fails.
+   * writes a `config.json` with an entry for each registry the credentials are used for (the destinations or
+   * the source of the Job) and for each of `additionalRegistries` (name a private base image's registry there,
+   * or its pull fails), or, with `registries`, for exactly those. A cache on a registry outside them is
+   * refused at synth time: the credentials are never written for a registry they were not given for.
    *
    * @param secretName name of the Secret in the Job's namespace
    * @param options the Secret's keys and any additional registries
