@@ -45,30 +45,28 @@ describe('env: HTTPS_PROXY on every container', () => {
     expect(containerOf(result, 'push').terminationMessage.trim()).toBe(`${env.intermediate.host}/platform/proxied:1@${image.digest}`);
   });
 
-  test('KanikoBuildJob: fetch-context downloads the context through the proxy', async () => {
-    const context = tarGz({ 'Dockerfile': 'FROM scratch\nCOPY app.txt /\n', 'app.txt': 'proxied context\n' });
-    const url = env.files.serve('/contexts/proxied.tar.gz', context);
+  /** Runs a KanikoBuildJob whose context `name` is downloaded by fetch-context, with `env`. */
+  async function buildContext(name: string, options: { env?: { [name: string]: kplus.EnvValue } }) {
+    const context = tarGz({ 'Dockerfile': 'FROM scratch\nCOPY app.txt /\n', 'app.txt': `${name}\n` });
+    const url = env.files.serve(`/contexts/${name}.tar.gz`, context);
     proxy.requests.length = 0;
     const result = await env.runner.run(synthesize(chart => new KanikoBuildJob(chart, 'build', {
       context: BuildContext.fromUrl(url, { sha256: createHash('sha256').update(context).digest('hex') }),
-      destinations: [`${env.intermediate.host}/build/proxied:1`],
+      destinations: [`${env.intermediate.host}/build/${name}:1`],
       insecureRegistries: [env.intermediate.host],
-      env: proxyEnv(),
+      ...options,
     })));
     expect(result.phase, describeRun(result)).toBe('Succeeded');
-    expect(proxy.requests).toEqual([`CONNECT ${new URL(url).host}`]);
+    return new URL(url).host;
+  }
+
+  test('KanikoBuildJob: fetch-context downloads the context through the proxy', async () => {
+    const host = await buildContext('proxied', { env: proxyEnv() });
+    expect(proxy.requests).toEqual([`CONNECT ${host}`]);
   });
 
   test('without the proxy variables nothing goes through the proxy', async () => {
-    const context = tarGz({ 'Dockerfile': 'FROM scratch\nCOPY app.txt /\n', 'app.txt': 'direct\n' });
-    const url = env.files.serve('/contexts/direct.tar.gz', context);
-    proxy.requests.length = 0;
-    const result = await env.runner.run(synthesize(chart => new KanikoBuildJob(chart, 'build', {
-      context: BuildContext.fromUrl(url, { sha256: createHash('sha256').update(context).digest('hex') }),
-      destinations: [`${env.intermediate.host}/build/direct:1`],
-      insecureRegistries: [env.intermediate.host],
-    })));
-    expect(result.phase, describeRun(result)).toBe('Succeeded');
+    await buildContext('direct', {});
     expect(proxy.requests).toEqual([]);
   });
 });
