@@ -15,7 +15,8 @@ import { FileServer, privateCaCertificate, Registry } from './fixtures';
 import { pushImage, singleImage, tarGz } from './oci';
 import { PodResult } from './runner';
 import {
-  BuildahBuildJob, BuildContext, ImageArchive, KanikoBuildJob, RegistryCertificateAuthority, SkopeoPromoteJob, TarPushJob,
+  BuildahBuildJob, BuildContext, ImageArchive, KanikoBuildJob, RegistryCertificateAuthority, SkopeoPromoteJob, TarPushJob, UnifiedImageJob,
+  UnifiedJobMode,
 } from '../../src';
 
 const CONTEXT = tarGz({ 'Dockerfile': 'FROM scratch\nCOPY app.txt /app.txt\n', 'app.txt': 'trusted through a private CA\n' });
@@ -179,6 +180,31 @@ describe('RegistryCertificateAuthority', () => {
         expect(containerOf(result, 'fetch-archive').stderr).toMatch(/SSL certificate problem: unable to get local issuer certificate|curl exit code 60/);
         expect(result.containers.map(c => c.name)).not.toContain('push');
         expect(await corp.repositories()).not.toContain(repository);
+      }
+    });
+  });
+
+  describe.each([
+    ['with the bundle for every registry', true],
+    ['without a bundle', false],
+  ])('UnifiedImageJob push_tar (skopeo in the unified tools image) %s', (_, trusted) => {
+    test(trusted ? 'pushes the archive' : `fails with "${UNKNOWN_AUTHORITY}", pushing nothing`, async () => {
+      const image = singleImage({ 'app.txt': `unified ${trusted}\n` });
+      const archive = ociArchiveOf(env, image, `unified-${trusted}`);
+      const url = env.files.serve(`/images/unified-ca-${trusted}.tar`, archive);
+      const repository = `platform/unified-${trusted}`;
+      const result = await run(synthesize(chart => new UnifiedImageJob(chart, 'unified', {
+        toolsImage: 'harbor.example.com/platform/unified-tools:1.0.0',
+        mode: UnifiedJobMode.PUSH_TAR,
+        archive: ImageArchive.fromUrl(url, { sha256: createHash('sha256').update(archive).digest('hex') }),
+        destinations: [`${corp.host}/${repository}:1`],
+        certificateAuthorities: trusted ? [RegistryCertificateAuthority.fromConfigMap('corp-ca')] : undefined,
+      })));
+      if (trusted) {
+        expect(result.phase, describeRun(result)).toBe('Succeeded');
+        expect(await corp.repositories()).toContain(repository);
+      } else {
+        await expectUntrusted(result, 'main-task-executor', repository);
       }
     });
   });
