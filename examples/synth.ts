@@ -12,6 +12,7 @@ import * as imageFactory from './image-factory';
 import * as kymaTags from './kyma-tags';
 import * as monorepoBatch from './monorepo-batch';
 import * as ociConnector from './oci-connector';
+import * as productionRegistries from './production-registries';
 import * as promote from './promote';
 import * as pushTar from './push-tar';
 import * as unified from './unified';
@@ -30,6 +31,7 @@ export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
   'monorepo-batch': monorepoBatch.build,
   'kyma-tags': kymaTags.build,
   'image-factory': imageFactory.build,
+  'production-registries': productionRegistries.build,
 };
 
 /** The YAML an example synthesizes. */

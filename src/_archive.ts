@@ -25,13 +25,14 @@ export function bindArchive(pod: ImageJobPod, archive: ImageArchive, sizeLimit: 
     ...(archive.sha256 ? [['IMAGE_TAR_SHA256', value(archive.sha256)] as [string, kplus.EnvValue]] : []),
     ...(archive.allowInsecureHttp ? [['ALLOW_INSECURE_HTTP', value('true')] as [string, kplus.EnvValue]] : []),
   ] : [];
+  const trust = archive.source === ImageArchiveSource.URL ? pod.downloadTrust(archive.location) : { env: [], mounts: [] };
   const source = archive.source === ImageArchiveSource.URL
     ? { path: '/archive/image.tar', mount: { path: '/archive', volume: pod.emptyDir('archive', sizeLimit) } }
     : { path: `/archive-source/${archive.location}`, mount: { path: '/archive-source', volume: pod.claimVolume('archive-source', archive.claimName!), readOnly: true } };
   const location: Env = [['ARCHIVE_PATH', value(source.path)], ['ARCHIVE_FORMAT', value(archive.format)]];
 
   if (!fetchInInit) {
-    return { env: [...download, ...location], mounts: [source.mount] };
+    return { env: [...download, ...trust.env, ...location], mounts: [source.mount, ...trust.mounts] };
   }
   const detect = archive.format === ArchiveFormat.AUTO;
   if (download.length === 0 && !detect) {
@@ -46,8 +47,8 @@ export function bindArchive(pod: ImageJobPod, archive: ImageArchive, sizeLimit: 
     name: 'fetch-archive',
     image: pod.images.downloadHelper,
     script: FETCH_ARCHIVE_SCRIPT,
-    env: [...download, ...location, ...formatFile],
-    mounts: dedupe([source.mount, info.mount]),
+    env: [...download, ...trust.env, ...location, ...formatFile],
+    mounts: dedupe([source.mount, info.mount, ...trust.mounts]),
     profile: ContainerProfile.RESTRICTED,
     resources: HELPER_RESOURCES,
   }, true);

@@ -160,8 +160,8 @@ export interface BuildPodSpec {
  */
 export function prepareBuildPod(pod: ImageJobPod, props: BuildJobOptions, spec: BuildPodSpec): BuildPod {
   const [first, ...others] = spec.buildDestinations;
-  const buildRegistries = [...spec.buildDestinations.map(d => d.registry), ...(spec.cacheRepository ? [spec.cacheRepository.registry] : [])];
-  const buildAuth = provideCredentials(pod, props.credentials, 'build', buildRegistries);
+  const cache = spec.cacheRepository ? [{ prop: 'cache.repository', registry: spec.cacheRepository.registry }] : [];
+  const buildAuth = provideCredentials(pod, props.credentials, 'build', spec.buildDestinations.map(d => d.registry), cache);
   const promotionAuth = props.promotion
     ? provideCredentials(pod, props.promotion.credentials, 'promotion', spec.promotionDestinations.map(d => d.registry))
     : undefined;
@@ -218,6 +218,7 @@ function addPromotion(pod: ImageJobPod, spec: PromotionSpec): void {
       [INTERMEDIATE_NAMES.tag, value(spec.first.tag!)],
       ['SOURCE_DIGEST_FILE', value(DIGEST_FILE)],
     ],
+    sourceRegistry: spec.first.registry,
     destinations: spec.destinations,
     settings: {
       copyAllPlatforms: true,

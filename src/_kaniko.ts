@@ -1,4 +1,5 @@
 import { BuildInputs, buildInputFlags, checkExtraArgs } from './_build';
+import { ImageJobPod, Mount } from './_pod';
 import { KANIKO_EXECUTOR_FLAGS } from './_tool-flags';
 import { checkRegistryHost } from './_validate';
 
@@ -35,7 +36,20 @@ const KANIKO_MANAGED_FLAGS: { [flag: string]: string } = {
   '--cache-repo': 'cache',
   '--cache-ttl': 'cache',
   '--insecure-registry': 'insecureRegistries',
+  '--registry-certificate': 'certificateAuthorities',
 };
+
+/**
+ * Where kaniko's CA bundles are mounted: kaniko reads no certs.d, it takes `--registry-certificate <host>=<file>`.
+ * Mount points are on kaniko's ignore list, so the bundles never enter the image it builds.
+ */
+const KANIKO_CERTS_DIR = '/etc/kaniko/registry-certs';
+
+/** kaniko's trust in the CA bundles for `registries`: its `--registry-certificate` flags and their read-only mounts. */
+export function kanikoTrust(pod: ImageJobPod, registries: string[]): { flags: string[]; mounts: Mount[] } {
+  const cas = pod.registryCas([...new Set(registries)], KANIKO_CERTS_DIR);
+  return { flags: cas.map(ca => `--registry-certificate=${ca.host}=${ca.file}`), mounts: cas.map(ca => ca.mount) };
+}
 
 
 /** The build inputs every kaniko-based construct shares. */

@@ -3,10 +3,13 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { applyJobName, initialJobName } from './_job-name';
 import { kplusTolerations } from './_kplus-props';
+import { registryKey } from './_registry';
 import { ResolvedToolImages, resolveToolImages } from './_tool-images';
-import { checkInteger, checkLabelKey, checkLabelValue, checkObjectName, checkWholeSeconds, invalid, sortedEntries } from './_validate';
+import { checkEnvName, checkInteger, checkLabelKey, checkLabelValue, checkObjectName, checkWholeSeconds, invalid, sortedEntries } from './_validate';
 import { ArgoCd } from './argo-cd';
 import { ContainerNaming, ImageJobOptions, PodSecurityLevel } from './image-job';
+import { PodEnvValue } from './pod-env-value';
+import { CertificateAuthoritySource, RegistryCertificateAuthority } from './registry-certificate-authority';
 
 /** The uid and gid of every non-root helper container (the distroless "nonroot" user). */
 export const NON_ROOT_ID = 65532;
@@ -89,6 +92,25 @@ export interface ContainerSpec {
   readonly mounts: Mount[];
   readonly profile: ContainerProfile;
   readonly resources: kplus.ContainerResources;
+  /**
+   * The registries a containers/image tool (skopeo, buildah) in this container talks to: their CA bundles are
+   * mounted in its per-host certificate directories (`/etc/containers/certs.d/<host>/ca.crt`).
+   */
+  readonly registries?: string[];
+}
+
+/** Where the CA bundle of a download's host is mounted for curl. */
+const DOWNLOAD_CA_DIR = '/etc/download-ca';
+
+/** containers/image's per-host certificate directories, read by skopeo and buildah for every uid. */
+export const CONTAINERS_CERTS_DIR = '/etc/containers/certs.d';
+
+/** A registry's CA bundle as one tool sees it: the file, and the read-only mount that puts it there. */
+export interface RegistryCa {
+  readonly host: string;
+  /** `<root>/<host>/ca.crt`. */
+  readonly file: string;
+  readonly mount: Mount;
 }
 
 /** Small helper containers: enough for curl, tar and sh. */
@@ -129,7 +151,11 @@ export class ImageJobPod {
   private readonly scope: Construct;
   private readonly volumes = new Map<string, kplus.Volume>();
   private readonly secrets = new Map<string, kplus.ISecret>();
+  private readonly configMaps = new Map<string, kplus.IConfigMap>();
   private readonly naming: ContainerNaming;
+  private readonly authorities: RegistryCertificateAuthority[];
+  /** `env`: added to every container after its own variables. */
+  private readonly env: [string, kplus.EnvValue][];
 
   /**
    * @param indexedCompletions for an Indexed Job, its number of pods: the Job name must leave room for the
@@ -141,8 +167,9 @@ export class ImageJobPod {
     if (!Object.values(ContainerNaming).includes(this.naming)) {
       invalid('containerNaming', this.naming, 'expected ContainerNaming.LIBRARY or ContainerNaming.CLASSIC');
     }
-    const name = initialJobName(options.name, indexedCompletions);
+    const initialName = initialJobName(options.name, indexedCompletions);
     this.images = resolveToolImages(options.toolImages);
+    this.authorities = checkAuthorities(options.certificateAuthorities ?? []);
     const activeDeadline = options.activeDeadline ?? Duration.hours(1);
     checkWholeSeconds('activeDeadline', activeDeadline, 1);
     if (options.argoCd !== undefined && !(options.argoCd instanceof ArgoCd)) {
@@ -154,7 +181,7 @@ export class ImageJobPod {
       checkWholeSeconds('ttlAfterFinished', ttlAfterFinished, 0);
     }
     this.job = new kplus.Job(scope, 'Resource', {
-      metadata: name !== undefined ? { name } : undefined,
+      metadata: initialName !== undefined ? { name: initialName } : undefined,
       activeDeadline,
       backoffLimit: checkInteger('backoffLimit', options.backoffLimit ?? 1, 0, 100),
       ttlAfterFinished,
@@ -201,6 +228,39 @@ export class ImageJobPod {
     if (options.tolerations && options.tolerations.length > 0) {
       this.job.scheduling.tolerate(kplus.Node.tainted(...kplusTolerations(options.tolerations)));
     }
+    this.env = Object.keys(options.env ?? {}).sort().map(name => {
+      checkEnvName('env key', name);
+      const value = options.env![name];
+      if (!(value instanceof PodEnvValue)) {
+        invalid(`env.${name}`, value, 'expected a PodEnvValue such as PodEnvValue.fromValue("http://proxy.corp:3128") or PodEnvValue.fromSecret(name, key)');
+      }
+      return [name, value._bind(this)] as [string, kplus.EnvValue];
+    });
+    for (const [key, value] of sortedEntries('podLabels', options.podLabels, checkLabelKey)) {
+      checkLabelValue(`podLabels.${key}`, value);
+      this.job.podMetadata.addLabel(key, value);
+    }
+    for (const [key, value] of sortedEntries('podAnnotations', options.podAnnotations, checkLabelKey)) {
+      this.job.podMetadata.addAnnotation(key, value);
+    }
+    const patches: JsonPatch[] = [];
+    if (options.imagePullSecrets !== undefined) {
+      const names = options.imagePullSecrets.map((name, i) => checkObjectName(`imagePullSecrets[${i}]`, name));
+      patches.push(JsonPatch.add('/spec/template/spec/imagePullSecrets', [...new Set(names)].map(name => ({ name }))));
+    }
+    if (options.priorityClassName !== undefined) {
+      patches.push(JsonPatch.add('/spec/template/spec/priorityClassName', checkObjectName('priorityClassName', options.priorityClassName)));
+    }
+    if (options.runtimeClassName !== undefined) {
+      patches.push(JsonPatch.add('/spec/template/spec/runtimeClassName', checkObjectName('runtimeClassName', options.runtimeClassName)));
+    }
+    const affinity = affinityOf(options, new Map(nodeSelector), component);
+    if (affinity) {
+      patches.push(JsonPatch.add('/spec/template/spec/affinity', affinity));
+    }
+    if (patches.length > 0) {
+      ApiObject.of(this.job).addJsonPatch(...patches);
+    }
   }
 
   /** An emptyDir volume, created once per name. */
@@ -226,10 +286,19 @@ export class ImageJobPod {
       kplus.PersistentVolumeClaim.fromClaimName(this.scope, `Claim-${claimName}`, claimName), { name, readOnly: true }));
   }
 
+  /** A reference to an existing ConfigMap, created once per name. */
+  public configMap(configMapName: string): kplus.IConfigMap {
+    let configMap = this.configMaps.get(configMapName);
+    if (!configMap) {
+      configMap = kplus.ConfigMap.fromConfigMapName(this.scope, `ConfigMap-${configMapName}`, configMapName);
+      this.configMaps.set(configMapName, configMap);
+    }
+    return configMap;
+  }
+
   /** A volume holding every key of an existing ConfigMap as a file, created once per name. */
   public configMapVolume(name: string, configMapName: string): kplus.Volume {
-    return this.volume(name, () => kplus.Volume.fromConfigMap(this.scope, `Volume-${name}`,
-      kplus.ConfigMap.fromConfigMapName(this.scope, `ConfigMap-${configMapName}`, configMapName), { name }));
+    return this.volume(name, () => kplus.Volume.fromConfigMap(this.scope, `Volume-${name}`, this.configMap(configMapName), { name }));
   }
 
   /**
@@ -277,23 +346,83 @@ export class ImageJobPod {
     return secret;
   }
 
+  /**
+   * The CA bundles a tool talking to `registries` trusts, under `root` (`<root>/<host>/ca.crt`), sorted by host:
+   * every host of a bundle with `registries` (a base image's registry the Job cannot name), and each of
+   * `registries` for the bundle without.
+   */
+  public registryCas(registries: string[], root: string): RegistryCa[] {
+    const byHost = new Map<string, number>();
+    this.authorities.forEach((authority, i) => {
+      for (const host of authority.registries ?? []) {
+        byHost.set(host, i);
+      }
+    });
+    const everyRegistry = this.authorities.findIndex(a => a.registries === undefined);
+    if (everyRegistry >= 0) {
+      const listed = new Set([...byHost.keys()].map(registryKey));
+      for (const host of registries) {
+        if (!listed.has(registryKey(host))) {
+          byHost.set(host, everyRegistry);
+        }
+      }
+    }
+    return [...byHost.entries()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([host, i]) => {
+      const path = `${root}/${host}`;
+      return { host, file: `${path}/ca.crt`, mount: { path, volume: this.caVolume(i), readOnly: true } };
+    });
+  }
+
+  /**
+   * curl's trust for a download from `url`: `CURL_CA_BUNDLE` names the bundle whose `registries` list the URL's
+   * host, so curl trusts exactly that CA for it. Without such a bundle, the image's trust store (the bundle for
+   * every registry is not used for downloads: curl would then trust nothing else).
+   */
+  public downloadTrust(url: string): { env: [string, kplus.EnvValue][]; mounts: Mount[] } {
+    const host = registryKey(new URL(url).host);
+    const i = this.authorities.findIndex(a => (a.registries ?? []).some(r => registryKey(r) === host));
+    if (i < 0) {
+      return { env: [], mounts: [] };
+    }
+    return {
+      env: [['CURL_CA_BUNDLE', kplus.EnvValue.fromValue(`${DOWNLOAD_CA_DIR}/ca.crt`)]],
+      mounts: [{ path: DOWNLOAD_CA_DIR, volume: this.caVolume(i), readOnly: true }],
+    };
+  }
+
   /** Adds a confined container; init containers run in the order they are added. */
   public addContainer(spec: ContainerSpec, init: boolean): kplus.Container {
+    for (const [name] of this.env) {
+      if (spec.env.some(([own]) => own === name)) {
+        invalid(`env.${name}`, name, `expected a variable the construct does not manage; container ${spec.name} sets ${name} itself`);
+      }
+    }
     const props: kplus.ContainerProps = {
       name: this.containerName(spec.name),
       image: spec.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command: spec.script ? [spec.shell ?? '/bin/sh', '-c', spec.script] : spec.command,
       args: spec.args,
-      envVariables: Object.fromEntries(spec.env.map(([name, value]) => [name, literal(value)])),
+      envVariables: Object.fromEntries([...spec.env, ...this.env].map(([name, value]) => [name, literal(value)])),
       resources: spec.resources,
       securityContext: securityContextOf(spec.profile),
     };
     const container = init ? this.job.addInitContainer(props) : this.job.addContainer(props);
-    for (const mount of spec.mounts) {
+    const cas = spec.registries ? this.registryCas(spec.registries, CONTAINERS_CERTS_DIR).map(ca => ca.mount) : [];
+    for (const mount of [...spec.mounts, ...cas]) {
       container.mount(mount.path, mount.volume, { readOnly: mount.readOnly ?? false });
     }
     return container;
+  }
+
+  /** The volume of CA bundle `i`, its key projected as `ca.crt` (world-readable: certificates are public). */
+  private caVolume(i: number): kplus.Volume {
+    const authority = this.authorities[i];
+    const name = `registry-ca-${i}`;
+    const options = { name, items: { [authority.key]: { path: 'ca.crt' } }, defaultMode: 0o444 };
+    return this.volume(name, () => authority.source === CertificateAuthoritySource.SECRET
+      ? kplus.Volume.fromSecret(this.scope, `Volume-${name}`, this.secret(authority.name), options)
+      : kplus.Volume.fromConfigMap(this.scope, `Volume-${name}`, this.configMap(authority.name), options));
   }
 
   /** Makes `kubectl logs` and `kubectl exec` pick this container. */
@@ -321,6 +450,64 @@ function sameNameJobs(job: ApiObject): ApiObject[] {
   const namespace = job.metadata.namespace ?? '';
   return job.node.root.node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c) && c !== job
     && c.kind === job.kind && c.apiVersion === job.apiVersion && c.name === job.name && (c.metadata.namespace ?? '') === namespace);
+}
+
+/** Required node affinity (`nodeAffinity`, checked against `nodeSelector`) and the anti-affinity of `spreadAcrossNodes`. */
+function affinityOf(options: ImageJobOptions, nodeSelector: Map<string, string>, component: string): any {
+  const required = Object.keys(options.nodeAffinity ?? {}).sort().map(key => {
+    checkLabelKey('nodeAffinity key', key);
+    const values = options.nodeAffinity![key];
+    if (!Array.isArray(values) || values.length === 0) {
+      invalid(`nodeAffinity.${key}`, values, 'expected a non-empty list of label values');
+    }
+    values.forEach((v, i) => checkLabelValue(`nodeAffinity.${key}[${i}]`, v));
+    const selected = nodeSelector.get(key);
+    if (selected !== undefined && !values.includes(selected)) {
+      invalid(`nodeAffinity.${key}`, values, `expected to include "${selected}", which nodeSelector requires: no node could match both`);
+    }
+    return { key, operator: 'In', values: [...new Set(values)].sort() };
+  });
+  const affinity: any = {};
+  if (required.length > 0) {
+    affinity.nodeAffinity = { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: required }] } };
+  }
+  if (options.spreadAcrossNodes) {
+    affinity.podAntiAffinity = {
+      preferredDuringSchedulingIgnoredDuringExecution: [{
+        weight: 100,
+        podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'app.kubernetes.io/component': component } } },
+      }],
+    };
+  }
+  return Object.keys(affinity).length > 0 ? affinity : undefined;
+}
+
+/** At most one bundle for every registry, and each listed registry in one bundle only. */
+function checkAuthorities(authorities: RegistryCertificateAuthority[]): RegistryCertificateAuthority[] {
+  if (!Array.isArray(authorities)) {
+    invalid('certificateAuthorities', authorities, 'expected a list of RegistryCertificateAuthority.fromConfigMap() / fromSecret() bundles');
+  }
+  const owner = new Map<string, number>();
+  let everyRegistry: number | undefined;
+  authorities.forEach((authority, i) => {
+    if (!(authority instanceof RegistryCertificateAuthority)) {
+      invalid(`certificateAuthorities[${i}]`, authority, 'expected RegistryCertificateAuthority.fromConfigMap() or fromSecret()');
+    }
+    if (authority.registries === undefined) {
+      if (everyRegistry !== undefined) {
+        invalid(`certificateAuthorities[${i}]`, authority.name, `expected registries: certificateAuthorities[${everyRegistry}] is already the bundle for every registry`);
+      }
+      everyRegistry = i;
+    }
+    for (const host of authority.registries ?? []) {
+      const first = owner.get(registryKey(host));
+      if (first !== undefined) {
+        invalid(`certificateAuthorities[${i}].registries`, host, `expected each registry in one CA bundle only; it is also in certificateAuthorities[${first}] ("${authorities[first].name}")`);
+      }
+      owner.set(registryKey(host), i);
+    }
+  });
+  return authorities;
 }
 
 /** Env values already escaped for kubelet, whose `$(VAR)` references kubelet is meant to expand. */

@@ -40,3 +40,17 @@ export function registryKey(host: string): string {
   const lower = host.toLowerCase();
   return DOCKER_HUB_ALIASES.includes(lower) ? DOCKER_HUB : lower;
 }
+
+/** A non-empty list of distinct registry hosts, returned canonical; `example` ends the error for a missing list. */
+export function checkRegistryHosts(prop: string, hosts: string[], example: string): string[] {
+  if (!Array.isArray(hosts) || hosts.length === 0) {
+    invalid(prop, hosts, `expected a non-empty list of registry hosts such as ${example}`);
+  }
+  const checked = hosts.map((host, i) => checkRegistryHost(`${prop}[${i}]`, host));
+  checked.forEach((host, i) => {
+    if (checked.indexOf(host) !== i) {
+      invalid(`${prop}[${i}]`, hosts[i], 'expected each registry once');
+    }
+  });
+  return checked;
+}

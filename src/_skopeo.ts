@@ -61,6 +61,8 @@ export interface SkopeoContainerSpec {
   readonly script: string;
   /** Variables naming the source (or archive), before the shared ones. */
   readonly sourceEnv: Env;
+  /** The registry skopeo reads from, when it reads from one. */
+  readonly sourceRegistry?: string;
   readonly destinations: ImageReference[];
   readonly settings: SkopeoSettings;
   readonly resources: kplus.ContainerResources;
@@ -80,6 +82,7 @@ export function addSkopeoContainer(pod: ImageJobPod, spec: SkopeoContainerSpec):
     mounts: [...tmpMounts(pod.emptyDir('tmp', spec.tmpSizeLimit)), ...shared.mounts, ...(spec.extraMounts ?? [])],
     profile: ContainerProfile.RESTRICTED,
     resources: spec.resources,
+    registries: [...new Set([...(spec.sourceRegistry ? [spec.sourceRegistry] : []), ...spec.destinations.map(d => d.registry)])],
   }, false);
 }
 

@@ -501,7 +501,8 @@ class UrlContext extends BuildContext {
       ...(this.sha256 ? [['BUILD_CONTEXT_SHA256', value(this.sha256)] as [string, kplus.EnvValue]] : []),
       ...(this.allowInsecureHttp ? [['ALLOW_INSECURE_HTTP', value('true')] as [string, kplus.EnvValue]] : []),
     ];
-    return prepareInWorkspace(pod, options, env, []);
+    const trust = pod.downloadTrust(this.location);
+    return prepareInWorkspace(pod, options, [...env, ...trust.env], trust.mounts);
   }
 }
 

@@ -24,9 +24,12 @@ export interface BuildJobOptions extends ImageJobOptions {
   readonly destinations: string[];
 
   /**
-   * Credentials for the destinations and the cache, given to the builder as a docker `config.json` file.
-   * For private base images the file needs their registry too: list it in the docker-config Secret's
-   * `auths`, or in `fromUsernamePassword()`'s `additionalRegistries`.
+   * Credentials for the destinations and the cache, given to the builder as a docker `config.json` file that
+   * holds each credential only for its own registries. For private base images the file needs their registry
+   * too: list it in the docker-config Secret's `auths`, or in `fromUsernamePassword()`'s `additionalRegistries`
+   * or `registries`. A username/password credential without `registries` is for the destinations' registries
+   * only, and a cache repository on another registry is refused: give `registries` (the cache is then
+   * anonymous) or `RegistryCredentials.combine()` a credential for the cache's registry.
    *
    * @default RegistryCredentials.anonymous()
    */

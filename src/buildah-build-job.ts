@@ -283,6 +283,7 @@ export class BuildahBuildJob extends Construct implements IImageJob {
       mounts,
       profile: ContainerProfile.BUILDAH_BUILDER,
       resources: kplusResources(props.resources, BUILDER_RESOURCES),
+      registries: [...new Set([...this.buildDestinations.map(d => d.registry), ...(cacheRepository ? [cacheRepository.registry] : [])])],
     }, props.promotion !== undefined);
     pod.unconfineAppArmor('build');
 

@@ -14,6 +14,9 @@ import { BuildkitMode, BuildkitSecret, CacheMode } from './buildkit-options';
 import { IImageJob, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
 
+/** Where the CA bundles of the registries are mounted, `<dir>/<host>/ca.crt`, for the script's buildkitd.toml. */
+const REGISTRY_CA_DIR = '/etc/buildkit-certs';
+
 /** A BuildKit layer cache: a separate cache image in a registry, or metadata inline in the pushed image. */
 export interface BuildkitCacheOptions {
   /**
@@ -91,7 +94,8 @@ export interface BuildkitBuildJobProps extends BuildJobOptions {
  *
  * Pod: [compose-*-auth] → [fetch-context] → BuildKit (`build`), then with `promotion` a skopeo container
  * (`promote`). The credentials are BuildKit's docker `config.json`; registries in `insecureRegistries` are
- * written into a `buildkitd.toml` (plain http, unverified certificate) by the container's script. It writes
+ * written into a `buildkitd.toml` (plain http, unverified certificate) by the container's script, and so is each
+ * registry's CA bundle from `certificateAuthorities` (`ca = [...]`). It writes
  * `<destination>@<digest>` lines to its termination message (the index digest for several platforms) and the
  * digest to a file the promoter copies by. Rootless BuildKit needs Unconfined seccomp and AppArmor, privileged
  * BuildKit a privileged container: Pod Security `privileged` either way.
@@ -148,7 +152,12 @@ export class BuildkitBuildJob extends Construct implements IImageJob {
     const { first, firstEnv, firstReference, others, buildAuth, binding, results } = build;
     const layout = buildkitLayout(this.mode);
     const state = pod.emptyDir('buildkit-state', props.stateSizeLimit ?? Size.gibibytes(20));
-    const configMounts: Mount[] = buildAuth ? [{ path: layout.dockerConfig, volume: buildAuth, readOnly: true }] : [];
+    const registries = [...new Set([...this.buildDestinations.map(d => d.registry), ...(cache.repository ? [cache.repository.registry] : [])])];
+    const registryCas = pod.registryCas(registries, REGISTRY_CA_DIR);
+    const configMounts: Mount[] = [
+      ...(buildAuth ? [{ path: layout.dockerConfig, volume: buildAuth, readOnly: true }] : []),
+      ...registryCas.map(ca => ca.mount),
+    ];
     const value = kplus.EnvValue.fromValue;
     addBuildkitContainer(pod, {
       construct: 'BuildkitBuildJob',
@@ -173,6 +182,7 @@ export class BuildkitBuildJob extends Construct implements IImageJob {
         ['DIGEST_FILE', value(DIGEST_FILE)],
         ['BUILDKITD_CONFIG', value(`${layout.state}/buildkitd.toml`)],
         ...(insecureRegistries.length > 0 ? [['INSECURE_REGISTRIES', value(insecureRegistries.join(' '))] as [string, kplus.EnvValue]] : []),
+        ...(registryCas.length > 0 ? [['REGISTRY_CA_DIR', value(REGISTRY_CA_DIR)] as [string, kplus.EnvValue]] : []),
       ],
       init: props.promotion !== undefined,
       resources: props.resources,

@@ -4,6 +4,8 @@ import { IConstruct } from 'constructs';
 import { ArgoCd } from './argo-cd';
 import { ImageReference } from './image-reference';
 import { JobName } from './job-name';
+import { PodEnvValue } from './pod-env-value';
+import { RegistryCertificateAuthority } from './registry-certificate-authority';
 import { Toleration } from './toleration';
 import { ToolImagesOptions } from './tool-images';
 import { ToolResources } from './tool-resources';
@@ -160,6 +162,80 @@ export interface ImageJobOptions {
    * @default - the images pinned in `ToolImages`
    */
   readonly toolImages?: ToolImagesOptions;
+
+  /**
+   * Private certificate authorities the registry tools trust, each for its `registries` or (at most one bundle
+   * without `registries`) for every registry the Job names. Mounted read-only into the skopeo, buildah and
+   * kaniko containers; verification stays on. Registries reached without TLS verification are a separate,
+   * explicit choice (`insecureRegistries`, `destinationTlsVerify`).
+   *
+   * @default - the tool images' system trust stores only
+   */
+  readonly certificateAuthorities?: RegistryCertificateAuthority[];
+
+  /**
+   * Environment variables set on every container of the pod (init containers included), values or Secret /
+   * ConfigMap references: typically `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` and their lower-case forms. curl
+   * reads the lower-case `http_proxy` (never upper-case `HTTP_PROXY`), `HTTPS_PROXY`/`https_proxy` and
+   * `NO_PROXY`/`no_proxy`; skopeo, buildah, kaniko and BuildKit (Go) read `HTTPS_PROXY`, `HTTP_PROXY` and
+   * `NO_PROXY`, upper-case first then lower-case. Set both forms. A name a container already sets (such as
+   * `DOCKER_CONFIG` or `CURL_CA_BUNDLE`) is refused.
+   *
+   * @default - only the variables each container needs
+   */
+  readonly env?: { [name: string]: PodEnvValue };
+
+  /**
+   * Secrets (`kubernetes.io/dockerconfigjson`) the kubelet uses to pull the tool images, e.g. from a mirror.
+   * They never reach the containers.
+   *
+   * @default - the service account's image pull secrets
+   */
+  readonly imagePullSecrets?: string[];
+
+  /**
+   * The pod's `priorityClassName`.
+   *
+   * @default - the cluster's default priority
+   */
+  readonly priorityClassName?: string;
+
+  /**
+   * The pod's `runtimeClassName`, e.g. a sandboxed runtime (gVisor, Kata) for builders.
+   *
+   * @default - the cluster's default runtime
+   */
+  readonly runtimeClassName?: string;
+
+  /**
+   * Labels for the pod template only (not the Job), e.g. for network policies or cost allocation.
+   *
+   * @default - only the Job's labels (`jobLabels` and the library's)
+   */
+  readonly podLabels?: { [key: string]: string };
+
+  /**
+   * Annotations for the pod template only (not the Job), e.g. a service mesh opt-out.
+   *
+   * @default - only the Job's annotations and `kubectl.kubernetes.io/default-container`
+   */
+  readonly podAnnotations?: { [key: string]: string };
+
+  /**
+   * Required node affinity: for each node label, the values one of which the node must carry (`In`). Contradicting
+   * `nodeSelector` (a value it sets missing here) is refused.
+   *
+   * @default - no node affinity
+   */
+  readonly nodeAffinity?: { [labelKey: string]: string[] };
+
+  /**
+   * Prefer nodes that run no other pod of the same kind of Job (pod anti-affinity on
+   * `app.kubernetes.io/component`, per `kubernetes.io/hostname`), spreading batch builds.
+   *
+   * @default false
+   */
+  readonly spreadAcrossNodes?: boolean;
 }
 
 /** What every construct of this library exposes. */

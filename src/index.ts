@@ -1,5 +1,7 @@
 export * from './image-reference';
 export * from './registry-credentials';
+export * from './registry-certificate-authority';
+export * from './pod-env-value';
 export * from './build-context';
 export * from './build-job-options';
 export * from './image-archive';

@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { cacheRepositoryOf, withCommit } from './_build';
 import { provideCredentials } from './_credentials';
 import { checkJobName } from './_job-name';
-import { kanikoFlags } from './_kaniko';
+import { kanikoFlags, kanikoTrust } from './_kaniko';
 import { kplusResources } from './_kplus-props';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { combineDestinations } from './_refs';
@@ -124,9 +124,9 @@ export interface KanikoBuildBatchProps extends ImageJobOptions {
   readonly maxArchiveBytes?: number;
 
   /**
-   * Credentials for the registries and the cache. For private base images the `config.json` needs their
-   * registry too: list it in the docker-config Secret's `auths`, or in `fromUsernamePassword()`'s
-   * `additionalRegistries`.
+   * Credentials for the registries and the cache, each only for its own registries (see
+   * `BuildJobOptions.credentials`). For private base images the `config.json` needs their registry too: list
+   * it in the docker-config Secret's `auths`, or in `fromUsernamePassword()`'s `additionalRegistries`.
    *
    * @default RegistryCredentials.anonymous()
    */
@@ -398,8 +398,8 @@ export class KanikoBuildBatch extends Construct {
     }
 
     const pod = new ImageJobPod(this, props, 'kaniko-build-batch', this.podSecurityLevel, planned.length);
-    const registries = [...new Set([...planned.flatMap(p => p.destinations.map(d => ImageReference._parseFor('destinations', d).registry)), ...cacheRepos.map(r => r.registry)])];
-    const auth = provideCredentials(pod, props.credentials, 'build', registries);
+    const registries = [...new Set(planned.flatMap(p => p.destinations.map(d => ImageReference._parseFor('destinations', d).registry)))];
+    const auth = provideCredentials(pod, props.credentials, 'build', registries, cacheRepos.map(r => ({ prop: 'cache.repository', registry: r.registry })));
     const workspace = pod.emptyDir('workspace', props.contextSizeLimit ?? Size.gibibytes(2));
     const archives: Mount[] = planned.map((p, i) => {
       const packed = p.context._packed(dockerfile)!;
@@ -422,7 +422,8 @@ export class KanikoBuildBatch extends Construct {
     }, true);
 
     const results = pod.emptyDir('results', Size.mebibytes(1));
-    const mounts: Mount[] = [{ path: '/workspace', volume: workspace }, { path: '/results', volume: results }];
+    const trust = kanikoTrust(pod, [...registries, ...cacheRepos.map(r => r.registry)]);
+    const mounts: Mount[] = [{ path: '/workspace', volume: workspace }, { path: '/results', volume: results }, ...trust.mounts];
     if (auth) {
       mounts.push({ path: '/kaniko/.docker', volume: auth, readOnly: true });
     }
@@ -438,6 +439,7 @@ export class KanikoBuildBatch extends Construct {
         '--dockerfile=/workspace/context/$(DOCKERFILE_PATH)',
         '--digest-file=/results/digest',
         '--image-name-with-digest-file=/dev/termination-log',
+        ...trust.flags.map(escapeKubeletExpansion),
         ...kaniko.flags.map(escapeKubeletExpansion),
       ],
       env: [

@@ -2,7 +2,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { cacheRepositoryOf, checkBuildContext, DIGEST_FILE, finishBuildPod, prepareBuildPod, RESULTS_DIR, withCommit } from './_build';
-import { kanikoFlags } from './_kaniko';
+import { kanikoFlags, kanikoTrust } from './_kaniko';
 import { kplusResources } from './_kplus-props';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
@@ -118,7 +118,8 @@ export class KanikoBuildJob extends Construct implements IImageJob {
     const { first, firstEnv, firstReference, others, buildAuth, binding, results } = build;
 
     const value = kplus.EnvValue.fromValue;
-    const mounts: Mount[] = [...binding.mounts, { path: RESULTS_DIR, volume: results }];
+    const trust = kanikoTrust(pod, [...this.buildDestinations.map(d => d.registry), ...(cacheRepository ? [cacheRepository.registry] : [])]);
+    const mounts: Mount[] = [...binding.mounts, { path: RESULTS_DIR, volume: results }, ...trust.mounts];
     if (buildAuth) {
       mounts.push({ path: '/kaniko/.docker', volume: buildAuth, readOnly: true });
     }
@@ -128,6 +129,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
       ...others.map(d => `--destination=${d}`),
       `--digest-file=${DIGEST_FILE}`,
       '--image-name-with-digest-file=/dev/termination-log',
+      ...trust.flags.map(escapeKubeletExpansion),
       ...kaniko.flags.map(escapeKubeletExpansion),
     ];
     pod.addContainer({

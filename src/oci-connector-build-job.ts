@@ -7,7 +7,7 @@ import { parseDestinations } from './_refs';
 import { registryKey } from './_registry';
 import { BUILDKIT_BUILD_SCRIPT } from './_scripts';
 import { checkOneOf, checkRelativePath, invalid } from './_validate';
-import { BuildContext } from './build-context';
+import { BuildContext, BuildContextSource } from './build-context';
 import { BuildkitMode, BuildkitSecret, CacheMode } from './buildkit-options';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
@@ -214,6 +214,7 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
     const cacheArgs = this.cacheArgs(props, proxy, upstream);
     const secrets = checkSecrets(props.secrets ?? []);
 
+    checkDownloadOnlyAuthorities(props);
     const pod = new ImageJobPod(this, props, 'oci-connector-build', this.podSecurityLevel);
     this.job = pod.job;
     const tokenExpiration = proxy.tokenExpiration(this.job.activeDeadline!.toSeconds());
@@ -405,4 +406,20 @@ class ServiceAccountSubject extends Construct implements kplus.ISubject {
   public toSubjectConfiguration(): kplus.SubjectConfiguration {
     return { apiGroup: '', kind: 'ServiceAccount', name: this.serviceAccountName, namespace: this.namespace };
   }
+}
+
+/**
+ * BuildKit reads its registry CAs from the connector's `buildkitd.toml` (published by connectors-csi), which this
+ * construct does not write: a CA bundle here may only serve the context download (`BuildContext.fromUrl`).
+ */
+function checkDownloadOnlyAuthorities(props: OciConnectorBuildJobProps): void {
+  const location = props.context?.source === BuildContextSource.URL ? props.context.location : undefined;
+  const downloadHost = location ? new URL(location).host : undefined;
+  (props.certificateAuthorities ?? []).forEach((authority, i) => {
+    const registries = authority?.registries;
+    if (!registries || registries.some(host => host !== downloadHost)) {
+      invalid(`certificateAuthorities[${i}]`, authority?.name ?? authority,
+        'expected a bundle whose registries list only the context download host: BuildKit here trusts the registry CAs of the connector\'s buildkitd.toml');
+    }
+  });
 }

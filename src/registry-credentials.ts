@@ -1,4 +1,4 @@
-import { checkRegistryHost } from './_registry';
+import { checkRegistryHost, checkRegistryHosts, registryKey } from './_registry';
 import { checkObjectName, checkSecretKey, invalid } from './_validate';
 
 /** Options for `RegistryCredentials.fromUsernamePassword()`. */
@@ -25,6 +25,17 @@ export interface UsernamePasswordOptions {
    * @default - none: only the registries the Job pushes to or reads from
    */
   readonly additionalRegistries?: string[];
+
+  /**
+   * The only registries these credentials are for, as `host[:port]`: the composed `config.json` has an entry
+   * for each of them and for no other registry. A registry the Job uses that is not listed (a cache, a public
+   * base image's registry) is reached anonymously. Required to `combine()` credentials.
+   *
+   * @default - the registries the Job pushes to (or, for a source, reads from) with these credentials, plus
+   * `additionalRegistries`; any other registry the tool contacts with them (a cache repository elsewhere) is
+   * refused at synth time
+   */
+  readonly registries?: string[];
 }
 
 /** How a `RegistryCredentials` value reaches the tools. */
@@ -35,6 +46,8 @@ export enum CredentialsSource {
   DOCKER_CONFIG_SECRET = 'docker-config-secret',
   /** A Secret holding a user name and a password, composed into a `config.json` by an init step. */
   USERNAME_PASSWORD_SECRET = 'username-password-secret',
+  /** Several username/password Secrets, each composed into the `config.json` for its own registries only. */
+  PER_REGISTRY = 'per-registry',
 }
 
 
@@ -66,9 +79,10 @@ export class RegistryCredentials {
    * (`username` / `password` keys).
    *
    * An init container reads both keys through `secretKeyRef` (as `HARBOR_USERNAME` / `HARBOR_PASSWORD`) and
-   * writes a `config.json` with an entry for each registry the credentials are used for (the destinations,
-   * cache or source of the Job) and for each of `additionalRegistries`: name a private base image's registry
-   * there, or its pull fails.
+   * writes a `config.json` with an entry for each registry the credentials are used for (the destinations or
+   * the source of the Job) and for each of `additionalRegistries` (name a private base image's registry there,
+   * or its pull fails), or, with `registries`, for exactly those. A cache on a registry outside them is
+   * refused at synth time: the credentials are never written for a registry they were not given for.
    *
    * @param secretName name of the Secret in the Job's namespace
    * @param options the Secret's keys and any additional registries
@@ -85,7 +99,44 @@ export class RegistryCredentials {
       invalid('RegistryCredentials.fromUsernamePassword additionalRegistries', additional, 'expected a list of registry hosts such as ["private.corp.io"]');
     }
     const additionalRegistries = additional.map((host, i) => checkRegistryHost(`RegistryCredentials.fromUsernamePassword additionalRegistries[${i}]`, host));
-    return new RegistryCredentials(CredentialsSource.USERNAME_PASSWORD_SECRET, secretName, undefined, usernameKey, passwordKey, additionalRegistries);
+    const registries = options.registries === undefined ? undefined : checkRegistryHosts('RegistryCredentials.fromUsernamePassword registries', options.registries, '["harbor.example.com"]');
+    if (registries && additionalRegistries.length > 0) {
+      invalid('RegistryCredentials.fromUsernamePassword additionalRegistries', additional, 'expected no additionalRegistries next to registries: list every registry in registries');
+    }
+    return new RegistryCredentials(CredentialsSource.USERNAME_PASSWORD_SECRET, secretName, undefined, usernameKey, passwordKey, additionalRegistries,
+      registries);
+  }
+
+  /**
+   * Several credentials, each only for its own registries: one `config.json` is composed with each user
+   * name and password written only under the hosts of its own `registries`, so no registry ever receives
+   * another registry's credentials. A registry the Job uses that none of them lists is reached anonymously.
+   *
+   * @example RegistryCredentials.combine([
+   *   RegistryCredentials.fromUsernamePassword('harbor-robot', { registries: ['harbor.example.com'] }),
+   *   RegistryCredentials.fromUsernamePassword('cache-robot', { registries: ['cache.internal:5000'] }),
+   * ])
+   * @param credentials `fromUsernamePassword()` credentials, each with `registries`; a registry may appear in only one
+   */
+  public static combine(credentials: RegistryCredentials[]): RegistryCredentials {
+    if (!Array.isArray(credentials) || credentials.length === 0) {
+      invalid('RegistryCredentials.combine credentials', credentials, 'expected a non-empty list of fromUsernamePassword() credentials, each with registries');
+    }
+    const owner = new Map<string, number>();
+    credentials.forEach((part, i) => {
+      if (!(part instanceof RegistryCredentials) || part.source !== CredentialsSource.USERNAME_PASSWORD_SECRET || !part.registries) {
+        invalid(`RegistryCredentials.combine credentials[${i}]`, part?.secretName ?? part?.source ?? part,
+          'expected RegistryCredentials.fromUsernamePassword(secretName, { registries: [...] }); a docker-config Secret already holds one entry per registry and cannot be merged');
+      }
+      for (const host of part.registries) {
+        const first = owner.get(registryKey(host));
+        if (first !== undefined) {
+          invalid(`RegistryCredentials.combine credentials[${i}].registries`, host, `expected each registry in one credential only; it is also in credentials[${first}] (Secret "${credentials[first].secretName}")`);
+        }
+        owner.set(registryKey(host), i);
+      }
+    });
+    return new RegistryCredentials(CredentialsSource.PER_REGISTRY, undefined, undefined, undefined, undefined, [], undefined, [...credentials]);
   }
 
   /** No credentials: the registry allows anonymous access. */
@@ -130,10 +181,22 @@ export class RegistryCredentials {
    */
   public readonly additionalRegistries: string[];
 
+  /**
+   * The only registries these credentials are for (`fromUsernamePassword()`'s `registries`), canonical.
+   *
+   * @default - the registries the Job uses them for, plus `additionalRegistries`
+   */
+  public readonly registries?: string[];
+
+  /** The credentials `combine()` joined, each for its own registries; empty otherwise. */
+  public readonly combined: RegistryCredentials[];
+
   private constructor(source: CredentialsSource, secretName?: string, dockerConfigKey?: string, usernameKey?: string, passwordKey?: string,
-    additionalRegistries: string[] = []) {
+    additionalRegistries: string[] = [], registries?: string[], combined: RegistryCredentials[] = []) {
     this.source = source;
     this.additionalRegistries = additionalRegistries;
+    this.registries = registries;
+    this.combined = combined;
     this.secretName = secretName;
     this.dockerConfigKey = dockerConfigKey;
     this.usernameKey = usernameKey;

@@ -134,6 +134,7 @@ export class SkopeoPromoteJob extends Construct implements IImageJob {
       name: 'promote',
       script: PROMOTE_SCRIPT,
       sourceEnv: [['SOURCE_IMAGE', kplus.EnvValue.fromValue(this.source.toString())]],
+      sourceRegistry: this.source.registry,
       destinations: this.imageReferences,
       settings: {
         copyAllPlatforms: props.copyAllPlatforms ?? true,

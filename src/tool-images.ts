@@ -58,6 +58,17 @@ export interface ToolImagesOptions {
    * @default ToolImages.BUILDAH
    */
   readonly buildah?: string;
+
+  /**
+   * Registry mirrors for the default tool images, in one place: each key is an upstream registry (`ghcr.io`,
+   * `quay.io`, `docker.io`), each value the prefix that replaces it, e.g. a Harbor proxy-cache project
+   * `{ 'docker.io': 'harbor.corp.io/dockerhub', 'quay.io': 'harbor.corp.io/quay' }`: `docker.io/moby/buildkit:v0.34.0@sha256:…`
+   * becomes `harbor.corp.io/dockerhub/moby/buildkit:v0.34.0@sha256:…` (tag and digest kept). Images given
+   * explicitly above are used as given.
+   *
+   * @default - the upstream registries
+   */
+  readonly registryMirrors?: { [registry: string]: string };
 }
 
 /**

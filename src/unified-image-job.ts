@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { bindArchive, checkSizeLimit } from './_archive';
 import { DIRECTORY_SOURCES, requireContextSource } from './_build';
 import { provideCredentials } from './_credentials';
-import { kanikoFlags } from './_kaniko';
+import { kanikoFlags, kanikoTrust } from './_kaniko';
 import { kplusResources } from './_kplus-props';
 import { BUILDER_RESOURCES, ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { parseDestination, parseDestinations } from './_refs';
@@ -230,6 +230,8 @@ export class UnifiedImageJob extends Construct implements IImageJob {
       });
       sourceTlsVerify = !kaniko.insecureRegistries.includes(intermediate.registry);
       sourceAuth = provideCredentials(pod, props.buildCredentials, 'build', [intermediate.registry]);
+      const trust = kanikoTrust(pod, [intermediate.registry]);
+      mounts.push(...trust.mounts);
       // the main script prepares the context itself (prepare_context): no init container
       const binding = context._bind(pod, {
         workspaceSizeLimit: checkSizeLimit('contextSizeLimit', props.contextSizeLimit ?? Size.gibibytes(2)),
@@ -242,7 +244,7 @@ export class UnifiedImageJob extends Construct implements IImageJob {
         ['BUILD_IMAGE_NAME', value(intermediate.repository)],
         ['BUILD_IMAGE_TAG', value(intermediate.tag!)],
         ['SOURCE_DIGEST_FILE', value('/results/digest')],
-        ['KANIKO_ARGS', value(['--image-name-with-digest-file=/dev/termination-log', ...kaniko.flags].join('\n'))],
+        ['KANIKO_ARGS', value(['--image-name-with-digest-file=/dev/termination-log', ...trust.flags, ...kaniko.flags].join('\n'))],
         ['DOCKER_CONFIG', value('/kaniko/.docker')],
       );
       mounts.push(...binding.mounts, { path: '/results', volume: pod.emptyDir('results', Size.mebibytes(1)) });
@@ -277,6 +279,7 @@ export class UnifiedImageJob extends Construct implements IImageJob {
       mounts: [...mounts, ...tmpMounts(pod.emptyDir('tmp', tmpSizeLimit)), ...shared.mounts],
       profile: building ? ContainerProfile.ROOT_BUILDER : ContainerProfile.RESTRICTED,
       resources: kplusResources(props.resources, building ? BUILDER_RESOURCES : SKOPEO_RESOURCES),
+      registries: [...new Set([...(intermediate ? [intermediate.registry] : []), ...destinations.map(d => d.registry)])],
     }, false);
     pod.setDefaultContainer('main-task-executor');
   }

@@ -1,7 +1,8 @@
 import { Size } from 'cdk8s';
 import { describe, expect, test } from 'vitest';
 import {
-  BuildContext, BuildkitBuildJob, BuildkitBuildJobProps, BuildkitMode, CacheMode, PodSecurityLevel, RegistryCredentials, ToolImages,
+  BuildContext, BuildkitBuildJob, BuildkitBuildJobProps, BuildkitMode, CacheMode, PodSecurityLevel, RegistryCertificateAuthority, RegistryCredentials,
+  ToolImages,
 } from '../src';
 import { container, containerNames, envOf, newChart, synthJob, volumeAt } from './util';
 import { BUILDKIT_DIRECT_BUILD_SCRIPT } from '../src/_scripts';
@@ -128,6 +129,20 @@ describe('BuildkitBuildJob', () => {
     expect(container(job, 'build').args.slice(-2)).toEqual([
       '--export-cache=type=inline', '--import-cache=type=registry,ref=registry.internal:5000/build/api:1.4.0',
     ]);
+  });
+
+  test('CA bundles are mounted per registry and named in the buildkitd.toml the script writes', () => {
+    const { job } = buildkit({
+      certificateAuthorities: [
+        RegistryCertificateAuthority.fromConfigMap('corp-ca'),
+        RegistryCertificateAuthority.fromSecret('base-tls', 'bundle.pem', { registries: ['base.corp.io'] }),
+      ],
+    });
+    const c = container(job, 'build');
+    expect(envOf(c).REGISTRY_CA_DIR).toBe('/etc/buildkit-certs');
+    expect(volumeAt(job, c, '/etc/buildkit-certs/registry.internal:5000').volume.configMap).toMatchObject({ name: 'corp-ca' });
+    expect(volumeAt(job, c, '/etc/buildkit-certs/base.corp.io').volume.secret).toMatchObject({ secretName: 'base-tls' });
+    expect(BUILDKIT_DIRECT_BUILD_SCRIPT).toContain('ca = ["%s"]');
   });
 
   test('cache: {} caches at <first repository>/cache:buildcache', () => {

@@ -281,10 +281,10 @@ describe('KanikoBuildJob', () => {
     expect(job.spec.template.spec.securityContext.fsGroup).toBe(65532);
   });
 
-  test('username/password credentials are composed for every registry they serve, cache included', () => {
+  test('username/password credentials are composed for every destination registry, and a cache elsewhere only when listed', () => {
     const { job } = kaniko({
       destinations: ['registry.internal:5000/build/api:1', 'mirror.internal/build/api:1'],
-      credentials: RegistryCredentials.fromUsernamePassword('build-credentials'),
+      credentials: RegistryCredentials.fromUsernamePassword('build-credentials', { additionalRegistries: ['cache.internal'] }),
       cache: { repository: 'cache.internal/build/api-cache' },
     });
     const compose = container(job, 'compose-build-auth');

@@ -9,7 +9,7 @@ import { Chart, Testing } from 'cdk8s';
 import { expect } from 'vitest';
 import { FileServer, Registry, removeScratch, requireTools, scratchDir, selfSignedCertificate } from './fixtures';
 import { prepareImages } from './images';
-import { singleImage, TestImage } from './oci';
+import { singleImage, TestImage, writeOciLayout } from './oci';
 import { ContainerResult, JobRunner, PodResult } from './runner';
 import { BUILDCTL_BUILD_FLAGS, KANIKO_EXECUTOR_FLAGS } from '../../src/_tool-flags';
 
@@ -164,4 +164,12 @@ export function hostSkopeo(env: E2eEnvironment, args: string[]): string {
   const result = spawnSync('skopeo', args, { encoding: 'utf8', env: { ...process.env, HOME: env.dir, TMPDIR: env.dir } });
   expect(result.status, `skopeo ${args.join(' ')}: ${result.stderr}`).toBe(0);
   return result.stdout;
+}
+
+/** `image` as an oci-archive tarball made by the host's skopeo from a hand-written layout (under `env.dir/<name>`). */
+export function ociArchiveOf(env: E2eEnvironment, image: TestImage, name: string): Buffer {
+  const dir = join(env.dir, name);
+  writeOciLayout(join(dir, 'layout'), image, 'latest');
+  hostSkopeo(env, ['copy', `oci:${join(dir, 'layout')}:latest`, `oci-archive:${join(dir, 'oci.tar')}:latest`]);
+  return readFileSync(join(dir, 'oci.tar'));
 }

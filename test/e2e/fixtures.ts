@@ -7,9 +7,9 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'http';
+import { createServer as createHttpServer, request as httpRequest, IncomingMessage, Server, ServerResponse } from 'http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'https';
-import { AddressInfo, createServer as createNetServer } from 'net';
+import { AddressInfo, connect as connectSocket, createServer as createNetServer, Socket } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
@@ -97,6 +97,25 @@ export function selfSignedCertificate(dir: string): { cert: string; key: string 
   return { cert, key };
 }
 
+/**
+ * A private CA (CA:TRUE, not trusted by any image stand-in) and a server certificate it issued for 127.0.0.1:
+ * the way a company's registry certificate is signed, unlike the self-signed test CA.
+ */
+export function privateCaCertificate(dir: string): { ca: string; cert: string; key: string } {
+  const ca = join(dir, 'private-ca.crt');
+  const caKey = join(dir, 'private-ca.key');
+  run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=cdk8s-image-jobs e2e private CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-keyout', caKey, '-out', ca]);
+  const cert = join(dir, 'server.crt');
+  const key = join(dir, 'server.key');
+  const csr = join(dir, 'server.csr');
+  const extensions = join(dir, 'server.ext');
+  writeFileSync(extensions, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', csr]);
+  run('openssl', ['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-days', '2', '-extfile', extensions, '-out', cert]);
+  return { ca, cert, key };
+}
+
 /** Stops a child process by its PID: SIGTERM, then SIGKILL after `graceMs`. */
 export async function stopProcess(child: ChildProcess, graceMs = 3000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) {
@@ -115,7 +134,8 @@ export async function stopProcess(child: ChildProcess, graceMs = 3000): Promise<
 
 /** Options for a registry. */
 export interface RegistryOptions {
-  readonly tls?: { cert: string; key: string };
+  /** The served certificate and key; `ca` is what the test trusts for it (default: the certificate itself). */
+  readonly tls?: { cert: string; key: string; ca?: string };
   readonly htpasswd?: { username: string; password: string };
 }
 
@@ -168,7 +188,7 @@ export class Registry {
       headers.authorization = `Basic ${Buffer.from(`${this.options.htpasswd.username}:${this.options.htpasswd.password}`).toString('base64')}`;
     }
     return new Promise((ok, fail) => {
-      const req = httpsRequest(`https://${this.host}${path}`, { headers, ca: readFileSync(this.options.tls!.cert) }, (res) => {
+      const req = httpsRequest(`https://${this.host}${path}`, { headers, ca: readFileSync(this.options.tls!.ca ?? this.options.tls!.cert) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', c => chunks.push(c));
         res.on('end', () => ok({ status: res.statusCode!, headers: res.headers as { [k: string]: string }, body: Buffer.concat(chunks) }));
@@ -205,6 +225,133 @@ export class Registry {
       await new Promise(ok => setTimeout(ok, 50));
     }
     throw new Error(`registry on ${this.host} did not become ready: ${readFileSync(this.logFile, 'utf8')}`);
+  }
+}
+
+/** One request a `RecordingRegistry` received, with the `Authorization` header it carried. */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly authorization?: string;
+}
+
+/**
+ * A plain-http registry that records the `Authorization` header of every request: a small proxy on 127.0.0.1 in
+ * front of its own Docker Distribution registry. With an `account` it acts like a basic-auth registry: a request
+ * without exactly that account's `Basic` header is recorded, then answered 401 with a `WWW-Authenticate: Basic`
+ * challenge (the way registries make clients send credentials). Without one it allows anonymous access but still
+ * challenges the `/v2/` ping without an `Authorization` header, as a registry with optional authentication does:
+ * a client holding any credential for it sends it from then on (and is recorded); an anonymous one goes on without.
+ */
+export class RecordingRegistry {
+  public static async start(dir: string, name: string, account?: { username: string; password: string }): Promise<RecordingRegistry> {
+    const backend = await Registry.start(dir, `${name}-backend`);
+    const [backendHost, backendPort] = backend.host.split(':');
+    const expected = account ? `Basic ${Buffer.from(`${account.username}:${account.password}`).toString('base64')}` : undefined;
+    const requests: RecordedRequest[] = [];
+    const server = createHttpServer((req, res) => {
+      requests.push({ method: req.method!, path: req.url!, authorization: req.headers.authorization });
+      const ping = req.url === '/v2/' && req.headers.authorization === undefined;
+      if (expected ? req.headers.authorization !== expected : ping) {
+        req.resume();
+        res.writeHead(401, {
+          'www-authenticate': `Basic realm="${name}"`,
+          'docker-distribution-api-version': 'registry/2.0',
+          'content-type': 'application/json',
+        });
+        res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}\n');
+        return;
+      }
+      // the Host header is forwarded, so the registry's Location headers point back at this proxy
+      const target = { host: backendHost, port: Number(backendPort), method: req.method, path: req.url, headers: req.headers };
+      const upstream = httpRequest(target, (response) => {
+        res.writeHead(response.statusCode!, response.headers);
+        response.pipe(res);
+      });
+      upstream.on('error', e => res.destroy(e));
+      req.pipe(upstream);
+    });
+    await new Promise<void>(ok => server.listen(0, '127.0.0.1', ok));
+    return new RecordingRegistry(`127.0.0.1:${(server.address() as AddressInfo).port}`, backend, server, requests);
+  }
+
+  private constructor(
+    /** `127.0.0.1:<port>` of the recording proxy: use it in image references and credentials. */
+    public readonly host: string,
+    /** The registry behind the proxy (push fixtures there directly: they are not recorded). */
+    public readonly backend: Registry,
+    private readonly server: Server,
+    /** Every request, in arrival order. */
+    public readonly requests: RecordedRequest[],
+  ) {}
+
+  /**
+   * The user names of every `Basic` header received (sorted, unique); other schemes appear whole. An empty
+   * `Basic` (`:`, which skopeo and buildah send after a challenge when they hold no credential) is anonymous.
+   */
+  public users(): string[] {
+    const users = new Set<string>();
+    for (const { authorization } of this.requests) {
+      const basic = /^Basic (.*)$/i.exec(authorization ?? '');
+      const decoded = basic ? Buffer.from(basic[1], 'base64').toString('utf8') : authorization;
+      if (decoded !== undefined && decoded !== ':') {
+        users.add(basic ? decoded.split(':')[0] : decoded);
+      }
+    }
+    return [...users].sort();
+  }
+
+  public async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>(ok => this.server.close(() => ok()));
+    await this.backend.stop();
+  }
+}
+
+/**
+ * An HTTP proxy on 127.0.0.1 that tunnels `CONNECT host:port` (how curl reaches an https URL through
+ * `HTTPS_PROXY`) and records each tunnel's target; anything else is answered 405 and recorded too.
+ */
+export class TunnelProxy {
+  public static async start(): Promise<TunnelProxy> {
+    const proxy = new TunnelProxy(createHttpServer((req, res) => {
+      proxy.requests.push(`${req.method} ${req.url}`);
+      res.writeHead(405).end();
+    }));
+    proxy.server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+      proxy.requests.push(`CONNECT ${req.url}`);
+      const [host, port] = req.url!.split(':');
+      const upstream = connectSocket(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      proxy.tunnels.add(client).add(upstream);
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>(ok => proxy.server.listen(0, '127.0.0.1', ok));
+    return proxy;
+  }
+
+  /** Every request, in arrival order: `CONNECT host:port` or `METHOD url`. */
+  public readonly requests: string[] = [];
+  private readonly tunnels = new Set<Socket>();
+
+  private constructor(private readonly server: Server) {}
+
+  /** `http://127.0.0.1:<port>`, the value of HTTPS_PROXY. */
+  public get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  public async stop(): Promise<void> {
+    for (const socket of this.tunnels) {
+      socket.destroy();
+    }
+    this.server.closeAllConnections();
+    await new Promise<void>(ok => this.server.close(() => ok()));
   }
 }
 

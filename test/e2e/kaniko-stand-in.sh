@@ -3,7 +3,7 @@
 # It parses its arguments like the executor's flag parser would, refusing flags the executor does not
 # have (the list is /kaniko/e2e/executor-flags, written from KANIKO_EXECUTOR_FLAGS in src/_tool-flags.ts), checks
 # the context directory and Dockerfile it is pointed at, pushes the prebuilt image /kaniko/e2e/prebuilt to
-# every --destination with skopeo (honouring --insecure-registry and $DOCKER_CONFIG/config.json), and
+# every --destination with skopeo (honouring --insecure-registry, --registry-certificate and $DOCKER_CONFIG/config.json), and
 # writes --digest-file and --image-name-with-digest-file the way kaniko does.
 set -eu
 flags=${KANIKO_STAND_IN_FLAGS:-/kaniko/e2e/executor-flags}
@@ -27,6 +27,7 @@ digest_file=''
 name_digest_file=''
 destinations=''
 insecure=''
+certificates=''
 seen=' '
 while [ $# -gt 0 ]; do
   arg=$1
@@ -76,6 +77,7 @@ while [ $# -gt 0 ]; do
     --digest-file) digest_file=$value ;;
     --image-name-with-digest-file) name_digest_file=$value ;;
     --insecure-registry) insecure="$insecure $value" ;;
+    --registry-certificate) certificates="$certificates $value" ;;
     --no-push | --tar-path) die "the stand-in only pushes; $name is not supported" ;;
     *) ;;
   esac
@@ -109,6 +111,11 @@ for destination in $destinations; do
   done
   set -- --preserve-digests --dest-tls-verify="$tls" --digestfile /tmp/stand-in-digest
   [ ! -f "$auth_file" ] || set -- "$@" --dest-authfile "$auth_file"
+  # --registry-certificate <host>=<file>: kaniko adds the file to its trust for that registry; skopeo reads a directory's *.crt
+  for certificate in $certificates; do
+    certificate_file=${certificate#*=}
+    [ "${certificate%%=*}" != "$registry" ] || set -- "$@" --dest-cert-dir "${certificate_file%/*}"
+  done
   /usr/bin/skopeo copy "$@" oci:/kaniko/e2e/prebuilt:latest "docker://$destination" || die "error pushing image to $destination"
   # builtins only: the kaniko image's PATH (/usr/local/bin:/kaniko) has no coreutils.
   digest=""

@@ -1,0 +1,127 @@
+import { describe, expect, test } from 'vitest';
+import { BuildContext, ImageJobOptions, KanikoBuildJob, PodEnvValue, RegistryCredentials, SkopeoPromoteJob, ToolImages } from '../src';
+import { newChart, synthJob } from './util';
+
+function promote(options: ImageJobOptions) {
+  const chart = newChart();
+  new SkopeoPromoteJob(chart, 'promote', {
+    source: 'staging.corp.io/team/api:1',
+    destinations: ['harbor.corp.io/platform/api:1'],
+    destinationCredentials: RegistryCredentials.fromUsernamePassword('harbor-robot'),
+    ...options,
+  });
+  return synthJob(chart);
+}
+
+describe('pod options every construct shares', () => {
+  test('defaults: none of the pod knobs is set', () => {
+    const pod = promote({}).spec.template.spec;
+    for (const field of ['imagePullSecrets', 'priorityClassName', 'runtimeClassName', 'affinity']) {
+      expect(pod[field], field).toBeUndefined();
+    }
+  });
+
+  test('env reaches every container, init containers included, after their own variables; Secret references stay references', () => {
+    const job = promote({
+      env: {
+        HTTPS_PROXY: PodEnvValue.fromSecret('proxy-credentials', 'url'),
+        https_proxy: PodEnvValue.fromSecret('proxy-credentials', 'url'),
+        NO_PROXY: PodEnvValue.fromValue('.svc,.cluster.local,10.0.0.0/8'),
+      },
+    });
+    const pod = job.spec.template.spec;
+    for (const c of [...pod.initContainers, ...pod.containers]) {
+      expect(c.env.slice(-3), c.name).toEqual([
+        { name: 'HTTPS_PROXY', valueFrom: { secretKeyRef: { name: 'proxy-credentials', key: 'url' } } },
+        { name: 'NO_PROXY', value: '.svc,.cluster.local,10.0.0.0/8' },
+        { name: 'https_proxy', valueFrom: { secretKeyRef: { name: 'proxy-credentials', key: 'url' } } },
+      ]);
+    }
+    expect(pod.initContainers.map((c: any) => c.name)).toEqual(['compose-destination-auth']);
+  });
+
+  test('imagePullSecrets, priorityClassName, runtimeClassName, pod-only labels and annotations', () => {
+    const job = promote({
+      imagePullSecrets: ['mirror-pull', 'mirror-pull'],
+      priorityClassName: 'batch-low',
+      runtimeClassName: 'gvisor',
+      podLabels: { 'team.corp.io/cost-center': 'platform' },
+      podAnnotations: { 'sidecar.istio.io/inject': 'false' },
+    });
+    const pod = job.spec.template.spec;
+    expect(pod.imagePullSecrets).toEqual([{ name: 'mirror-pull' }]);
+    expect(pod.priorityClassName).toBe('batch-low');
+    expect(pod.runtimeClassName).toBe('gvisor');
+    expect(job.spec.template.metadata.labels['team.corp.io/cost-center']).toBe('platform');
+    expect(job.metadata.labels['team.corp.io/cost-center']).toBeUndefined();
+    expect(job.spec.template.metadata.annotations['sidecar.istio.io/inject']).toBe('false');
+    expect(job.metadata.annotations?.['sidecar.istio.io/inject']).toBeUndefined();
+  });
+
+  test('node affinity and spreading across nodes', () => {
+    const pod = promote({
+      nodeSelector: { 'kubernetes.io/arch': 'amd64' },
+      nodeAffinity: { 'node.corp.io/pool': ['build', 'batch'], 'kubernetes.io/arch': ['amd64'] },
+      spreadAcrossNodes: true,
+    }).spec.template.spec;
+    expect(pod.affinity).toEqual({
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{
+            matchExpressions: [
+              { key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] },
+              { key: 'node.corp.io/pool', operator: 'In', values: ['batch', 'build'] },
+            ],
+          }],
+        },
+      },
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [{
+          weight: 100,
+          podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'app.kubernetes.io/component': 'skopeo-promote' } } },
+        }],
+      },
+    });
+  });
+
+  test('registryMirrors rewrites every default tool image in one place; explicit images stay as given', () => {
+    const chart = newChart();
+    new KanikoBuildJob(chart, 'api', {
+      context: BuildContext.fromUrl('https://artifacts.corp.io/api.tar.gz'),
+      destinations: ['harbor.corp.io/build/api:1'],
+      promotion: { destinations: ['prod.corp.io/platform/api:1'] },
+      toolImages: {
+        registryMirrors: { 'ghcr.io': 'harbor.corp.io/ghcr', 'docker.io': 'harbor.corp.io/dockerhub' },
+        skopeo: 'harbor.corp.io/tools/skopeo:v1.22.3',
+      },
+    });
+    const pod = synthJob(chart).spec.template.spec;
+    const images = Object.fromEntries([...pod.initContainers, ...pod.containers].map((c: any) => [c.name, c.image]));
+    expect(images).toEqual({
+      'fetch-context': ToolImages.DOWNLOAD_HELPER.replace('docker.io/', 'harbor.corp.io/dockerhub/'),
+      'build': ToolImages.KANIKO.replace('ghcr.io/', 'harbor.corp.io/ghcr/'),
+      'promote': 'harbor.corp.io/tools/skopeo:v1.22.3',
+    });
+  });
+
+  test.each([
+    [{ env: { DEST_AUTH_FILE: PodEnvValue.fromValue('/x') } },
+      /^env.DEST_AUTH_FILE: got "DEST_AUTH_FILE"; expected a variable the construct does not manage; container promote sets DEST_AUTH_FILE itself$/],
+    [{ env: { HARBOR_PASSWORD: PodEnvValue.fromValue('x') } }, /^env.HARBOR_PASSWORD: .*container compose-destination-auth sets HARBOR_PASSWORD itself$/],
+    [{ env: { '1PROXY': PodEnvValue.fromValue('x') } }, /^env key: got "1PROXY"; expected a name of letters/],
+    [{ env: { HTTPS_PROXY: 'http://proxy:3128' as any } }, /^env.HTTPS_PROXY: got "http:\/\/proxy:3128"; expected a PodEnvValue/],
+    [{ imagePullSecrets: ['Mirror_Pull'] }, /^imagePullSecrets\[0\]: got "Mirror_Pull"; expected a Kubernetes name/],
+    [{ priorityClassName: 'Low Priority' }, /^priorityClassName: got "Low Priority"/],
+    [{ runtimeClassName: 'run/sc' }, /^runtimeClassName: got "run\/sc"/],
+    [{ nodeSelector: { 'kubernetes.io/arch': 'arm64' }, nodeAffinity: { 'kubernetes.io/arch': ['amd64'] } },
+      /^nodeAffinity.kubernetes.io\/arch: got \["amd64"\]; expected to include "arm64", which nodeSelector requires: no node could match both$/],
+    [{ nodeAffinity: { pool: [] } }, /^nodeAffinity.pool: got \[\]; expected a non-empty list of label values$/],
+    [{ podLabels: { 'bad key!': 'x' } }, /^podLabels key: got "bad key!"/],
+    [{ toolImages: { registryMirrors: { 'https://docker.io': 'harbor.corp.io/hub' } } }, /^toolImages.registryMirrors key: got "https:\/\/docker.io"/],
+    [{ toolImages: { registryMirrors: { 'docker.io': 'https://harbor.corp.io/hub/' } } },
+      /^toolImages.registryMirrors.docker.io: got "https:\/\/harbor.corp.io\/hub\/"; expected a registry host with an optional path/],
+    [{ toolImages: { registryMirrors: { 'docker.io': 'a.io', 'index.docker.io': 'b.io' } } }, /^toolImages.registryMirrors key: got "index.docker.io"; expected each registry once/],
+  ])('bad input %#: one-line error', (options, message) => {
+    expect(() => promote(options as ImageJobOptions)).toThrow(message);
+  });
+});
