@@ -11,6 +11,7 @@ import * as buildkitBuild from './buildkit-build';
 import * as imageFactory from './image-factory';
 import * as kymaTags from './kyma-tags';
 import * as monorepoBatch from './monorepo-batch';
+import * as multiArch from './multi-arch';
 import * as ociConnector from './oci-connector';
 import * as productionRegistries from './production-registries';
 import * as promote from './promote';
@@ -30,6 +31,7 @@ export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
   'oci-connector': ociConnector.build,
   'monorepo-batch': monorepoBatch.build,
   'kyma-tags': kymaTags.build,
+  'multi-arch': multiArch.build,
   'image-factory': imageFactory.build,
   'production-registries': productionRegistries.build,
 };

@@ -141,11 +141,13 @@ describe('multi-architecture images', () => {
     expect(build.terminationMessage).toBe(`${destination}@${digest}\n`);
     const index = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${destination}`]));
     expect(index.mediaType).toBe(OCI_INDEX);
-    expect(index.manifests.map((m: any) => `${m.platform.os}/${m.platform.architecture}`)).toEqual(['linux/amd64', 'linux/arm64']);
+    // buildah adds each platform's image as its build finishes, so the order varies from run to run
+    expect(index.manifests.map((m: any) => `${m.platform.os}/${m.platform.architecture}`).sort()).toEqual(['linux/amd64', 'linux/arm64']);
 
     // each image's config names its architecture, and its RUN step ran on that architecture
     const repository = `${env.intermediate.host}/build/multi`;
-    const [amd64, arm64] = index.manifests.map((m: any) => imageOf(`${repository}@${m.digest}`));
+    const byArch = (arch: string) => imageOf(`${repository}@${index.manifests.find((m: any) => m.platform.architecture === arch).digest}`);
+    const [amd64, arm64] = [byArch('amd64'), byArch('arm64')];
     expect([amd64.config.architecture, amd64.arch]).toEqual(['amd64', 'x86_64\n']);
     expect([arm64.config.architecture, arm64.arch]).toEqual(['arm64', 'aarch64\n']);
 
