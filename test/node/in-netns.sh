@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs a command (the node tier's vitest) inside a network namespace of its own: only `lo` at first; the tier's
+# global setup adds the pod bridge. Everything the tier starts (etcd, the control plane, containerd, the kubelet,
+# registries, file servers) listens inside it, so no test traffic leaves it. The namespace is deleted afterwards,
+# and any process still inside it (there should be none) is killed by its PID first.
+set -uo pipefail
+if [ "$(id -u)" != 0 ]; then
+  echo "the node tier must run as root: it creates a network namespace and runs a kubelet" >&2
+  exit 1
+fi
+# The tool images' Debian root filesystem needs the Debian mirror, which is outside the namespace: made here first,
+# once (reused while the file exists).
+export NODE_TIER_ROOTFS="${NODE_TIER_ROOTFS:-${TMPDIR:-/tmp}/cdk8s-image-jobs-node-rootfs.tar}"
+if [ ! -s "$NODE_TIER_ROOTFS" ]; then
+  echo "in-netns.sh: building the tool images' Debian root filesystem with mmdebstrap into $NODE_TIER_ROOTFS" >&2
+  mmdebstrap --quiet --variant=essential --include=curl,skopeo,buildah,busybox,ca-certificates,git \
+    bookworm "$NODE_TIER_ROOTFS.partial" && mv "$NODE_TIER_ROOTFS.partial" "$NODE_TIER_ROOTFS" || { rm -f "$NODE_TIER_ROOTFS.partial"; exit 1; }
+fi
+name="cdk8s-node-$$"
+ip netns add "$name" || exit 1
+cleanup() {
+  for pid in $(ip netns pids "$name" 2>/dev/null); do
+    echo "in-netns.sh: killing leftover process $pid: $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" >&2
+    kill -KILL "$pid" 2>/dev/null
+  done
+  ip netns del "$name"
+}
+trap cleanup EXIT
+ip -n "$name" link set lo up
+status=0
+NODE_TIER_NETNS="$name" nsenter --net="/run/netns/$name" -- "$@" || status=$?
+exit "$status"
