@@ -3,11 +3,11 @@
  * pod bridge, starts the image registry, builds and pushes the tool images, then starts the cluster. Test files get
  * what they need through `inject('node')`. Everything is stopped at the end, and on SIGINT/SIGTERM.
  */
-import { mkdirSync, writeFileSync } from 'fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { TestProject } from 'vitest/node';
 import { createPodBridge, NodeCluster } from './cluster';
-import { buildInterimImages } from './interim-images';
+import { buildNodeImages } from './images';
 import { NodeTier } from './node';
 import { Registry, removeScratch, requireTools, scratchDir, selfSignedCertificate } from '../e2e/fixtures';
 
@@ -39,9 +39,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const tls = selfSignedCertificate(join(dir, 'tls'));
     registry = await Registry.start(dir, 'images');
     const imagesBegan = Date.now();
-    const images = await buildInterimImages(registry.host, tls.cert);
+    const images = await buildNodeImages(registry.host, join(dir, 'images'), { extraCaCertificates: readFileSync(tls.cert, 'utf8') });
     const imagesSeconds = (Date.now() - imagesBegan) / 1000;
-    cluster = await NodeCluster.start({ dir: join(dir, 'cluster'), sandboxImage: images.sandbox, insecureRegistries: [registry.host] });
+    cluster = await NodeCluster.start({ dir: join(dir, 'cluster'), sandboxImage: images.pause, insecureRegistries: [registry.host] });
     const tier: NodeTier = { access: cluster.access, images, tls, dir };
     project.provide('node', tier);
     const timings = `node tier: images built and pushed in ${imagesSeconds.toFixed(1)} s, cluster started in ${cluster.startSeconds.toFixed(1)} s (setup total ${((Date.now() - began) / 1000).toFixed(1)} s)`;

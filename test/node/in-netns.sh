@@ -8,14 +8,6 @@ if [ "$(id -u)" != 0 ]; then
   echo "the node tier must run as root: it creates a network namespace and runs a kubelet" >&2
   exit 1
 fi
-# The tool images' Debian root filesystem needs the Debian mirror, which is outside the namespace: made here first,
-# once (reused while the file exists).
-export NODE_TIER_ROOTFS="${NODE_TIER_ROOTFS:-${TMPDIR:-/tmp}/cdk8s-image-jobs-node-rootfs.tar}"
-if [ ! -s "$NODE_TIER_ROOTFS" ]; then
-  echo "in-netns.sh: building the tool images' Debian root filesystem with mmdebstrap into $NODE_TIER_ROOTFS" >&2
-  mmdebstrap --quiet --variant=essential --include=curl,skopeo,buildah,busybox,ca-certificates,git \
-    bookworm "$NODE_TIER_ROOTFS.partial" && mv "$NODE_TIER_ROOTFS.partial" "$NODE_TIER_ROOTFS" || { rm -f "$NODE_TIER_ROOTFS.partial"; exit 1; }
-fi
 name="cdk8s-node-$$"
 ip netns add "$name" || exit 1
 cleanup() {

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { expect, inject } from 'vitest';
 import { ClusterAccess, KubeApi, KubeObject } from './cluster';
-import { NodeImages, useNodeImages } from './interim-images';
+import { NodeImages, rewriteImages } from './images';
 import { FileServer, Registry, removeScratch, scratchDir } from '../e2e/fixtures';
 
 /** What the global setup hands every test file. */
@@ -109,7 +109,7 @@ export class NodeEnvironment {
     const jobs = objects.filter(o => o.kind === 'Job');
     expect(jobs.length, 'one Job synthesized').toBe(1);
     for (const object of objects) {
-      const local = object.kind === 'Job' ? useNodeImages(object, this.tier.images) : object;
+      const [local] = rewriteImages([object], this.tier.images);
       await this.api.create({ ...local, metadata: { ...local.metadata, namespace } } as KubeObject);
     }
     return this.waitJob(namespace, jobs[0].metadata.name, timeoutMs);
