@@ -77,7 +77,7 @@ export async function buildNodeImages(registryHost: string, workDir: string, opt
     throw new Error(`BUILDCTL=${buildctl}: buildctl-daemonless.sh must be next to it (${daemonless} is missing)`);
   }
   const busybox = hostProgram('busybox', 'busybox');
-  for (const [program, pkg] of [['curl', 'curl'], ['skopeo', 'skopeo'], ['buildah', 'buildah'], ['runc', 'runc'], ['rootlesskit', 'rootlesskit'], ['newuidmap', 'uidmap'], ['patchelf', 'patchelf']]) {
+  for (const [program, pkg] of [['curl', 'curl'], ['skopeo', 'skopeo'], ['buildah', 'buildah'], ['runc', 'runc'], ['rootlesskit', 'rootlesskit'], ['newuidmap', 'uidmap'], ['patchelf', 'patchelf'], ['setcap', 'libcap2-bin']]) {
     hostProgram(program, pkg);
   }
   const caBundle = readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8') + (options.extraCaCertificates ?? '');
@@ -218,7 +218,7 @@ export async function buildNodeImages(registryHost: string, workDir: string, opt
     fill: root => buildkitRoot(root, alpineUsers, alpineGroups),
     config: { env: [ALPINE_PATH, 'BUILDKIT_SETUP_CGROUPV2_ROOT=1'], entrypoint: ['buildkitd'], volumes: ['/var/lib/buildkit'] },
   };
-  // moby/buildkit:*-rootless: user 1000 with subordinate ids, rootlesskit and setuid newuidmap/newgidmap.
+  // moby/buildkit:*-rootless: user 1000 with subordinate ids, rootlesskit and newuidmap/newgidmap.
   images.buildkitRootless = {
     fill: root => {
       buildkitRoot(root, `${alpineUsers}user:x:1000:1000:Linux User,,,:/home/user:/bin/sh\n`, `${alpineGroups}user:x:1000:\n`);
@@ -227,6 +227,10 @@ export async function buildNodeImages(registryHost: string, workDir: string, opt
         '/usr/bin/newuidmap': hostProgram('newuidmap', 'uidmap'),
         '/usr/bin/newgidmap': hostProgram('newgidmap', 'uidmap'),
       });
+      // file capabilities, as Fedora ships them, instead of Debian's setuid root: Debian's newuidmap (shadow
+      // 4.13) opens uid_map while still euid 0, so the kernel then wants CAP_SYS_ADMIN, which a pod lacks.
+      root.setFileCapability('/usr/bin/newuidmap', 'cap_setuid=ep');
+      root.setFileCapability('/usr/bin/newgidmap', 'cap_setgid=ep');
       root.write('/etc/subuid', 'user:100000:65536\n');
       root.write('/etc/subgid', 'user:100000:65536\n');
       for (const dir of ['/run/user/1000', '/home/user/.local/tmp', '/home/user/.local/share/buildkit']) {

@@ -1,7 +1,7 @@
 /**
  * One-layer OCI images from a root filesystem directory: a deterministic tar (sorted names, mtime 0, numeric
  * owners as in the directory), gzip without a timestamp, a config without a creation date. The same
- * directory gives the same digests. Pushed with skopeo over plain http.
+ * directory gives the same digests. File capabilities are kept. Pushed with skopeo over plain http.
  */
 import { createHash } from 'crypto';
 import { createReadStream, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
@@ -51,7 +51,9 @@ export async function writeOciImage(rootfs: string, layoutDir: string, config: I
   const blobs = join(layoutDir, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
   const tarFile = join(layoutDir, 'layer.tar');
-  run('tar', ['--sort=name', '--mtime=@0', '--numeric-owner', '--format=gnu', '-C', rootfs, '-cf', tarFile, '.']);
+  // pax format for file capabilities (security.capability); no per-run header names or access times.
+  run('tar', ['--sort=name', '--mtime=@0', '--numeric-owner', '--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
+    '--xattrs', '--xattrs-include=security.capability', '-C', rootfs, '-cf', tarFile, '.']);
   const diffId = await sha256File(tarFile);
   const cacheFile = join(layoutDir, 'layer.cache.json');
   let layer: { digest: string; size: number } | undefined;

@@ -69,6 +69,12 @@ export class Rootfs {
     chownSync(this.at(path), uid, gid);
   }
 
+  /** Replaces a file's setuid/setgid bits by file capabilities (`setcap` text form, e.g. `cap_setuid=ep`). */
+  public setFileCapability(path: string, capabilities: string): void {
+    chmodSync(this.at(path), 0o755);
+    run('setcap', [capabilities, this.at(path)]);
+  }
+
   /** Writes a file (mode 0644 unless given), creating its directory. */
   public write(path: string, content: string | Buffer, mode = 0o644): void {
     mkdirSync(dirname(this.at(path)), { recursive: true });

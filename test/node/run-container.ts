@@ -79,7 +79,7 @@ export async function runContainer(workDir: string, layoutDir: string, options: 
   const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8'));
   const config = JSON.parse(readFileSync(blob(manifest.config.digest), 'utf8')).config;
   for (const layer of manifest.layers) {
-    run('tar', ['-xzf', blob(layer.digest), '--numeric-owner', '-C', rootfs]);
+    run('tar', ['-xzf', blob(layer.digest), '--numeric-owner', '--xattrs', '--xattrs-include=security.capability', '-C', rootfs]);
   }
 
   const env = new Map<string, string>((config.Env ?? []).map((entry: string) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
@@ -109,6 +109,7 @@ export async function runContainer(workDir: string, layoutDir: string, options: 
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', options.privileged ? 'rw' : 'ro'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', options.privileged ? 'rw' : 'ro'] },
       { destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'ro'] },
       ...Object.entries(options.binds ?? {}).map(([destination, source]) => ({ destination, type: 'bind', source, options: ['rbind', 'rw'] })),
     ],
