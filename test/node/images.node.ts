@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildNodeImages, NodeImages, nodeImageFor, rewriteImages } from './images';
 import { ContainerOptions, ContainerResult, runContainer } from './run-container';
 import { BuildContext, KanikoBuildJob, ToolImages } from '../../src';
-import { Registry, removeScratch, scratchDir } from '../e2e/fixtures';
 import { synthesize } from '../e2e/environment';
+import { Registry, removeScratch, scratchDir } from '../e2e/fixtures';
 
 let dir: string;
 let registry: Registry;
@@ -152,7 +152,7 @@ describe('images', () => {
 
   test('unified tools: busybox, curl and skopeo under /kaniko/tools work with the rest of the root gone', async () => {
     const result = await runImage('unified', {
-      command: ['/kaniko/tools/bin/sh', '-c', `rm -rf /lib /lib64 /usr /etc /bin; for t in skopeo curl sha256sum; do command -v $t; done; skopeo --version | cut -d' ' -f1-2; `
+      command: ['/kaniko/tools/bin/sh', '-c', 'rm -rf /lib /lib64 /usr /etc /bin; for t in skopeo curl sha256sum; do command -v $t; done; skopeo --version | cut -d\' \' -f1-2; '
         + `skopeo --policy "$SKOPEO_POLICY" inspect --tls-verify=false docker://${images.busybox} | grep -c '"Digest"'; curl -fsS -o /dev/null -w '%{http_code}\\n' http://${registry.host}/v2/`],
     });
     expectSuccess(result);
@@ -231,8 +231,16 @@ describe('BuildKit', () => {
 
 describe('rewriteImages', () => {
   const fake: NodeImages = {
-    curl: 'r/curl@sha256:1', skopeo: 'r/skopeo@sha256:2', buildah: 'r/buildah@sha256:3', kaniko: 'r/kaniko@sha256:4', kanikoDebug: 'r/kaniko-debug@sha256:5',
-    buildkit: 'r/buildkit@sha256:6', buildkitRootless: 'r/buildkit-rootless@sha256:7', unified: 'r/unified@sha256:8', pause: 'r/pause@sha256:9', busybox: 'r/busybox@sha256:10',
+    curl: 'r/curl@sha256:1',
+    skopeo: 'r/skopeo@sha256:2',
+    buildah: 'r/buildah@sha256:3',
+    kaniko: 'r/kaniko@sha256:4',
+    kanikoDebug: 'r/kaniko-debug@sha256:5',
+    buildkit: 'r/buildkit@sha256:6',
+    buildkitRootless: 'r/buildkit-rootless@sha256:7',
+    unified: 'r/unified@sha256:8',
+    pause: 'r/pause@sha256:9',
+    busybox: 'r/busybox@sha256:10',
   };
 
   test('each default tool image maps to its node image', () => {
@@ -247,17 +255,17 @@ describe('rewriteImages', () => {
       destinations: ['registry.example.com/app:1'],
     }));
     const rewritten = rewriteImages(objects, fake);
-    const images: string[] = [];
+    const seen: string[] = [];
     const strip = (value: any): any => JSON.parse(JSON.stringify(value, (key, v) => {
       if (key === 'image') {
-        images.push(v);
+        seen.push(v);
         return '<image>';
       }
       return v;
     }));
     expect(strip(rewritten)).toEqual(strip(objects));
-    expect(images.length).toBeGreaterThan(0);
-    expect(images.slice(0, images.length / 2).every(image => image.startsWith('r/'))).toBe(true);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.slice(0, seen.length / 2).every(image => image.startsWith('r/'))).toBe(true);
   });
 
   test('an unknown image fails naming it', () => {

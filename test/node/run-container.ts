@@ -44,8 +44,8 @@ const CAPABILITY_NAMES = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 
 
 /** Every capability this process may hand on (a privileged container gets all of them). */
 function boundingCapabilities(): string[] {
-  const bounding = BigInt(`0x${/CapBnd:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`);
-  return CAPABILITY_NAMES.filter((_, bit) => (bounding >> BigInt(bit)) & 1n);
+  const bounding = BigInt(`0x${/CapBnd:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`).toString(2);
+  return CAPABILITY_NAMES.filter((_, bit) => bounding[bounding.length - 1 - bit] === '1');
 }
 
 /** uid and gid of `user[:group]` as containerd resolves them: a missing group is the user's in /etc/passwd. */
