@@ -38,6 +38,8 @@ export interface NodeImages {
 export interface NodeImagesOptions {
   /** PEM certificates every image trusts besides the host's bundle (a test CA). */
   readonly extraCaCertificates?: string;
+  /** Build and push only these images (the others are absent from the result). @default every image */
+  readonly only?: (keyof NodeImages)[];
   /** A network namespace (`/proc/PID/ns/net` or `/run/netns/NAME`) from which the registry is reachable. */
   readonly netns?: string;
 }
@@ -251,7 +253,7 @@ export async function buildNodeImages(registryHost: string, workDir: string, opt
   };
 
   const result: { [name: string]: string } = {};
-  for (const [name, image] of Object.entries(images)) {
+  for (const [name, image] of Object.entries(images).filter(([n]) => !options.only || options.only.includes(n as keyof NodeImages))) {
     const dir = join(workDir, name);
     rmSync(join(dir, 'rootfs'), { recursive: true, force: true });
     const root = new Rootfs(join(dir, 'rootfs'));
