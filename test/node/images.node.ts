@@ -13,6 +13,7 @@ import { buildNodeImages, NodeImages, nodeImageFor, rewriteImages } from './imag
 import { NodeTier } from './node';
 import { ContainerOptions, ContainerResult, runContainer } from './run-container';
 import { BuildContext, KanikoBuildJob, ToolImages } from '../../src';
+import { BUILDAH_CAPABILITIES } from '../../src/_pod';
 import { synthesize } from '../e2e/environment';
 import { removeScratch, scratchDir } from '../e2e/fixtures';
 
@@ -230,6 +231,25 @@ describe('BuildKit', () => {
     expect(digest).toBe(inspectDigest(destination));
     const all = layerListings(destination).join('');
     expect(all).toMatch(/^-\S+ 0\/0 +\d+ .* owned\.txt$/m);
+    expect(all).toMatch(/ combined$/m);
+  });
+});
+
+describe('buildah', () => {
+  test('real buildah (chroot isolation, the construct\'s capabilities) builds a multi-stage Dockerfile and pushes it', async () => {
+    const { context, results } = buildkitContext('buildah');
+    const storage = join(dir, 'buildah-storage');
+    mkdirSync(storage, { recursive: true });
+    const destination = `${registryHost}/built/buildah:1`;
+    const result = await runImage('buildah', {
+      capabilities: BUILDAH_CAPABILITIES,
+      command: ['sh', '-c', 'buildah --storage-driver vfs bud --quiet --tls-verify=false -f /workspace/context/Dockerfile -t "$1" /workspace/context '
+        + '&& buildah --storage-driver vfs push --quiet --tls-verify=false --digestfile /results/digest "$1" "docker://$1"', 'sh', destination],
+      binds: { '/workspace/context': context, '/results': results, '/var/lib/containers': storage },
+    });
+    expectSuccess(result);
+    expect(readFileSync(join(results, 'digest'), 'utf8').trim()).toBe(inspectDigest(destination));
+    const all = layerListings(destination).join('');
     expect(all).toMatch(/ combined$/m);
   });
 });

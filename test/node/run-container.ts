@@ -23,6 +23,8 @@ export interface ContainerOptions {
   readonly user?: string;
   /** Every capability, no masked paths, writable /sys (a `privileged: true` container). */
   readonly privileged?: boolean;
+  /** The capabilities (`CHOWN`, …) instead of the runtime's default set, as `drop: [ALL]` + `add` gives them. */
+  readonly capabilities?: string[];
   /** Host directories bind-mounted read-write at their container paths. */
   readonly binds?: { [containerPath: string]: string };
   readonly timeoutMs?: number;
@@ -88,7 +90,7 @@ export async function runContainer(workDir: string, layoutDir: string, options: 
     env.set(name, value);
   }
   const [uid, gid] = userOf(rootfs, options.user ?? config.User ?? '0');
-  const capabilities = (options.privileged ? boundingCapabilities() : DEFAULT_CAPABILITIES).map(name => `CAP_${name}`);
+  const capabilities = (options.privileged ? boundingCapabilities() : options.capabilities ?? DEFAULT_CAPABILITIES).map(name => `CAP_${name}`);
   const spec = {
     ociVersion: '1.0.2',
     process: {
