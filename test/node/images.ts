@@ -252,17 +252,25 @@ export async function buildNodeImages(registryHost: string, workDir: string, opt
     },
   };
 
+  // Root filesystems are filled one after another; packing (tar, gzip) and pushing run two at a time.
   const result: { [name: string]: string } = {};
-  for (const [name, image] of Object.entries(images).filter(([n]) => !options.only || options.only.includes(n as keyof NodeImages))) {
+  const packing: Promise<void>[] = [];
+  const selected = Object.entries(images).filter(([name]) => !options.only || options.only.includes(name as keyof NodeImages));
+  for (const [name, image] of selected) {
     const dir = join(workDir, name);
     rmSync(join(dir, 'rootfs'), { recursive: true, force: true });
     const root = new Rootfs(join(dir, 'rootfs'));
     image.fill(root);
-    const layout = await writeOciImage(root.dir, join(dir, 'oci'), image.config);
-    const repository = `${registryHost}/node-images/${name.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)}`;
-    result[name] = `${repository}@${pushOciImage(layout, `${repository}:latest`, options.netns)}`;
+    const previous = packing.length >= 2 ? packing[packing.length - 2].catch(() => undefined) : Promise.resolve();
+    packing.push(previous.then(async () => {
+      const layout = await writeOciImage(root.dir, join(dir, 'oci'), image.config);
+      const repository = `${registryHost}/node-images/${name.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)}`;
+      result[name] = `${repository}@${await pushOciImage(layout, `${repository}:latest`, options.netns)}`;
+    }));
   }
-  return result as unknown as NodeImages;
+  await Promise.all(packing);
+  // the result lists the images in a fixed order whatever order the pushes finished in
+  return Object.fromEntries(selected.map(([name]) => [name, result[name]])) as unknown as NodeImages;
 }
 
 /** The node image standing for an image reference of the synthesized objects; throws naming an unknown one. */
