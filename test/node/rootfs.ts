@@ -220,7 +220,7 @@ export class Rootfs {
         symlinkSync(readlinkSync(from), target);
       } else {
         copyFileSync(from, target);
-        chmodSync(target, source.mode & 0o7777);
+        chmodSync(target, source.mode % 0o10000); // permission, setuid, setgid and sticky bits
       }
     }
   }
