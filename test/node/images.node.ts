@@ -72,6 +72,38 @@ function expectSuccess(result: ContainerResult): void {
   expect(result.status, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`).toBe(0);
 }
 
+/**
+ * A build context with a multi-stage Dockerfile on the busybox image (RUN steps, `COPY --from`, a COPY of a file
+ * owned by 65532), a results directory, and a buildkitd.toml that allows the plain-http registry.
+ */
+function multiStageContext(name: string): { context: string; results: string; config: string } {
+  const context = join(dir, `${name}-context`);
+  const results = join(dir, `${name}-results`);
+  const config = join(dir, `${name}-config`);
+  for (const d of [context, results, config]) {
+    mkdirSync(d, { recursive: true });
+    chownSync(d, 1000, 1000);
+  }
+  writeFileSync(join(context, 'Dockerfile'), [
+    `FROM ${images.busybox} AS build`,
+    'RUN mkdir /out && echo built-by-run > /out/built',
+    `FROM ${images.busybox}`,
+    'COPY --from=build /out/ /from-build/',
+    'COPY owned.txt /owned.txt',
+    'RUN cat /from-build/built /owned.txt > /combined',
+    '',
+  ].join('\n'));
+  writeFileSync(join(context, 'owned.txt'), 'context file owned by 65532\n');
+  chownSync(join(context, 'owned.txt'), 65532, 65532);
+  writeFileSync(join(config, 'buildkitd.toml'), `[worker.containerd]\n  enabled = false\n[registry."${registryHost}"]\n  http = true\n  insecure = true\n`);
+  return { context, results, config };
+}
+
+function buildctlBuild(destination: string): string[] {
+  return ['buildctl-daemonless.sh', 'build', '--frontend=dockerfile.v0', '--local=context=/workspace/context', '--local=dockerfile=/workspace/context',
+    `--output=type=image,name=${destination},push=true`, '--metadata-file=/results/metadata.json'];
+}
+
 describe('images', () => {
   test('every image is pushed by digest and the registry reports that digest', () => {
     for (const [name, reference] of Object.entries(images)) {
@@ -117,21 +149,7 @@ describe('images', () => {
   });
 
   test('real kaniko builds a multi-stage Dockerfile with RUN steps, pushes it, and COPY gives 0:0', async () => {
-    const context = join(dir, 'kaniko-context');
-    const results = join(dir, 'kaniko-results');
-    mkdirSync(context, { recursive: true });
-    mkdirSync(results, { recursive: true });
-    writeFileSync(join(context, 'Dockerfile'), [
-      `FROM ${images.busybox} AS build`,
-      'RUN mkdir /out && echo built-by-run > /out/built && id -u > /out/uid',
-      `FROM ${images.busybox}`,
-      'COPY --from=build /out/ /from-build/',
-      'COPY owned.txt /owned.txt',
-      'RUN cat /from-build/built /owned.txt > /combined',
-      '',
-    ].join('\n'));
-    writeFileSync(join(context, 'owned.txt'), 'context file owned by 65532\n');
-    chownSync(join(context, 'owned.txt'), 65532, 65532);
+    const { context, results } = multiStageContext('kaniko');
     const destination = `${registryHost}/built/kaniko:1`;
     const result = await runImage('kaniko', {
       command: ['/kaniko/executor', '--context=dir:///workspace/context', '--dockerfile=/workspace/context/Dockerfile',
@@ -167,45 +185,23 @@ describe('images', () => {
   });
 });
 
-function buildkitContext(name: string): { context: string; results: string; config: string } {
-  const context = join(dir, `${name}-context`);
-  const results = join(dir, `${name}-results`);
-  const config = join(dir, `${name}-config`);
-  for (const d of [context, results, config]) {
-    mkdirSync(d, { recursive: true });
-    chownSync(d, 1000, 1000);
-  }
-  writeFileSync(join(context, 'Dockerfile'), [
-    `FROM ${images.busybox} AS build`,
-    'RUN mkdir /out && echo built-by-run > /out/built',
-    `FROM ${images.busybox}`,
-    'COPY --from=build /out/ /from-build/',
-    'COPY owned.txt /owned.txt',
-    'RUN cat /from-build/built /owned.txt > /combined',
-    '',
-  ].join('\n'));
-  writeFileSync(join(context, 'owned.txt'), 'context file owned by 65532\n');
-  chownSync(join(context, 'owned.txt'), 65532, 65532);
-  writeFileSync(join(config, 'buildkitd.toml'), `[worker.containerd]\n  enabled = false\n[registry."${registryHost}"]\n  http = true\n  insecure = true\n`);
-  return { context, results, config };
-}
-
-function buildctlBuild(destination: string): string[] {
-  return ['buildctl-daemonless.sh', 'build', '--frontend=dockerfile.v0', '--local=context=/workspace/context', '--local=dockerfile=/workspace/context',
-    `--output=type=image,name=${destination},push=true`, '--metadata-file=/results/metadata.json'];
-}
-
 describe('BuildKit', () => {
-  test('privileged: real buildkitd and buildctl build a multi-stage Dockerfile with RUN steps and push it', async () => {
-    const { context, results, config } = buildkitContext('buildkit');
-    const state = join(dir, 'buildkit-state');
+  /**
+   * Runs `buildctl-daemonless.sh build` of the multi-stage context in a BuildKit image, with its state directory as
+   * the image's volume, and checks the pushed image: the metadata digest equals `skopeo inspect`, COPY gives 0:0.
+   */
+  async function buildAndCheck(image: 'buildkit' | 'buildkitRootless', options: { privileged: boolean; flags: string; stateDir: string; stateOwner: number }) {
+    const name = image === 'buildkit' ? 'buildkit' : 'buildkit-rootless';
+    const { context, results, config } = multiStageContext(name);
+    const state = join(dir, `${name}-state`);
     mkdirSync(state, { recursive: true });
-    const destination = `${registryHost}/built/buildkit:1`;
-    const result = await runImage('buildkit', {
-      privileged: true,
+    chownSync(state, options.stateOwner, options.stateOwner);
+    const destination = `${registryHost}/built/${name}:1`;
+    const result = await runImage(image, {
+      privileged: options.privileged,
       command: buildctlBuild(destination),
-      env: { BUILDKITD_FLAGS: '--config /etc/buildkit/buildkitd.toml' },
-      binds: { '/workspace/context': context, '/results': results, '/etc/buildkit': config, '/var/lib/buildkit': state },
+      env: { BUILDKITD_FLAGS: `${options.flags} --config /etc/buildkit/buildkitd.toml` },
+      binds: { '/workspace/context': context, '/results': results, '/etc/buildkit': config, [options.stateDir]: state },
     });
     expectSuccess(result);
     const digest = JSON.parse(readFileSync(join(results, 'metadata.json'), 'utf8'))['containerimage.digest'];
@@ -213,31 +209,20 @@ describe('BuildKit', () => {
     const all = layerListings(destination).join('');
     expect(all).toMatch(/^-\S+ 0\/0 +\d+ .* owned\.txt$/m);
     expect(all).toMatch(/ combined$/m);
+  }
+
+  test('privileged: real buildkitd and buildctl build a multi-stage Dockerfile with RUN steps and push it', async () => {
+    await buildAndCheck('buildkit', { privileged: true, flags: '', stateDir: '/var/lib/buildkit', stateOwner: 0 });
   });
 
   test('rootless: real rootlesskit + buildkitd as uid 1000 with --oci-worker-no-process-sandbox build and push', async () => {
-    const { context, results, config } = buildkitContext('buildkit-rootless');
-    const state = join(dir, 'buildkit-rootless-state');
-    mkdirSync(state, { recursive: true });
-    chownSync(state, 1000, 1000);
-    const destination = `${registryHost}/built/buildkit-rootless:1`;
-    const result = await runImage('buildkitRootless', {
-      command: buildctlBuild(destination),
-      env: { BUILDKITD_FLAGS: '--oci-worker-no-process-sandbox --config /etc/buildkit/buildkitd.toml' },
-      binds: { '/workspace/context': context, '/results': results, '/etc/buildkit': config, '/home/user/.local/share/buildkit': state },
-    });
-    expectSuccess(result);
-    const digest = JSON.parse(readFileSync(join(results, 'metadata.json'), 'utf8'))['containerimage.digest'];
-    expect(digest).toBe(inspectDigest(destination));
-    const all = layerListings(destination).join('');
-    expect(all).toMatch(/^-\S+ 0\/0 +\d+ .* owned\.txt$/m);
-    expect(all).toMatch(/ combined$/m);
+    await buildAndCheck('buildkitRootless', { privileged: false, flags: '--oci-worker-no-process-sandbox', stateDir: '/home/user/.local/share/buildkit', stateOwner: 1000 });
   });
 });
 
 describe('buildah', () => {
   test('real buildah (chroot isolation, the construct\'s capabilities) builds a multi-stage Dockerfile and pushes it', async () => {
-    const { context, results } = buildkitContext('buildah');
+    const { context, results } = multiStageContext('buildah');
     const storage = join(dir, 'buildah-storage');
     mkdirSync(storage, { recursive: true });
     const destination = `${registryHost}/built/buildah:1`;
