@@ -167,6 +167,8 @@ export type KubeObject = {
 export interface ApiResponse {
   readonly status: number;
   readonly body: any;
+  /** `Warning` headers (PodSecurity warns on workload objects whose pods it would refuse). */
+  readonly warnings: string[];
 }
 
 /** The fields of the cluster a test worker needs (passed from the global setup with `provide`). */
@@ -213,7 +215,7 @@ export class KubeApi {
           } catch {
             // plain text (logs)
           }
-          ok({ status: res.statusCode!, body: parsed });
+          ok({ status: res.statusCode!, body: parsed, warnings: [res.headers.warning ?? []].flat() });
         });
       });
       req.on('error', fail);
@@ -239,9 +241,14 @@ export class KubeApi {
     return this.must('POST', `${KubeApi.collectionPath(object, namespace)}${query}`, object);
   }
 
-  /** Creates a namespace with Pod Security labels (`enforce` at `level`, when given). */
+  /** Creates a namespace with Pod Security labels (`enforce` and `warn` at `level`, when given). */
   public async createNamespace(name: string, level?: string): Promise<void> {
-    const labels: { [k: string]: string } = level ? { 'pod-security.kubernetes.io/enforce': level, 'pod-security.kubernetes.io/enforce-version': 'latest' } : {};
+    const labels: { [k: string]: string } = level ? {
+      'pod-security.kubernetes.io/enforce': level,
+      'pod-security.kubernetes.io/enforce-version': 'latest',
+      'pod-security.kubernetes.io/warn': level,
+      'pod-security.kubernetes.io/warn-version': 'latest',
+    } : {};
     await this.must('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
     // the service-account controller creates `default`; pods are refused until it exists.
     await this.waitFor(`service account default in ${name}`, async () => (await this.request('GET', `/api/v1/namespaces/${name}/serviceaccounts/default`)).status === 200, 30_000);
@@ -581,6 +588,10 @@ export class NodeCluster {
   private async drainPods(): Promise<string[]> {
     if (!this.daemons.find(d => d.name === 'kube-apiserver' && d.child.exitCode === null)) {
       return [];
+    }
+    // Jobs first, or their controller would replace the deleted pods
+    for (const job of (await this.api.must('GET', '/apis/batch/v1/jobs')).items as any[]) {
+      await this.api.request('DELETE', `/apis/batch/v1/namespaces/${job.metadata.namespace}/jobs/${job.metadata.name}?propagationPolicy=Orphan`);
     }
     const pods = (await this.api.must('GET', '/api/v1/pods')).items as any[];
     const uids = pods.map(p => p.metadata.uid as string);

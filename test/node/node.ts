@@ -101,9 +101,9 @@ export class NodeEnvironment {
    * cluster) into a new namespace enforcing `level`, with the Job's tool images rewritten to the node's, and waits
    * until the Job is Complete or Failed.
    */
-  public async runJob(objects: any[], level: string, extra: any[] = [], timeoutMs = 240_000): Promise<JobRun> {
+  public async runJob(objects: any[], level: string, extra: any[] | ((namespace: string) => any[]) = [], timeoutMs = 240_000): Promise<JobRun> {
     const namespace = await this.namespace(level);
-    for (const object of extra) {
+    for (const object of typeof extra === 'function' ? extra(namespace) : extra) {
       await this.api.create(object as KubeObject, namespace);
     }
     const jobs = objects.filter(o => o.kind === 'Job');
@@ -113,6 +113,11 @@ export class NodeEnvironment {
       await this.api.create({ ...local, metadata: { ...local.metadata, namespace } } as KubeObject);
     }
     return this.waitJob(namespace, jobs[0].metadata.name, timeoutMs);
+  }
+
+  /** A registry host's repositories, from the test process. */
+  public async repositories(registry: Registry): Promise<string[]> {
+    return registry.repositories();
   }
 
   /** Waits until the Job has a Complete or Failed condition; collects its last pod's containers. */

@@ -3,7 +3,7 @@
  * a hostPath PersistentVolume) and pushed by skopeo, in pods admitted at the Job's declared Pod Security level.
  */
 import { createHash } from 'crypto';
-import { readFileSync } from 'fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { containerOf, describeJob, expectServed, HARBOR_USER, NodeEnvironment } from './node';
@@ -29,15 +29,15 @@ afterAll(async () => {
 });
 
 /** Synthesizes a TarPushJob and runs it at its declared level, with the harbor Secrets in its namespace. */
-async function push(props: TarPushJobProps, extra: any[] = []) {
+async function push(props: TarPushJobProps, extra: (namespace: string) => any[] = () => []) {
   let level = '';
   const objects = synthesize(chart => {
     level = new TarPushJob(chart, 'push', props).podSecurityLevel;
   });
-  return env.runJob(objects, level, [
+  return env.runJob(objects, level, namespace => [
     usernamePasswordSecret('harbor-credentials', HARBOR_USER, env.harborPassword),
     dockerConfigSecret('harbor-push', env.harbor.host, HARBOR_USER, env.harborPassword),
-    ...extra,
+    ...extra(namespace),
   ]);
 }
 
@@ -56,5 +56,63 @@ describe('TarPushJob on a real node', () => {
       `${env.harbor.host}/platform/api:1.4.0@${image.digest}`,
       `${env.harbor.host}/mirror/api:1.4.0@${image.digest}`,
     ]);
+  });
+
+  test('an archive on a PersistentVolumeClaim (bound to a hostPath PersistentVolume) is pushed', async () => {
+    const volume = join(env.dir, 'volumes', 'image-store');
+    mkdirSync(join(volume, 'images'), { recursive: true });
+    writeFileSync(join(volume, 'images', 'api-1.4.0.tar'), ociArchive);
+    chmodSync(join(volume, 'images', 'api-1.4.0.tar'), 0o644);
+    const run = await push({
+      archive: ImageArchive.fromPersistentVolumeClaim('image-store', 'images/api-1.4.0.tar'),
+      destinations: [`${env.intermediate.host}/claims/api:1.4.0`],
+      destinationTlsVerify: false,
+    }, (namespace: string) => [
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name: `image-store-${namespace}` },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: 'node-tier-local',
+          hostPath: { path: volume, type: 'Directory' },
+          claimRef: { namespace, name: 'image-store' },
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'image-store' },
+        spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'node-tier-local', resources: { requests: { storage: '1Gi' } }, volumeName: `image-store-${namespace}` },
+      },
+    ]);
+    expect(run.phase, describeJob(run)).toBe('Complete');
+    expect(expectServed(env, containerOf(run, 'push').terminationMessage)).toEqual([`${env.intermediate.host}/claims/api:1.4.0@${image.digest}`]);
+  });
+
+  test('a sha256 mismatch ends the Job Failed with the message in the termination message, nothing pushed', async () => {
+    const url = env.files.serve('/images/tampered.tar', Buffer.concat([ociArchive, Buffer.from('tampered')]));
+    const run = await push({
+      archive: ImageArchive.fromUrl(url, { sha256: sha256(ociArchive) }),
+      destinations: [`${env.intermediate.host}/fail/tampered:1.0.0`],
+      destinationTlsVerify: false,
+    });
+    expect(run.phase, describeJob(run)).toBe('Failed');
+    expect(run.job.status.conditions.find((c: any) => c.type === 'Failed').reason).toBe('BackoffLimitExceeded');
+    expect(containerOf(run, 'fetch-archive').terminationMessage).toMatch(new RegExp(`sha256 mismatch for ${url}: expected ${sha256(ociArchive)}`));
+    expect(await env.intermediate.repositories()).not.toContain('fail/tampered');
+  });
+
+  test('an unreachable registry ends the Job Failed with the message in the termination message', async () => {
+    const url = env.files.serve('/images/unreachable.tar', ociArchive);
+    const run = await push({
+      archive: ImageArchive.fromUrl(url, { sha256: sha256(ociArchive) }),
+      destinations: [`${env.intermediate.host.split(':')[0]}:1/nowhere/api:1.0.0`],
+      destinationTlsVerify: false,
+      retryTimes: 0,
+    });
+    expect(run.phase, describeJob(run)).toBe('Failed');
+    expect(containerOf(run, 'push').terminationMessage).toMatch(/error: .*nowhere\/api/);
   });
 });
