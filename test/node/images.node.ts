@@ -166,6 +166,26 @@ describe('images', () => {
     expect(all).toMatch(/ \.?\/?combined$/m);
   });
 
+  test('kaniko -debug and unified tools: after a real kaniko build in the same container, busybox, skopeo and curl still run', async () => {
+    for (const image of ['kanikoDebug', 'unified'] as const) {
+      const { context, results } = multiStageContext(`${image}-build`);
+      const destination = `${registryHost}/built/${image.toLowerCase()}:1`;
+      // the unified tools image's build_and_push order: kaniko builds (replacing the root), then skopeo and curl run
+      const after = image === 'unified'
+        ? `skopeo --policy "$SKOPEO_POLICY" inspect --tls-verify=false --format '{{.Digest}}' "docker://$1" && curl -fsS -o /dev/null -w '%{http_code}\\n' "http://${registryHost}/v2/"`
+        : 'cat /results/digest && echo';
+      const result = await runImage(image, {
+        command: ['/busybox/sh', '-c', '/kaniko/executor --context=dir:///workspace/context --dockerfile=/workspace/context/Dockerfile --destination="$1" '
+          + `--digest-file=/results/digest --insecure-registry=${registryHost} && test ! -e /etc/nsswitch.conf && ${after}`, 'sh', destination],
+        binds: { '/workspace/context': context, '/results': results },
+      });
+      expectSuccess(result);
+      const digest = readFileSync(join(results, 'digest'), 'utf8').trim();
+      expect(digest, image).toBe(inspectDigest(destination));
+      expect(result.stdout, image).toBe(image === 'unified' ? `${digest}\n200\n` : `${digest}\n`);
+    }
+  });
+
   test('kaniko -debug: busybox in /busybox keeps working with the rest of the root gone', async () => {
     const result = await runImage('kanikoDebug', {
       command: ['/busybox/sh', '-c', 'rm -rf /lib /lib64 /usr /etc; echo $PATH; readlink /bin/sh; sed -n 1p /proc/self/status; /kaniko/executor version'],

@@ -1,11 +1,12 @@
 /**
  * Runs one container from a node image with Debian's runc, the way containerd's CRI plugin would for a pod:
- * the image's layer unpacked as the root, the image config's env, user, entrypoint and working directory, the
+ * the image's layer unpacked as the root, the image config's env, user, entrypoint and working directory, each
+ * VOLUME a directory of its own seeded from the image, the
  * runtime's default capabilities (or all of them when privileged), masked and read-only /proc paths. The host
  * network namespace is shared, so registries on 127.0.0.1 are reachable.
  */
 import { spawn } from 'child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { run } from './rootfs';
 
@@ -84,6 +85,15 @@ export async function runContainer(workDir: string, layoutDir: string, options: 
     run('tar', ['-xzf', blob(layer.digest), '--numeric-owner', '--xattrs', '--xattrs-include=security.capability', '-C', rootfs]);
   }
 
+  // containerd gives each image VOLUME a directory of its own, seeded with the image's content at that path
+  const volumeMounts = Object.keys(config.Volumes ?? {}).filter(path => !(path in (options.binds ?? {}))).map((path, i) => {
+    const source = join(bundle, 'volumes', String(i));
+    mkdirSync(source, { recursive: true });
+    if (existsSync(join(rootfs, path))) {
+      run('cp', ['-a', `${join(rootfs, path)}/.`, source]);
+    }
+    return { destination: path, type: 'bind', source, options: ['rbind', 'rw'] };
+  });
   const env = new Map<string, string>((config.Env ?? []).map((entry: string) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
   env.set('HOSTNAME', 'node-images');
   for (const [name, value] of Object.entries(options.env ?? {})) {
@@ -113,6 +123,7 @@ export async function runContainer(workDir: string, layoutDir: string, options: 
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', options.privileged ? 'rw' : 'ro'] },
       { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', options.privileged ? 'rw' : 'ro'] },
       { destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'ro'] },
+      ...volumeMounts,
       ...Object.entries(options.binds ?? {}).map(([destination, source]) => ({ destination, type: 'bind', source, options: ['rbind', 'rw'] })),
     ],
     linux: {
