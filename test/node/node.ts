@@ -102,17 +102,25 @@ export class NodeEnvironment {
    * until the Job is Complete or Failed.
    */
   public async runJob(objects: any[], level: string, extra: any[] | ((namespace: string) => any[]) = [], timeoutMs = 240_000): Promise<JobRun> {
+    expect(objects.filter(o => o.kind === 'Job').length, 'one Job synthesized').toBe(1);
+    return (await this.runJobs(objects, level, extra, timeoutMs))[0];
+  }
+
+  /** Like `runJob`, for every Job of the objects (all applied first, then awaited in order). */
+  public async runJobs(objects: any[], level: string, extra: any[] | ((namespace: string) => any[]) = [], timeoutMs = 240_000): Promise<JobRun[]> {
     const namespace = await this.namespace(level);
     for (const object of typeof extra === 'function' ? extra(namespace) : extra) {
       await this.api.create(object as KubeObject, namespace);
     }
-    const jobs = objects.filter(o => o.kind === 'Job');
-    expect(jobs.length, 'one Job synthesized').toBe(1);
     for (const object of objects) {
       const [local] = rewriteImages([object], this.tier.images);
       await this.api.create({ ...local, metadata: { ...local.metadata, namespace } } as KubeObject);
     }
-    return this.waitJob(namespace, jobs[0].metadata.name, timeoutMs);
+    const runs: JobRun[] = [];
+    for (const job of objects.filter(o => o.kind === 'Job')) {
+      runs.push(await this.waitJob(namespace, job.metadata.name, timeoutMs));
+    }
+    return runs;
   }
 
   /** A registry host's repositories, from the test process. */
@@ -167,6 +175,11 @@ export class NodeEnvironment {
 
   /** `skopeo inspect` from the test process: the digest the registry reports for `ref`. */
   public inspectDigest(ref: string): string {
+    return this.inspect(ref).Digest;
+  }
+
+  /** `skopeo inspect` from the test process (`Digest`, `Labels`, …). */
+  public inspect(ref: string): any {
     const authFile = join(this.dir, 'host-auth.json');
     writeFileSync(authFile, JSON.stringify({
       auths: { [this.harbor.host]: { auth: Buffer.from(`${HARBOR_USER}:${this.harborPassword}`).toString('base64') } },
@@ -175,7 +188,7 @@ export class NodeEnvironment {
     const result = spawnSync('skopeo', ['inspect', '--authfile', authFile, '--cert-dir', join(this.dir, 'certs.d'),
       `--tls-verify=${tlsVerify}`, `docker://${ref}`], { encoding: 'utf8', env: { ...process.env, HOME: this.dir, TMPDIR: this.dir } });
     expect(result.status, result.stderr).toBe(0);
-    return JSON.parse(result.stdout).Digest;
+    return JSON.parse(result.stdout);
   }
 
   /** Runs the host's skopeo (the tier CA trusted); fails the test on a non-zero exit. */
@@ -206,15 +219,17 @@ export function describeJob(run: JobRun): string {
 }
 
 /**
- * Asserts every `<ref>@<digest>` line of a termination message names what the registry serves (`skopeo inspect`);
- * returns the lines.
+ * Asserts every `<ref>@<digest>` line of a termination message names what the registry serves (`skopeo inspect`;
+ * through the tag when the line has one); returns the lines.
  */
 export function expectServed(env: NodeEnvironment, terminationMessage: string): string[] {
   const lines = terminationMessage.trim().split('\n');
   expect(lines.length).toBeGreaterThan(0);
   for (const line of lines) {
     const at = line.lastIndexOf('@');
-    expect(env.inspectDigest(line.slice(0, at)), line).toBe(line.slice(at + 1));
+    const ref = line.slice(0, at);
+    // a tagged line is checked through its tag (what the registry serves for it); an untagged one by its digest
+    expect(env.inspectDigest(/:[^/]+$/.test(ref) ? ref : line), line).toBe(line.slice(at + 1));
   }
   return lines;
 }
