@@ -38,6 +38,8 @@ export interface NodeImages {
 export interface NodeImagesOptions {
   /** PEM certificates every image trusts besides the host's bundle (a test CA). */
   readonly extraCaCertificates?: string;
+  /** Build and push only these images (the others are absent from the result). @default every image */
+  readonly only?: (keyof NodeImages)[];
   /** A network namespace (`/proc/PID/ns/net` or `/run/netns/NAME`) from which the registry is reachable. */
   readonly netns?: string;
 }
@@ -77,7 +79,7 @@ export async function buildNodeImages(registryHost: string, workDir: string, opt
     throw new Error(`BUILDCTL=${buildctl}: buildctl-daemonless.sh must be next to it (${daemonless} is missing)`);
   }
   const busybox = hostProgram('busybox', 'busybox');
-  for (const [program, pkg] of [['curl', 'curl'], ['skopeo', 'skopeo'], ['buildah', 'buildah'], ['runc', 'runc'], ['rootlesskit', 'rootlesskit'], ['newuidmap', 'uidmap'], ['patchelf', 'patchelf']]) {
+  for (const [program, pkg] of [['curl', 'curl'], ['skopeo', 'skopeo'], ['buildah', 'buildah'], ['runc', 'runc'], ['rootlesskit', 'rootlesskit'], ['newuidmap', 'uidmap'], ['patchelf', 'patchelf'], ['setcap', 'libcap2-bin']]) {
     hostProgram(program, pkg);
   }
   const caBundle = readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8') + (options.extraCaCertificates ?? '');
@@ -218,7 +220,7 @@ export async function buildNodeImages(registryHost: string, workDir: string, opt
     fill: root => buildkitRoot(root, alpineUsers, alpineGroups),
     config: { env: [ALPINE_PATH, 'BUILDKIT_SETUP_CGROUPV2_ROOT=1'], entrypoint: ['buildkitd'], volumes: ['/var/lib/buildkit'] },
   };
-  // moby/buildkit:*-rootless: user 1000 with subordinate ids, rootlesskit and setuid newuidmap/newgidmap.
+  // moby/buildkit:*-rootless: user 1000 with subordinate ids, rootlesskit and newuidmap/newgidmap.
   images.buildkitRootless = {
     fill: root => {
       buildkitRoot(root, `${alpineUsers}user:x:1000:1000:Linux User,,,:/home/user:/bin/sh\n`, `${alpineGroups}user:x:1000:\n`);
@@ -227,6 +229,10 @@ export async function buildNodeImages(registryHost: string, workDir: string, opt
         '/usr/bin/newuidmap': hostProgram('newuidmap', 'uidmap'),
         '/usr/bin/newgidmap': hostProgram('newgidmap', 'uidmap'),
       });
+      // file capabilities, as Fedora ships them, instead of Debian's setuid root: Debian's newuidmap (shadow
+      // 4.13) opens uid_map while still euid 0, so the kernel then wants CAP_SYS_ADMIN, which a pod lacks.
+      root.setFileCapability('/usr/bin/newuidmap', 'cap_setuid=ep');
+      root.setFileCapability('/usr/bin/newgidmap', 'cap_setgid=ep');
       root.write('/etc/subuid', 'user:100000:65536\n');
       root.write('/etc/subgid', 'user:100000:65536\n');
       for (const dir of ['/run/user/1000', '/home/user/.local/tmp', '/home/user/.local/share/buildkit']) {
@@ -246,17 +252,25 @@ export async function buildNodeImages(registryHost: string, workDir: string, opt
     },
   };
 
+  // Root filesystems are filled one after another; packing (tar, gzip) and pushing run two at a time.
   const result: { [name: string]: string } = {};
-  for (const [name, image] of Object.entries(images)) {
+  const packing: Promise<void>[] = [];
+  const selected = Object.entries(images).filter(([name]) => !options.only || options.only.includes(name as keyof NodeImages));
+  for (const [name, image] of selected) {
     const dir = join(workDir, name);
     rmSync(join(dir, 'rootfs'), { recursive: true, force: true });
     const root = new Rootfs(join(dir, 'rootfs'));
     image.fill(root);
-    const layout = await writeOciImage(root.dir, join(dir, 'oci'), image.config);
-    const repository = `${registryHost}/node-images/${name.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)}`;
-    result[name] = `${repository}@${pushOciImage(layout, `${repository}:latest`, options.netns)}`;
+    const previous = packing.length >= 2 ? packing[packing.length - 2].catch(() => undefined) : Promise.resolve();
+    packing.push(previous.then(async () => {
+      const layout = await writeOciImage(root.dir, join(dir, 'oci'), image.config);
+      const repository = `${registryHost}/node-images/${name.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)}`;
+      result[name] = `${repository}@${await pushOciImage(layout, `${repository}:latest`, options.netns)}`;
+    }));
   }
-  return result as unknown as NodeImages;
+  await Promise.all(packing);
+  // the result lists the images in a fixed order whatever order the pushes finished in
+  return Object.fromEntries(selected.map(([name]) => [name, result[name]])) as unknown as NodeImages;
 }
 
 /** The node image standing for an image reference of the synthesized objects; throws naming an unknown one. */

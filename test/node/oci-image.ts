@@ -1,12 +1,12 @@
 /**
  * One-layer OCI images from a root filesystem directory: a deterministic tar (sorted names, mtime 0, numeric
  * owners as in the directory), gzip without a timestamp, a config without a creation date. The same
- * directory gives the same digests. Pushed with skopeo over plain http.
+ * directory gives the same digests. File capabilities are kept. Pushed with skopeo over plain http.
  */
 import { createHash } from 'crypto';
 import { createReadStream, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { run } from './rootfs';
+import { runAsync } from './rootfs';
 
 /** The parts of an OCI image config a tool image sets (`config` in the image config JSON). */
 export interface ImageConfig {
@@ -51,7 +51,9 @@ export async function writeOciImage(rootfs: string, layoutDir: string, config: I
   const blobs = join(layoutDir, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
   const tarFile = join(layoutDir, 'layer.tar');
-  run('tar', ['--sort=name', '--mtime=@0', '--numeric-owner', '--format=gnu', '-C', rootfs, '-cf', tarFile, '.']);
+  // pax format for file capabilities (security.capability); no per-run header names or access times.
+  await runAsync('tar', ['--sort=name', '--mtime=@0', '--numeric-owner', '--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
+    '--xattrs', '--xattrs-include=security.capability', '-C', rootfs, '-cf', tarFile, '.']);
   const diffId = await sha256File(tarFile);
   const cacheFile = join(layoutDir, 'layer.cache.json');
   let layer: { digest: string; size: number } | undefined;
@@ -64,7 +66,7 @@ export async function writeOciImage(rootfs: string, layoutDir: string, config: I
     // no cache yet
   }
   if (!layer) {
-    run('gzip', ['-n', '-1', '-f', tarFile]);
+    await runAsync('gzip', ['-n', '-1', '-f', tarFile]);
     const digest = await sha256File(`${tarFile}.gz`);
     const size = statSync(`${tarFile}.gz`).size;
     renameSync(`${tarFile}.gz`, join(blobs, digest.slice(7)));
@@ -107,13 +109,13 @@ export async function writeOciImage(rootfs: string, layoutDir: string, config: I
  * stored, which is the layout's manifest digest: skopeo copies the manifest unchanged. With `netns`, skopeo
  * runs in that network namespace (`nsenter --net=<path>`).
  */
-export function pushOciImage(layout: OciLayout, reference: string, netns?: string): string {
+export async function pushOciImage(layout: OciLayout, reference: string, netns?: string): Promise<string> {
   const digestFile = join(layout.dir, 'pushed-digest');
   const skopeo = ['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', '--digestfile', digestFile, `oci:${layout.dir}:latest`, `docker://${reference}`];
   if (netns) {
-    run('nsenter', [`--net=${netns}`, '--', ...skopeo]);
+    await runAsync('nsenter', [`--net=${netns}`, '--', ...skopeo]);
   } else {
-    run(skopeo[0], skopeo.slice(1));
+    await runAsync(skopeo[0], skopeo.slice(1));
   }
   const pushed = readFileSync(digestFile, 'utf8').trim();
   if (pushed !== layout.manifestDigest) {

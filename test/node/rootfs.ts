@@ -2,8 +2,8 @@
  * Root filesystems assembled from this machine's own programs and Debian packages: files are copied with
  * the shared libraries they load (`ldd`), so an image runs without the host's `/usr`. Nothing is downloaded.
  */
-import { spawnSync } from 'child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'fs';
+import { spawn, spawnSync } from 'child_process';
+import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync, symlinkSync, writeFileSync } from 'fs';
 import { dirname, join } from 'path';
 
 /** Runs a program, throwing with its stderr when it fails. */
@@ -18,6 +18,19 @@ export function run(program: string, args: string[], input?: string | Buffer): s
   return result.stdout;
 }
 
+/** Runs a program without blocking the event loop, rejecting with its stderr when it fails. */
+export function runAsync(program: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', data => { stdout += data; });
+    child.stderr.on('data', data => { stderr += data; });
+    child.on('error', error => reject(new Error(`${program}: ${error.message}`)));
+    child.on('close', status => status === 0 ? resolve(stdout) : reject(new Error(`${program} ${args.join(' ')} exited ${status}: ${stderr.trim()}`)));
+  });
+}
+
 /** The absolute path of a program on PATH, or an error naming it and the Debian package that has it. */
 export function hostProgram(name: string, debianPackage: string): string {
   for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
@@ -29,16 +42,25 @@ export function hostProgram(name: string, debianPackage: string): string {
   throw new Error(`${name} not found on PATH: install the Debian package ${debianPackage}`);
 }
 
-/** The shared libraries (with the dynamic loader) that the given ELF files load, as host paths. */
+/** The shared libraries (with the dynamic loader) that the given files load, as host paths; non-ELF files are skipped. */
 export function librariesOf(files: string[]): string[] {
-  const libraries = new Set<string>();
-  for (const file of files) {
-    const result = spawnSync('ldd', [file], { encoding: 'utf8' });
-    if (result.status !== 0) {
-      continue; // static, or not an ELF file
+  const elf = files.filter(file => {
+    try {
+      const fd = openSync(file, 'r');
+      const magic = Buffer.alloc(4);
+      readSync(fd, magic, 0, 4, 0);
+      closeSync(fd);
+      return magic.toString('latin1') === '\x7fELF';
+    } catch {
+      return false;
     }
+  });
+  const libraries = new Set<string>();
+  // one ldd for all files: it prints a section per file, and fails only because some are static
+  for (let i = 0; i < elf.length; i += 200) {
+    const result = spawnSync('ldd', elf.slice(i, i + 200), { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     for (const line of result.stdout.split('\n')) {
-      const match = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
+      const match = /^\s+(?:\S+ => )?(\/\S+)\s+\(0x/.exec(line);
       if (match) {
         libraries.add(match[1]);
       }
@@ -67,6 +89,12 @@ export class Rootfs {
   /** Sets an image path's owner (numeric, as the layer tar records it). */
   public chown(path: string, uid: number, gid: number): void {
     chownSync(this.at(path), uid, gid);
+  }
+
+  /** Replaces a file's setuid/setgid bits by file capabilities (`setcap` text form, e.g. `cap_setuid=ep`). */
+  public setFileCapability(path: string, capabilities: string): void {
+    chmodSync(this.at(path), 0o755);
+    run('setcap', [capabilities, this.at(path)]);
   }
 
   /** Writes a file (mode 0644 unless given), creating its directory. */
@@ -156,8 +184,8 @@ export class Rootfs {
       }
     }
     const regular = [...files].filter(path => {
-      const kind = spawnSync('stat', ['-c', '%F', path], { encoding: 'utf8' }).stdout.trim();
-      return kind === 'regular file' || kind === 'symbolic link';
+      const kind = lstatSync(path);
+      return kind.isFile() || kind.isSymbolicLink();
     });
     // usr-merged Debian: /bin etc. are symlinks into /usr, so copy to the real path of each file's directory.
     this.copy(regular.map(path => {
@@ -182,11 +210,18 @@ export class Rootfs {
 
   private copy(pairs: [string, string][]): void {
     for (const [from, to] of pairs) {
-      if (existsSync(this.at(to)) || isDanglingLink(this.at(to))) {
+      const target = this.at(to);
+      if (existsSync(target) || isDanglingLink(target)) {
         continue;
       }
-      mkdirSync(dirname(this.at(to)), { recursive: true });
-      run('cp', ['-P', '--preserve=mode,links', from, this.at(to)]);
+      mkdirSync(dirname(target), { recursive: true });
+      const source = lstatSync(from);
+      if (source.isSymbolicLink()) {
+        symlinkSync(readlinkSync(from), target);
+      } else {
+        copyFileSync(from, target);
+        chmodSync(target, source.mode % 0o10000); // permission, setuid, setgid and sticky bits
+      }
     }
   }
 }
