@@ -1,5 +1,5 @@
 /**
- * OciConnectorBuildJob on the real node with the real BuildKit (privileged mode), pushing through the e2e
+ * OciConnectorBuildJob on the real node with the real BuildKit (privileged and rootless), pushing through the e2e
  * tier's connector-proxy stand-in, which adds the harbor credentials the pod never sees.
  *
  * The one change besides the images: the node has no connectors-csi driver, so each `connectors-csi` CSI volume is
@@ -84,9 +84,7 @@ async function build(props: Partial<OciConnectorBuildJobProps>) {
 }
 
 describe('OciConnectorBuildJob on a real node, with the real BuildKit', () => {
-  // rootless is not here yet: the synthesized rootless pod fails on this node with rootlesskit's
-  // `newuidmap: write to uid_map failed: Operation not permitted` (see test/node/README.md)
-  for (const mode of [BuildkitMode.PRIVILEGED]) {
+  for (const mode of [BuildkitMode.PRIVILEGED, BuildkitMode.ROOTLESS]) {
     test(`${mode}: builds the ConfigMap context (RUN step) and pushes through the proxy; digests equal skopeo inspect`, async () => {
       const repository = `team/${mode}`;
       const run = await build({ mode, destinations: [`${env.harbor.host}/${repository}:1.0.0`, `${env.harbor.host}/${repository}:stable`] });
