@@ -186,7 +186,8 @@ export class KubeApi {
     const group = object.apiVersion.includes('/') ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
     const plural = object.kind === 'NetworkPolicy' ? 'networkpolicies'
       : object.kind.toLowerCase().endsWith('s') ? `${object.kind.toLowerCase()}es` : `${object.kind.toLowerCase()}s`;
-    const clusterScoped = ['Namespace', 'PersistentVolume', 'ClusterRole', 'ClusterRoleBinding', 'StorageClass'].includes(object.kind);
+    const clusterScoped = ['Namespace', 'PersistentVolume', 'ClusterRole', 'ClusterRoleBinding', 'StorageClass', 'PriorityClass', 'RuntimeClass',
+      'CustomResourceDefinition', 'Project', 'ClusterAnalysisTemplate'].includes(object.kind);
     const ns = namespace ?? object.metadata.namespace;
     return clusterScoped ? `${group}/${plural}` : `${group}/namespaces/${ns ?? 'default'}/${plural}`;
   }
