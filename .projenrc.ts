@@ -106,6 +106,13 @@ project.addTask('test:install', {
   description: 'Install the npm tarball into an app made from today\'s cdk8s init template (cdk8s-plus-33) and type-check and synthesize every construct there (test/install; needs the npm registry and a compiled lib/)',
   exec: 'bash test/install/run.sh',
 });
+// the node tier runs the synthesized Jobs on a real single-node Kubernetes cluster inside a network namespace of its own
+// (test/node/README.md: root, Debian packages, KUBE_BIN_DIR and the builder binaries); never part of `test`.
+project.addTask('test:node', {
+  description: 'Run the synthesized Jobs on a real single-node Kubernetes cluster (test/node; root, Debian packages and the binaries in test/node/README.md)',
+  exec: 'test/node/in-netns.sh vitest run --config vitest.node.config.mts --reporter=default --reporter=json --outputFile.json=test-reports/vitest-node.json',
+  receiveArgs: true,
+});
 project.addTask('synth:examples', {
   description: 'Synthesize every examples/*.ts into examples/dist/*.k8s.yaml',
   exec: 'ts-node --project projenrc/tsconfig.json examples/synth.ts',
@@ -116,6 +123,6 @@ project.addTask('bench', {
 });
 
 project.gitignore.exclude('/test-reports/', '/.e2e/');
-project.npmignore?.exclude('/examples/', '/vitest.config.mts', '/vitest.e2e.config.mts', '/bench/', '/.ci/', '/test-reports/', '/images/');
+project.npmignore?.exclude('/examples/', '/vitest.config.mts', '/vitest.e2e.config.mts', '/vitest.node.config.mts', '/bench/', '/.ci/', '/test-reports/', '/images/');
 
 project.synth();

@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { dropNamespace } from './_objects';
 import { checkDnsLabel, checkEnvName, checkInteger, checkObjectName, invalid } from './_validate';
-import { IImageJob } from './image-job';
+import { IImageJob, PodSecurityLevel } from './image-job';
 
 /** An argument of an Argo Rollouts analysis template (`spec.args[]`). */
 export interface AnalysisArgument {
@@ -109,6 +109,12 @@ export class JobAnalysisTemplate extends Construct {
   public readonly argNames: string[];
 
   /**
+   * The Pod Security Standards level the metric's pod fits (the `job` construct's): the namespace where Argo
+   * Rollouts creates the Job (the AnalysisRun's) must allow it.
+   */
+  public readonly podSecurityLevel: PodSecurityLevel;
+
+  /**
    * @param scope the chart or construct to add the template to
    * @param id the construct id; it is part of the generated name
    * @param props the Job to run and the arguments it takes
@@ -132,6 +138,7 @@ export class JobAnalysisTemplate extends Construct {
       declared.add(arg.name);
     });
 
+    this.podSecurityLevel = props.job.podSecurityLevel;
     const source = ApiObject.of(props.job.job);
     const job = source.toJson();
     // Argo Rollouts creates the Job: the plain one leaves the chart

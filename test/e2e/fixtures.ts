@@ -13,6 +13,12 @@ import { AddressInfo, connect as connectSocket, createServer as createNetServer,
 import { tmpdir } from 'os';
 import { join } from 'path';
 
+/**
+ * The address every fixture listens on: 127.0.0.1 for the e2e tier; the node tier sets `E2E_LISTEN_ADDRESS` to its
+ * bridge gateway inside its own network namespace, where pods reach it.
+ */
+export const LISTEN_ADDRESS = process.env.E2E_LISTEN_ADDRESS ?? '127.0.0.1';
+
 /** Every program the e2e tier runs, with the Debian package that provides it. */
 export const REQUIRED_TOOLS: { [program: string]: string } = {
   'docker-registry': 'docker-registry',
@@ -67,12 +73,12 @@ export function scratchDir(prefix: string): string {
   return dir;
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
+/** A TCP port on `LISTEN_ADDRESS` that was free a moment ago. */
 export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const server = createNetServer();
     server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, LISTEN_ADDRESS, () => {
       const port = (server.address() as AddressInfo).port;
       server.close(() => ok(port));
     });
@@ -87,12 +93,12 @@ function run(command: string, args: string[], input?: string): string {
   return result.stdout;
 }
 
-/** A self-signed certificate (CA:TRUE, SAN IP:127.0.0.1) and its key. */
+/** A self-signed certificate (CA:TRUE, SAN IP:127.0.0.1 and `LISTEN_ADDRESS`) and its key. */
 export function selfSignedCertificate(dir: string): { cert: string; key: string } {
   const cert = join(dir, 'ca.crt');
   const key = join(dir, 'ca.key');
   run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-addext', 'basicConstraints=critical,CA:TRUE',
+    '-addext', `subjectAltName=IP:127.0.0.1,IP:${LISTEN_ADDRESS},DNS:localhost`, '-addext', 'basicConstraints=critical,CA:TRUE',
     '-keyout', key, '-out', cert]);
   return { cert, key };
 }
@@ -152,7 +158,7 @@ export class Registry {
       'version: 0.1',
       'log: { level: warn, accesslog: { disabled: true } }',
       `storage: { filesystem: { rootdirectory: ${JSON.stringify(join(dir, name, 'data'))} }, delete: { enabled: true }, cache: { blobdescriptor: inmemory } }`,
-      `http: { addr: "127.0.0.1:${port}", secret: ${randomBytes(16).toString('hex')}${options.tls ? `, tls: { certificate: ${JSON.stringify(options.tls.cert)}, key: ${JSON.stringify(options.tls.key)} }` : ''} }`,
+      `http: { addr: "${LISTEN_ADDRESS}:${port}", secret: ${randomBytes(16).toString('hex')}${options.tls ? `, tls: { certificate: ${JSON.stringify(options.tls.cert)}, key: ${JSON.stringify(options.tls.key)} }` : ''} }`,
     ];
     if (options.htpasswd) {
       const file = join(dir, name, 'htpasswd');
@@ -164,13 +170,13 @@ export class Registry {
     writeFileSync(config, lines.join('\n') + '\n');
     const log = openSync(join(dir, name, 'registry.log'), 'a');
     const child = spawn(which('docker-registry')!, ['serve', config], { stdio: ['ignore', log, log] });
-    const registry = new Registry(`127.0.0.1:${port}`, child, options, join(dir, name, 'registry.log'));
+    const registry = new Registry(`${LISTEN_ADDRESS}:${port}`, child, options, join(dir, name, 'registry.log'));
     await registry.waitReady();
     return registry;
   }
 
   private constructor(
-    /** `127.0.0.1:<port>`, as used in image references and auth-file keys. */
+    /** `<LISTEN_ADDRESS>:<port>`, as used in image references and auth-file keys. */
     public readonly host: string,
     private readonly child: ChildProcess,
     private readonly options: RegistryOptions,
@@ -418,7 +424,7 @@ export class FileServer {
         void this.listen(server, port);
       }
     };
-    return { url: `https://127.0.0.1:${port}${path}`, listen };
+    return { url: `https://${LISTEN_ADDRESS}:${port}${path}`, listen };
   }
 
   public async stop(): Promise<void> {
@@ -435,7 +441,7 @@ export class FileServer {
   private async listen(server: Server, port: number): Promise<string> {
     return new Promise((ok, fail) => {
       server.once('error', fail);
-      server.listen(port, '127.0.0.1', () => ok(`https://127.0.0.1:${(server.address() as AddressInfo).port}`));
+      server.listen(port, LISTEN_ADDRESS, () => ok(`https://${LISTEN_ADDRESS}:${(server.address() as AddressInfo).port}`));
     });
   }
 
@@ -477,9 +483,9 @@ export class ConnectorProxy {
     const proxy = new ConnectorProxy(upstream, prefix, token);
     await new Promise<void>((ok, fail) => {
       proxy.server.once('error', fail);
-      proxy.server.listen(0, '127.0.0.1', () => ok());
+      proxy.server.listen(0, LISTEN_ADDRESS, () => ok());
     });
-    proxy.host = `127.0.0.1:${(proxy.server.address() as AddressInfo).port}`;
+    proxy.host = `${LISTEN_ADDRESS}:${(proxy.server.address() as AddressInfo).port}`;
     return proxy;
   }
 
