@@ -2,6 +2,7 @@ export * from './image-reference';
 export * from './registry-credentials';
 export * from './build-context';
 export * from './build-job-options';
+export * from './image-annotation-options';
 export * from './image-archive';
 export * from './tool-images';
 export * from './image-job';
