@@ -8,8 +8,8 @@ import {
 } from './_build';
 import { DOCKER_CONFIG_FILE } from './_credentials';
 import { kplusResources } from './_kplus-props';
-import { BUILDAH_RUN_CAPABILITIES, BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { ociAnnotationFlags, ociAnnotations } from './_oci-annotations';
+import { BUILDAH_RUN_CAPABILITIES, BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { BUILDAH_BUILD_SCRIPT } from './_scripts';
 import { BUILDAH_BUD_FLAGS } from './_tool-flags';
