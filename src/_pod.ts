@@ -2,11 +2,13 @@ import { ApiObject, Duration, JsonPatch, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { applyJobName, initialJobName } from './_job-name';
+import { addKargoNotification, checkKargoNotification, NOTIFY_CONTAINER } from './_kargo-notify';
 import { kplusTolerations } from './_kplus-props';
 import { ResolvedToolImages, resolveToolImages } from './_tool-images';
 import { checkInteger, checkLabelKey, checkLabelValue, checkObjectName, checkWholeSeconds, invalid, sortedEntries } from './_validate';
 import { ArgoCd } from './argo-cd';
 import { ContainerNaming, ImageJobOptions, PodSecurityLevel } from './image-job';
+import { KargoNotification } from './kargo-notification';
 
 /** The uid and gid of every non-root helper container (the distroless "nonroot" user). */
 export const NON_ROOT_ID = 65532;
@@ -130,6 +132,9 @@ export class ImageJobPod {
   private readonly volumes = new Map<string, kplus.Volume>();
   private readonly secrets = new Map<string, kplus.ISecret>();
   private readonly naming: ContainerNaming;
+  /** With a notification every tool container is an init container, and `notify-kargo` runs last. */
+  private readonly notification?: KargoNotification;
+  private notifierAdded = false;
 
   /**
    * @param indexedCompletions for an Indexed Job, its number of pods: the Job name must leave room for the
@@ -141,6 +146,7 @@ export class ImageJobPod {
     if (!Object.values(ContainerNaming).includes(this.naming)) {
       invalid('containerNaming', this.naming, 'expected ContainerNaming.LIBRARY or ContainerNaming.CLASSIC');
     }
+    this.notification = checkKargoNotification(options.kargoNotification);
     const name = initialJobName(options.name, indexedCompletions);
     this.images = resolveToolImages(options.toolImages);
     const activeDeadline = options.activeDeadline ?? Duration.hours(1);
@@ -289,16 +295,24 @@ export class ImageJobPod {
       resources: spec.resources,
       securityContext: securityContextOf(spec.profile),
     };
-    const container = init ? this.job.addInitContainer(props) : this.job.addContainer(props);
+    const asInit = init || (this.notification !== undefined && spec.name !== NOTIFY_CONTAINER);
+    const container = asInit ? this.job.addInitContainer(props) : this.job.addContainer(props);
     for (const mount of spec.mounts) {
       container.mount(mount.path, mount.volume, { readOnly: mount.readOnly ?? false });
     }
     return container;
   }
 
-  /** Makes `kubectl logs` and `kubectl exec` pick this container. */
+  /**
+   * Makes `kubectl logs` and `kubectl exec` pick this container. Every construct calls it once its tool containers
+   * are in place, so it also ends the pod with the `kargoNotification` container when one is asked for.
+   */
   public setDefaultContainer(name: string): void {
     this.job.podMetadata.addAnnotation('kubectl.kubernetes.io/default-container', this.containerName(name));
+    if (this.notification && !this.notifierAdded) {
+      this.notifierAdded = true;
+      addKargoNotification(this, this.notification);
+    }
   }
 
   /** A container's name under the construct's `containerNaming`: role names map to the classic ones on request. */

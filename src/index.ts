@@ -14,6 +14,7 @@ export * from './job-analysis-template';
 export * from './kargo-project';
 export * from './kargo-warehouse';
 export * from './kargo-stage';
+export * from './kargo-notification';
 export * from './image-tag';
 export * from './image-destinations';
 export * from './push-destinations';
