@@ -8,7 +8,8 @@ import { randomBytes } from 'crypto';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
-  BUILDCTL_FLAGS, containerOf, describeRun, E2eEnvironment, expectNoSecretLeak, HARBOR_USER, hostSkopeo, skopeoInspectDigest, startEnvironment, synthesize,
+  BUILDCTL_FLAGS, containerOf, describeRun, E2eEnvironment, expectNoSecretLeak, HARBOR_USER, hostSkopeo, skopeoInspectDigest, startEnvironment,
+  synthesize,
 } from './environment';
 import { ConnectorProxy } from './fixtures';
 import { PodResult } from './runner';
