@@ -47,8 +47,10 @@ TMPDIR=$STORAGE_ROOT/tmp
 export TMPDIR
 work_dir=$(mktemp -d "$TMPDIR/build.XXXXXX")
 
+# Kargo's NewestBuild orders images by this manifest annotation: the time of this build unless IMAGE_CREATED fixes it
+created=${IMAGE_CREATED:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}
 log "building $CONTEXT_DIR/$DOCKERFILE_PATH with buildah ($STORAGE_DRIVER storage, chroot isolation)"
-buildah bud --isolation chroot --iidfile "$work_dir/image-id" "$@" --file "$CONTEXT_DIR/$DOCKERFILE_PATH" "$CONTEXT_DIR" ||
+buildah bud --isolation chroot --iidfile "$work_dir/image-id" --annotation "org.opencontainers.image.created=$created" "$@" --file "$CONTEXT_DIR/$DOCKERFILE_PATH" "$CONTEXT_DIR" ||
   die "buildah bud failed with exit code $? (buildah's message above)"
 image_id=$(cat "$work_dir/image-id")
 : >"$termination_log"

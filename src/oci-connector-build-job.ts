@@ -1,14 +1,16 @@
 import { Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { DIRECTORY_SOURCES, refuseContextSource } from './_build';
+import { DIRECTORY_SOURCES, refuseContextSource, withCommit } from './_build';
 import { kplusResources } from './_kplus-props';
+import { buildkitAnnotationAttributes } from './_oci-annotations';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, expandedEnvValue, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { registryKey } from './_registry';
 import { BUILDKIT_BUILD_SCRIPT } from './_scripts';
 import { checkDnsLabel, checkEnvName, checkObjectName, checkOneOf, checkRelativePath, checkSecretKey, checkTarget, invalid, sortedEntries } from './_validate';
 import { BuildContext, BuildContextSource, ContextBinding, GitLocation } from './build-context';
+import { ImageAnnotationOptions } from './image-annotation-options';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
 import { OciConnector, ProxyAddressing, VolumeAttributeStyle } from './oci-connector';
@@ -61,7 +63,7 @@ export interface BuildkitSecret {
 }
 
 /** Props of `OciConnectorBuildJob`. */
-export interface OciConnectorBuildJobProps extends ImageJobOptions {
+export interface OciConnectorBuildJobProps extends ImageJobOptions, ImageAnnotationOptions {
   /** The connector whose proxy pushes the image, e.g. `OciConnector.fromName('harbor')`. */
   readonly connector: OciConnector;
 
@@ -280,7 +282,7 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
     const cacheArgs = this.cacheArgs(props, proxy, upstream);
     const optionArgs = [
       ...(props.target !== undefined ? [`--opt=target=${checkTarget('target', props.target)}`] : []),
-      ...sortedEntries('buildArgs', props.buildArgs, checkEnvName).map(([k, v]) => `--opt=build-arg:${k}=${v}`),
+      ...sortedEntries('buildArgs', withCommit(props.buildArgs, props.commitSha), checkEnvName).map(([k, v]) => `--opt=build-arg:${k}=${v}`),
       ...(props.platforms && props.platforms.length > 0 ? [`--opt=platform=${checkPlatforms(props.platforms).join(',')}`] : []),
     ];
     const secrets = checkSecrets(props.secrets ?? []);
@@ -306,6 +308,8 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
       ...(gitToken ? [{ path: GIT_TOKEN_DIR, volume: pod.secretFileVolume('git-auth-token', gitToken.secret, gitToken.key, 'token'), readOnly: true }] : []),
     ];
     const names = this.proxyReferences.join(',');
+    // the annotations Kargo reads; escaped for kubelet like the other arguments (a URL may hold "$(")
+    const annotations = escapeKubeletExpansion(buildkitAnnotationAttributes(props));
     // every argument is escaped for kubelet, except the proxy references' own "$(POD_NAMESPACE)"
     const args = [
       ...[
@@ -318,7 +322,7 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
         ...secrets.map(s => `--secret=id=${s.id},src=/run/build-secrets/${s.id}/${s.id}`),
         ...(gitToken ? [`--secret=id=GIT_AUTH_TOKEN.${gitToken.host},src=${GIT_TOKEN_DIR}/token`] : []),
       ].map(escapeKubeletExpansion),
-      `--output=type=image,${this.proxyReferences.length > 1 ? `"name=${names}"` : `name=${names}`},push=true`,
+      `--output=type=image,${this.proxyReferences.length > 1 ? `"name=${names}"` : `name=${names}`},push=true${annotations}`,
       ...cacheArgs,
     ];
     const value = kplus.EnvValue.fromValue;
