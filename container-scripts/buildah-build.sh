@@ -47,6 +47,8 @@ TMPDIR=$STORAGE_ROOT/tmp
 export TMPDIR
 work_dir=$(mktemp -d "$TMPDIR/build.XXXXXX")
 
+# Kargo's NewestBuild orders images by this manifest annotation: the time of this build unless IMAGE_CREATED fixes it
+created=${IMAGE_CREATED:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}
 # PLATFORMS (os/arch[,os/arch…]): every platform built into one local manifest list, pushed as an image index
 if [ -n "${PLATFORMS:-}" ]; then
   case "$PLATFORMS" in
@@ -54,11 +56,11 @@ if [ -n "${PLATFORMS:-}" ]; then
   esac
   log "building $CONTEXT_DIR/$DOCKERFILE_PATH with buildah for $PLATFORMS ($STORAGE_DRIVER storage, chroot isolation)"
   image_index=localhost/cdk8s-image-jobs/index:build
-  buildah bud --isolation chroot --platform "$PLATFORMS" --manifest "$image_index" "$@" --file "$CONTEXT_DIR/$DOCKERFILE_PATH" "$CONTEXT_DIR" ||
+  buildah bud --isolation chroot --platform "$PLATFORMS" --manifest "$image_index" --annotation "org.opencontainers.image.created=$created" "$@" --file "$CONTEXT_DIR/$DOCKERFILE_PATH" "$CONTEXT_DIR" ||
     die "buildah bud failed with exit code $? (buildah's message above)"
 else
   log "building $CONTEXT_DIR/$DOCKERFILE_PATH with buildah ($STORAGE_DRIVER storage, chroot isolation)"
-  buildah bud --isolation chroot --iidfile "$work_dir/image-id" "$@" --file "$CONTEXT_DIR/$DOCKERFILE_PATH" "$CONTEXT_DIR" ||
+  buildah bud --isolation chroot --iidfile "$work_dir/image-id" --annotation "org.opencontainers.image.created=$created" "$@" --file "$CONTEXT_DIR/$DOCKERFILE_PATH" "$CONTEXT_DIR" ||
     die "buildah bud failed with exit code $? (buildah's message above)"
   image_id=$(cat "$work_dir/image-id")
 fi

@@ -9,8 +9,8 @@
 import { join } from 'path';
 import { App, Chart } from 'cdk8s';
 import {
-  ArgoCd, BuildContext, ImageTag, JobAnalysisTemplate, JobName, KanikoBuildJob, KargoProject, KargoStage, KargoWarehouse, RegistryCredentials,
-  SkopeoPromoteJob,
+  ArgoCd, BuildContext, ImageTag, JobAnalysisTemplate, JobName, KanikoBuildJob, KargoNotification, KargoProject, KargoStage, KargoWarehouse,
+  RegistryCredentials, SkopeoPromoteJob,
 } from '../src';
 
 const COMMIT = '4f9c2b7a1d3e5f60718293a4b5c6d7e8f9012345';
@@ -32,7 +32,11 @@ export function build(app: App): Chart {
       destinations: [`${repository}:${tag.value}`],
       credentials: pushCredentials,
       commitSha: tag.commitSha,
+      sourceUrl: 'https://github.com/example/image-factory',
       argoCd: ArgoCd.syncedResource(),
+      // Freight in seconds: after the push, POST to the receiver below (its URL, copied from the ProjectConfig's
+      // status, is in this Secret)
+      kargoNotification: KargoNotification.webhook({ secretName: `${image.name}-pushed-receiver-url` }),
     });
 
     const warehouse = new KargoWarehouse(chart, `${image.name}-warehouse`, {

@@ -73,6 +73,8 @@ export interface BuildkitContainerSpec {
   readonly daemonFlags: string[];
   /** The image names pushed, as kubelet gets them (escaped, or with `$(VAR)` references meant for kubelet). */
   readonly outputNames: string[];
+  /** `,annotation.<key>=<value>` exporter attributes after `push=true` (escaped by the caller), or "". */
+  readonly outputAnnotations: string;
   /** `--export-cache` / `--import-cache` flags. */
   readonly cacheArgs: string[];
   readonly script: string;
@@ -114,7 +116,7 @@ export function addBuildkitContainer(pod: ImageJobPod, spec: BuildkitContainerSp
       ...spec.secrets.map(s => `--secret=id=${s.id},src=/run/build-secrets/${s.id}/${s.id}`),
       ...(gitToken ? [`--secret=id=GIT_AUTH_TOKEN.${gitToken.host},src=${GIT_TOKEN_DIR}/token`] : []),
     ].map(escapeKubeletExpansion),
-    `--output=type=image,${spec.outputNames.length > 1 ? `"name=${names}"` : `name=${names}`},push=true`,
+    `--output=type=image,${spec.outputNames.length > 1 ? `"name=${names}"` : `name=${names}`},push=true${spec.outputAnnotations}`,
     ...spec.cacheArgs,
   ];
   const value = kplus.EnvValue.fromValue;

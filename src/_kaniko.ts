@@ -1,7 +1,8 @@
 import { BuildInputs, buildInputFlags, checkExtraArgs } from './_build';
+import { OciAnnotationInputs, ociAnnotationFlags } from './_oci-annotations';
 import { ImageJobPod, Mount } from './_pod';
 import { KANIKO_EXECUTOR_FLAGS } from './_tool-flags';
-import { checkRegistryHost } from './_validate';
+import { checkRegistryHost, invalid } from './_validate';
 
 /** kaniko defaults for builds in a Job: redo snapshots, retries, plain-text logs with timestamps. */
 const KANIKO_DEFAULT_FLAGS: [string, string][] = [
@@ -53,7 +54,7 @@ export function kanikoTrust(pod: ImageJobPod, registries: string[]): { flags: st
 
 
 /** The build inputs every kaniko-based construct shares. */
-export interface KanikoFlagInputs extends BuildInputs {
+export interface KanikoFlagInputs extends BuildInputs, OciAnnotationInputs {
   readonly insecureRegistries?: string[];
   readonly extraArgs?: string[];
 }
@@ -66,17 +67,23 @@ export interface KanikoFlags {
 
 /**
  * kaniko's flags after the context, destinations and digest files: build args, target and labels (sorted),
- * `more` (e.g. cache flags), insecure registries, the defaults `extraArgs` does not override,
+ * the OCI annotations Kargo reads, `more` (e.g. cache flags), insecure registries, the defaults `extraArgs` does not override,
  * `--ignore-path=/product_uuid` (kind clusters), then `extraArgs`.
  */
 export function kanikoFlags(inputs: KanikoFlagInputs, more: string[] = []): KanikoFlags {
   const insecureRegistries = (inputs.insecureRegistries ?? []).map((host, i) => checkRegistryHost(`insecureRegistries[${i}]`, host));
   const extraArgs = inputs.extraArgs ?? [];
   const overridden = checkExtraArgs(extraArgs, KANIKO_EXECUTOR_FLAGS, KANIKO_MANAGED_FLAGS, KANIKO_DEFAULT_FLAGS.map(([flag]) => flag), '--compressed-caching=false');
+  const reproducible = extraArgs.findIndex(arg => arg === '--reproducible' || arg === '--reproducible=true');
+  if (reproducible >= 0 && inputs.imageCreated === undefined) {
+    invalid(`extraArgs[${reproducible}]`, extraArgs[reproducible],
+      'expected imageCreated as well: --reproducible zeroes the image\'s creation time, and Kargo\'s NewestBuild then needs the org.opencontainers.image.created annotation');
+  }
   return {
     insecureRegistries,
     flags: [
       ...buildInputFlags(inputs),
+      ...ociAnnotationFlags(inputs),
       ...more,
       ...insecureRegistries.map(host => `--insecure-registry=${host}`),
       ...KANIKO_DEFAULT_FLAGS.filter(([flag]) => !overridden.has(flag)).map(([flag, v]) => `${flag}=${v}`),

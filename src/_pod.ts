@@ -2,12 +2,14 @@ import { ApiObject, Duration, JsonPatch, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { applyJobName, initialJobName } from './_job-name';
+import { addKargoNotification, checkKargoNotification, NOTIFY_CONTAINER } from './_kargo-notify';
 import { kplusTolerations } from './_kplus-props';
 import { registryKey } from './_registry';
 import { ResolvedToolImages, resolveToolImages } from './_tool-images';
 import { checkEnvName, checkInteger, checkLabelKey, checkLabelValue, checkObjectName, checkWholeSeconds, invalid, sortedEntries } from './_validate';
 import { ArgoCd } from './argo-cd';
 import { ContainerNaming, ImageJobOptions, PodSecurityLevel } from './image-job';
+import { KargoNotification } from './kargo-notification';
 import { PodEnvValue } from './pod-env-value';
 import { CertificateAuthoritySource, RegistryCertificateAuthority } from './registry-certificate-authority';
 
@@ -156,6 +158,9 @@ export class ImageJobPod {
   private readonly authorities: RegistryCertificateAuthority[];
   /** `env`: added to every container after its own variables. */
   private readonly env: [string, kplus.EnvValue][];
+  /** With a notification every tool container is an init container, and `notify-kargo` runs last. */
+  private readonly notification?: KargoNotification;
+  private notifierAdded = false;
 
   /**
    * @param indexedCompletions for an Indexed Job, its number of pods: the Job name must leave room for the
@@ -167,6 +172,7 @@ export class ImageJobPod {
     if (!Object.values(ContainerNaming).includes(this.naming)) {
       invalid('containerNaming', this.naming, 'expected ContainerNaming.LIBRARY or ContainerNaming.CLASSIC');
     }
+    this.notification = checkKargoNotification(options.kargoNotification);
     const initialName = initialJobName(options.name, indexedCompletions);
     this.images = resolveToolImages(options.toolImages);
     this.authorities = checkAuthorities(options.certificateAuthorities ?? []);
@@ -407,7 +413,8 @@ export class ImageJobPod {
       resources: spec.resources,
       securityContext: securityContextOf(spec.profile),
     };
-    const container = init ? this.job.addInitContainer(props) : this.job.addContainer(props);
+    const asInit = init || (this.notification !== undefined && spec.name !== NOTIFY_CONTAINER);
+    const container = asInit ? this.job.addInitContainer(props) : this.job.addContainer(props);
     const cas = spec.registries ? this.registryCas(spec.registries, CONTAINERS_CERTS_DIR).map(ca => ca.mount) : [];
     for (const mount of [...spec.mounts, ...cas]) {
       container.mount(mount.path, mount.volume, { readOnly: mount.readOnly ?? false });
@@ -425,9 +432,16 @@ export class ImageJobPod {
       : kplus.Volume.fromConfigMap(this.scope, `Volume-${name}`, this.configMap(authority.name), options));
   }
 
-  /** Makes `kubectl logs` and `kubectl exec` pick this container. */
+  /**
+   * Makes `kubectl logs` and `kubectl exec` pick this container. Every construct calls it once its tool containers
+   * are in place, so it also ends the pod with the `kargoNotification` container when one is asked for.
+   */
   public setDefaultContainer(name: string): void {
     this.job.podMetadata.addAnnotation('kubectl.kubernetes.io/default-container', this.containerName(name));
+    if (this.notification && !this.notifierAdded) {
+      this.notifierAdded = true;
+      addKargoNotification(this, this.notification);
+    }
   }
 
   /** A container's name under the construct's `containerNaming`: role names map to the classic ones on request. */

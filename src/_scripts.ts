@@ -148,3 +148,10 @@ export const BUILDKIT_DIRECT_BUILD_SCRIPT = [PRELUDE, read('buildkit-build-begin
  * INSECURE_REGISTRIES over plain http, RUN_CAPABILITIES for RUN steps, network locks in STORAGE_ROOT.
  */
 export const BUILDAH_BUILD_SCRIPT = [PRELUDE, read('buildah-build')].join('');
+
+/**
+ * The `notify-kargo` container (the download helper's curl image): POSTs to the Kargo webhook receiver whose URL is
+ * in KARGO_WEBHOOK_URL_FILE (plus the header KARGO_WEBHOOK_HEADER_NAME from KARGO_WEBHOOK_HEADER_FILE), the URL and
+ * header on curl's standard input. Always exits 0: a failure is logged and noted in the termination message.
+ */
+export const NOTIFY_KARGO_SCRIPT = [PRELUDE, read('notify-kargo')].join('');

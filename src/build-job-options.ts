@@ -1,4 +1,5 @@
 import { Size } from 'cdk8s';
+import { ImageAnnotationOptions } from './image-annotation-options';
 import { ImageJobOptions } from './image-job';
 import { PushDestinationOptions } from './push-destinations';
 import { RegistryCredentials } from './registry-credentials';
@@ -7,7 +8,7 @@ import { RegistryCredentials } from './registry-credentials';
  * The inputs every Dockerfile builder takes (`KanikoBuildJob`, `BuildahBuildJob`), next to its own
  * `context`, `cache` and `extraArgs`.
  */
-export interface BuildJobOptions extends ImageJobOptions {
+export interface BuildJobOptions extends ImageJobOptions, ImageAnnotationOptions {
   /**
    * The Dockerfile's path relative to the context root (the classic Job YAMLs' `DOCKERFILE_PATH`).
    *
@@ -58,13 +59,6 @@ export interface BuildJobOptions extends ImageJobOptions {
    */
   readonly labels?: { [key: string]: string };
 
-  /**
-   * The commit the image is built from: passed as the build arg `BUILD_COMMIT_SHA` (as Kyma's image builder
-   * does) unless `buildArgs` sets it. `ImageTag` exposes the commit it found as `commitSha`.
-   *
-   * @default - no BUILD_COMMIT_SHA build arg
-   */
-  readonly commitSha?: string;
 
   /**
    * Registries (`host[:port]`) reached over plain http or with an unverified certificate (kaniko's

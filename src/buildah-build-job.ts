@@ -8,12 +8,13 @@ import {
 } from './_build';
 import { DOCKER_CONFIG_FILE } from './_credentials';
 import { kplusResources } from './_kplus-props';
+import { ociAnnotationFlags, ociAnnotations } from './_oci-annotations';
 import { checkPlatforms } from './_platforms';
 import { BUILDAH_RUN_CAPABILITIES, BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { BUILDAH_BUILD_SCRIPT } from './_scripts';
 import { BUILDAH_BUD_FLAGS } from './_tool-flags';
-import { checkOneOf, checkRegistryHost, checkRelativePath, checkWholeSeconds } from './_validate';
+import { checkOneOf, checkRegistryHost, checkRelativePath, checkWholeSeconds, invalid } from './_validate';
 import { BuildContext } from './build-context';
 import { BuildJobOptions } from './build-job-options';
 import { IImageJob, PodSecurityLevel } from './image-job';
@@ -237,8 +238,16 @@ export class BuildahBuildJob extends Construct implements IImageJob {
       ...(cacheRepository ? [`--cache-from=${cacheRepository}`, `--cache-to=${cacheRepository}`] : []),
       ...(props.cache?.ttl ? [`--cache-ttl=${checkWholeSeconds('cache.ttl', props.cache.ttl, 1)}s`] : []),
       ...buildInputFlags({ ...props, buildArgs: withCommit(props.buildArgs, props.commitSha) }),
+      // created: by the script, at run time, unless imageCreated fixes it (IMAGE_CREATED)
+      ...ociAnnotationFlags({ commitSha: props.commitSha, sourceUrl: props.sourceUrl }),
       ...extraArgs,
     ];
+    for (const [prop, given] of [['sourceUrl', props.sourceUrl], ['imageCreated', props.imageCreated]]) {
+      if (given !== undefined && format === BuildahImageFormat.DOCKER) {
+        invalid(prop!, given, 'expected format: BuildahImageFormat.OCI as well: Docker v2 manifests carry no annotations, so buildah would drop it');
+      }
+    }
+    const imageCreated = ociAnnotations({ imageCreated: props.imageCreated }).map(([, created]) => created)[0];
     const storageSizeLimit = checkSizeLimit('storageSizeLimit', props.storageSizeLimit ?? Size.gibibytes(20));
 
     const pod = new ImageJobPod(this, props, 'buildah-build', this.podSecurityLevel);
@@ -264,6 +273,7 @@ export class BuildahBuildJob extends Construct implements IImageJob {
       ...(others.length > 0 ? [['ADDITIONAL_DESTINATIONS', value(others.map(String).join(' '))] as [string, kplus.EnvValue]] : []),
       ['DIGEST_FILE', value(DIGEST_FILE)],
       ...(this.platforms.length > 0 ? [['PLATFORMS', value(this.platforms.join(','))] as [string, kplus.EnvValue]] : []),
+      ...(imageCreated ? [['IMAGE_CREATED', value(imageCreated)] as [string, kplus.EnvValue]] : []),
       ['STORAGE_DRIVER', value(this.storageDriver)],
       ['STORAGE_ROOT', value(STORAGE_ROOT)],
       ['CONTAINERS_STORAGE_CONF', value(`${STORAGE_ROOT}/storage.conf`)],

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { cacheRepositoryOf, checkBuildContext, DIGEST_FILE, finishBuildPod, prepareBuildPod, requireContextSource, withCommit } from './_build';
 import { addBuildkitContainer, BUILDKIT_SOURCES, buildkitLayout, checkSecrets } from './_buildkit';
+import { buildkitAnnotationAttributes } from './_oci-annotations';
 import { checkPlatforms } from './_platforms';
 import { escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
@@ -173,6 +174,8 @@ export class BuildkitBuildJob extends Construct implements IImageJob {
       configMounts,
       daemonFlags: [],
       outputNames: [firstReference, ...others.map(ref => escapeKubeletExpansion(ref.toString()))],
+      // the annotations Kargo reads (revision, source, created when given); escaped for kubelet
+      outputAnnotations: escapeKubeletExpansion(buildkitAnnotationAttributes(props)),
       cacheArgs: cache.args,
       script: BUILDKIT_DIRECT_BUILD_SCRIPT,
       envBefore: [],

@@ -4,6 +4,7 @@ import { IConstruct } from 'constructs';
 import { ArgoCd } from './argo-cd';
 import { ImageReference } from './image-reference';
 import { JobName } from './job-name';
+import { KargoNotification } from './kargo-notification';
 import { PodEnvValue } from './pod-env-value';
 import { RegistryCertificateAuthority } from './registry-certificate-authority';
 import { Toleration } from './toleration';
@@ -147,6 +148,15 @@ export interface ImageJobOptions {
    * @default ContainerNaming.LIBRARY
    */
   readonly containerNaming?: ContainerNaming;
+
+  /**
+   * Tell Kargo at once after a successful push (`KargoNotification.webhook()`), so Freight appears in seconds
+   * instead of after the Warehouse's interval. The tool containers then run as init containers and a last
+   * container, `notify-kargo`, notifies; a failed notification is logged and never fails the Job.
+   *
+   * @default - no notification; Kargo finds the image at the Warehouse's next discovery
+   */
+  readonly kargoNotification?: KargoNotification;
 
   /**
    * Argo CD delivery: the Job as a resource hook (`ArgoCd.hook()`) or a plain synced resource with sync

@@ -169,11 +169,27 @@ export interface KanikoBuildBatchProps extends ImageJobOptions {
   readonly extraArgs?: string[];
 
   /**
-   * The commit the images are built from: the `BUILD_COMMIT_SHA` build arg.
+   * The commit the images are built from: the `BUILD_COMMIT_SHA` build arg and the manifest annotation
+   * `org.opencontainers.image.revision`.
    *
    * @default - the commit a tag template used, otherwise none
    */
   readonly commitSha?: string;
+
+  /**
+   * The source repository's URL, written as every image's `org.opencontainers.image.source` annotation
+   * (see `BuildJobOptions.sourceUrl`).
+   *
+   * @default - no source annotation
+   */
+  readonly sourceUrl?: string;
+
+  /**
+   * Every image's `org.opencontainers.image.created` annotation (see `BuildJobOptions.imageCreated`).
+   *
+   * @default - no annotation; Kargo orders by the build time kaniko writes into the image config
+   */
+  readonly imageCreated?: string;
 
   /**
    * One Job per context, or one Indexed Job for all.
@@ -390,7 +406,7 @@ export class KanikoBuildBatch extends Construct {
     const firsts = planned.map(p => ImageReference._parseFor('destinations', p.destinations[0]));
     const cacheRepos = props.cache ? firsts.map(first => cacheRepositoryOf(props.cache!.repository, first, 'kaniko')) : [];
     const buildArgs = withCommit(props.buildArgs, commitSha);
-    const kaniko = kanikoFlags({ ...props, buildArgs }, props.cache?.ttl ? [`--cache-ttl=${checkWholeSeconds('cache.ttl', props.cache.ttl, 1)}s`] : []);
+    const kaniko = kanikoFlags({ ...props, buildArgs, commitSha }, props.cache?.ttl ? [`--cache-ttl=${checkWholeSeconds('cache.ttl', props.cache.ttl, 1)}s`] : []);
     for (const p of planned) {
       if (/\s/.test(p.destinations.join(''))) {
         invalid('destinations', p.destinations, 'expected references without white space');

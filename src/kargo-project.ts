@@ -87,7 +87,9 @@ export class KargoProject extends Construct {
 
   /**
    * A generic webhook receiver that refreshes Warehouses (`ProjectConfig.spec.webhookReceivers`): a build can
-   * tell Kargo about a push at once instead of waiting for the Warehouse's interval.
+   * tell Kargo about a push at once instead of waiting for the Warehouse's interval. Kargo derives the receiver's
+   * URL from the Secret and reports it in the ProjectConfig's `status.webhookReceivers[].url`; put that URL in a
+   * Secret in the Jobs' namespace and give the pushing constructs `kargoNotification: KargoNotification.webhook(…)`.
    */
   public addGenericWebhookReceiver(options: KargoGenericWebhookReceiverOptions): void {
     checkDnsLabel('addGenericWebhookReceiver name', options.name);

@@ -14,7 +14,10 @@ import { IKargoResource, KARGO_API_VERSION, KargoProject } from './kargo-project
 export enum KargoImageSelectionStrategy {
   /** The highest semantic version among the allowed tags (Kargo's default). */
   SEMVER = 'SemVer',
-  /** The most recently built image: Kargo reads `org.opencontainers.image.created`, else the config's `Created`. */
+  /**
+   * The most recently built image: Kargo reads the manifest annotation `org.opencontainers.image.created`, else
+   * the config's `Created`. The builders write the annotation (`imageCreated`; buildah at run time by default).
+   */
   NEWEST_BUILD = 'NewestBuild',
   /** The lexically greatest tag: for tags that sort by time, such as `v{{date}}-{{shortSha}}`. */
   LEXICAL = 'Lexical',

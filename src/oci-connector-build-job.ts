@@ -1,7 +1,9 @@
 import { Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { withCommit } from './_build';
 import { addBuildkitContainer, buildkitLayout, checkSecrets } from './_buildkit';
+import { buildkitAnnotationAttributes } from './_oci-annotations';
 import { escapeKubeletExpansion, expandedEnvValue, ImageJobPod } from './_pod';
 import { parseDestinations } from './_refs';
 import { registryKey } from './_registry';
@@ -9,12 +11,13 @@ import { BUILDKIT_BUILD_SCRIPT } from './_scripts';
 import { checkOneOf, checkRelativePath, invalid } from './_validate';
 import { BuildContext, BuildContextSource } from './build-context';
 import { BuildkitMode, BuildkitSecret, CacheMode } from './buildkit-options';
+import { ImageAnnotationOptions } from './image-annotation-options';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
 import { OciConnector, ProxyAddressing, VolumeAttributeStyle } from './oci-connector';
 
 /** Props of `OciConnectorBuildJob`. */
-export interface OciConnectorBuildJobProps extends ImageJobOptions {
+export interface OciConnectorBuildJobProps extends ImageJobOptions, ImageAnnotationOptions {
   /** The connector whose proxy pushes the image, e.g. `OciConnector.fromName('harbor')`. */
   readonly connector: OciConnector;
 
@@ -231,7 +234,7 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
       context: props.context,
       binding,
       dockerfile,
-      inputs: props,
+      inputs: { ...props, buildArgs: withCommit(props.buildArgs, props.commitSha) },
       secrets,
       results,
       state,
@@ -241,6 +244,8 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
       ],
       daemonFlags: ['--config /etc/buildkit/buildkitd.toml'],
       outputNames: this.proxyReferences,
+      // the annotations Kargo reads; escaped for kubelet like the other arguments (a URL may hold "$(")
+      outputAnnotations: escapeKubeletExpansion(buildkitAnnotationAttributes(props)),
       cacheArgs,
       script: BUILDKIT_BUILD_SCRIPT,
       // first: kubelet expands $(POD_NAMESPACE) only in the variables defined after it

@@ -121,6 +121,7 @@ describe('BuildahBuildJob', () => {
       '--build-arg=BUILD_COMMIT_SHA=abc1234',
       '--target=runtime',
       '--label=org.opencontainers.image.version=1.4.0',
+      '--annotation=org.opencontainers.image.revision=abc1234',
       '--platform=linux/arm64',
       '--jobs',
       '2',

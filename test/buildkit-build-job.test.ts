@@ -105,7 +105,9 @@ describe('BuildkitBuildJob', () => {
       '--opt=label:org.opencontainers.image.revision=abc1234',
       '--opt=platform=linux/amd64,linux/arm64',
       '--secret=id=npmrc,src=/run/build-secrets/npmrc/npmrc',
-      '--output=type=image,"name=$(INTERMEDIATE_REGISTRY_URL)/$(BUILD_IMAGE_NAME):$(BUILD_IMAGE_TAG),registry.internal:5000/build/api:latest",push=true',
+      // the commit also becomes the revision annotation Kargo reads
+      '--output=type=image,"name=$(INTERMEDIATE_REGISTRY_URL)/$(BUILD_IMAGE_NAME):$(BUILD_IMAGE_TAG),registry.internal:5000/build/api:latest",push=true,'
+        + '"annotation.org.opencontainers.image.revision=abc1234"',
       `--export-cache=type=registry,ref=${cacheRef},mode=max,ignore-error=true`,
       `--import-cache=type=registry,ref=${cacheRef}`,
     ]);

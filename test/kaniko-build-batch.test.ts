@@ -35,6 +35,16 @@ function batch(props: Partial<KanikoBuildBatchProps> = {}, dir = contextsDirecto
 }
 
 describe('KanikoBuildBatch', () => {
+  test.each([KanikoBatchShape.JOBS, KanikoBatchShape.INDEXED])('%s: every build carries the revision and source annotations', shape => {
+    const sha = 'a'.repeat(40);
+    const { jobs } = batch({ shape, commitSha: sha, sourceUrl: 'https://github.com/example/monorepo' });
+    for (const job of jobs) {
+      const args: string[] = [...job.spec.template.spec.containers, ...job.spec.template.spec.initContainers ?? []].flatMap((c: any) => c.args ?? []);
+      expect(args).toContain('--annotation=org.opencontainers.image.source=https://github.com/example/monorepo');
+      expect(args).toContain(`--annotation=org.opencontainers.image.revision=${sha}`);
+    }
+  });
+
   test('defaults: one KanikoBuildJob per discovered context, each with its own ConfigMap and image name', () => {
     // GIVEN: "docs" has no Dockerfile and is skipped on purpose
     const dir = contextsDirectory(['api', 'Worker_Service'], ['docs']);

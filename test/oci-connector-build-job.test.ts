@@ -30,6 +30,17 @@ function buildctlFlags(job: any): string[] {
 }
 
 describe('OciConnectorBuildJob', () => {
+  test('the OCI annotations Kargo reads are image exporter attributes; the commit is also the BUILD_COMMIT_SHA build arg', () => {
+    const sha = 'b'.repeat(40);
+    const { job } = connectorBuild({ commitSha: sha, sourceUrl: 'https://github.com/example/abc', imageCreated: '2026-01-31T12:00:00Z' });
+    const flags = buildctlFlags(job);
+    expect(flags).toContain(`--opt=build-arg:BUILD_COMMIT_SHA=${sha}`);
+    expect(flags.find(f => f.startsWith('--output='))).toBe(`--output=type=image,name=${PROXY}/test/abc:v1,push=true,`
+      + '"annotation.org.opencontainers.image.created=2026-01-31T12:00:00Z",'
+      + `"annotation.org.opencontainers.image.revision=${sha}",`
+      + '"annotation.org.opencontainers.image.source=https://github.com/example/abc"');
+  });
+
   test('defaults', () => {
     // WHEN
     const { build, job } = connectorBuild();

@@ -122,9 +122,13 @@ describe('BuildahBuildJob', () => {
     // GIVEN
     const url = env.files.serve('/contexts/app.tar.gz', CONTEXT);
     const destinations = [`${env.intermediate.host}/build/app:1.4.0`, `${env.intermediate.host}/build/app:build-7`];
+    const commitSha = 'c0ffee'.padEnd(40, '0');
+    const started = new Date(Math.floor(Date.now() / 1000) * 1000);
     // WHEN
     const result = await build(url, {
       destinations,
+      commitSha,
+      sourceUrl: 'https://github.com/example/app',
       buildArgs: { LITERAL: 'a$(HOME)b$$c' },
       labels: { 'org.opencontainers.image.version': '1.4.0' },
       promotion: {
@@ -153,6 +157,16 @@ describe('BuildahBuildJob', () => {
     const manifest = rawManifest(destinations[0]);
     expect(manifest.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
     expect(manifest.layers).toHaveLength(2);
+    // the manifest annotations Kargo reads: the revision and source from props, the time the build ran.
+    expect(Object.keys(manifest.annotations).sort()).toEqual(expect.arrayContaining([
+      'org.opencontainers.image.created', 'org.opencontainers.image.revision', 'org.opencontainers.image.source',
+    ]));
+    expect(manifest.annotations['org.opencontainers.image.revision']).toBe(commitSha);
+    expect(manifest.annotations['org.opencontainers.image.source']).toBe('https://github.com/example/app');
+    const created = new Date(manifest.annotations['org.opencontainers.image.created']);
+    expect(manifest.annotations['org.opencontainers.image.created']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(created.getTime()).toBeGreaterThanOrEqual(started.getTime());
+    expect(created.getTime()).toBeLessThanOrEqual(Date.now());
 
     // the image holds what the RUN step and COPY produced, owned as the Dockerfile said.
     const files = imageFiles(destinations[0]);
@@ -165,6 +179,7 @@ describe('BuildahBuildJob', () => {
     expect(promote.processes.filter(p => p.argv[1] === 'copy')[0].argv).toContain(`docker://${env.intermediate.host}/build/app@${digest}`);
     expect(promote.terminationMessage).toBe(`${env.harbor.host}/platform/app:1.4.0@${digest}\n`);
     expect(skopeoInspectDigest(env, `${env.harbor.host}/platform/app:1.4.0`)).toBe(digest);
+    expect(rawManifest(`${env.harbor.host}/platform/app:1.4.0`).annotations).toEqual(manifest.annotations);
     expectNoSecretLeak(result, [env.harborPassword]);
   });
 

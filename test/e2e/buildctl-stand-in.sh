@@ -165,6 +165,27 @@ case $rest in
     rest="$before${after#*\"}"
     ;;
 esac
+# "annotation.<key>=<value>" fields (quoted, as the constructs write them): the pushed manifest's annotations
+annotations=''
+while :; do
+  case $rest in
+    *'"annotation.'*'"'*)
+      before=${rest%%\"annotation.*}
+      after=${rest#*\"annotation.}
+      pair=${after%%\"*}
+      case $pair in
+        *=*) ;;
+        *) die "output annotation '$pair' has no value" ;;
+      esac
+      case $pair in
+        *\\*) die "the stand-in does not model a backslash in output annotation '$pair'" ;;
+      esac
+      annotations="$annotations,\"${pair%%=*}\":\"${pair#*=}\""
+      rest="$before${after#*\"}"
+      ;;
+    *) break ;;
+  esac
+done
 type=''
 push=false
 saved_ifs=$IFS
@@ -207,8 +228,11 @@ layer_sha=$(blob "$work/layer.tar.gz")
 printf '{"architecture":"amd64","os":"linux","config":{"Labels":{"e2e.stand-in":"buildctl"}},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
   "$diff_id" >"$work/config.json"
 config_sha=$(blob "$work/config.json")
-printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%s}]}' \
-  "$config_sha" "$(size "$work/config.json")" "$layer_sha" "$(size "$work/layer.tar.gz")" >"$work/manifest.json"
+manifest_annotations=''
+[ -z "$annotations" ] || manifest_annotations=",\"annotations\":{${annotations#,}}"
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%s}]%s}' \
+  "$config_sha" "$(size "$work/config.json")" "$layer_sha" "$(size "$work/layer.tar.gz")" \
+  "$manifest_annotations" >"$work/manifest.json"
 manifest_sha=$(blob "$work/manifest.json")
 printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"built"}}]}' \
   "$manifest_sha" "$(size "$work/manifest.json")" >"$layout/index.json"

@@ -5,9 +5,11 @@
  * the runner from fixtures (the proxy's docker config.json and a buildkitd.toml), read-only.
  */
 import { randomBytes } from 'crypto';
+import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
-  BUILDCTL_FLAGS, containerOf, describeRun, E2eEnvironment, expectNoSecretLeak, HARBOR_USER, skopeoInspectDigest, startEnvironment, synthesize,
+  BUILDCTL_FLAGS, containerOf, describeRun, E2eEnvironment, expectNoSecretLeak, HARBOR_USER, hostSkopeo, skopeoInspectDigest, startEnvironment,
+  synthesize,
 } from './environment';
 import { ConnectorProxy } from './fixtures';
 import { PodResult } from './runner';
@@ -108,6 +110,30 @@ describe('OciConnectorBuildJob', () => {
     expect(published.map(a => a['configuration.names']).sort()).toEqual(['buildkitd', 'registry-config']);
     expectNoSecretLeak(result, [env.harborPassword]);
     expectNoSecretLeak(result, [token], CONNECTOR_USER);
+  });
+
+  test('the OCI annotations Kargo reads reach buildctl as quoted image exporter attributes and land in the pushed manifest', async () => {
+    // WHEN
+    const commitSha = 'feed'.padEnd(40, '0');
+    const sourceUrl = 'https://git.example.com/team/app?ref=$(HOME)';
+    const destination = `${env.harbor.host}/team/annotated:1.0.0`;
+    const result = await build({ destinations: [destination], commitSha, sourceUrl, imageCreated: '2026-01-31T12:00:00Z' });
+    // THEN
+    expect(result.phase, describeRun(result)).toBe('Succeeded');
+    const buildkit = containerOf(result, 'buildkit');
+    const buildctl = buildkit.processes.find(p => p.argv[0].endsWith('buildctl-daemonless.sh'))!;
+    expect(buildctl.argv.find(a => a.startsWith('--output='))).toBe(`--output=type=image,name=${proxy.host}${PREFIX}/team/annotated:1.0.0,push=true,`
+      + '"annotation.org.opencontainers.image.created=2026-01-31T12:00:00Z",'
+      + `"annotation.org.opencontainers.image.revision=${commitSha}",`
+      + `"annotation.org.opencontainers.image.source=${sourceUrl}"`);
+    skopeoInspectDigest(env, destination); // writes the host auth file
+    const manifest = JSON.parse(hostSkopeo(env, ['inspect', '--raw', '--authfile', join(env.dir, 'host-auth.json'), '--cert-dir', join(env.dir, 'certs.d'),
+      `docker://${destination}`]));
+    expect(manifest.annotations).toEqual({
+      'org.opencontainers.image.created': '2026-01-31T12:00:00Z',
+      'org.opencontainers.image.revision': commitSha,
+      'org.opencontainers.image.source': sourceUrl,
+    });
   });
 
   test('rootless mode: uid 1000 reads the read-only CSI config and pushes the same way', async () => {
