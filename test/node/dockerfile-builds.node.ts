@@ -4,7 +4,9 @@
  * base image is the tier's busybox image; every digest is checked against `skopeo inspect`.
  */
 import { createHash } from 'crypto';
+import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { GitServer } from './git-server';
 import { containerOf, describeJob, expectServed, HARBOR_USER, NodeEnvironment } from './node';
 import { BuildahBuildJob, BuildContext, KanikoBuildJob, KanikoBuildJobProps, RegistryCredentials } from '../../src';
 import { synthesize, usernamePasswordSecret } from '../e2e/environment';
@@ -107,6 +109,32 @@ describe('KanikoBuildJob on a real node, with the real kaniko executor', () => {
     expect(build.terminationMessage).toContain('step about to fail');
     expect(await env.intermediate.repositories()).not.toContain('broken');
     expect(await env.harbor.repositories()).not.toContain('platform/broken');
+  });
+});
+
+describe('KanikoBuildJob with a git context on a real node', () => {
+  test('the real kaniko clones the repository over https from a git server (branch and sub-directory) and builds it', async () => {
+    const git = await GitServer.start(join(env.dir, 'git'), env.tier.tls);
+    try {
+      const url = git.repository('monorepo', {
+        'README.md': 'not in the context\n',
+        'services/api/Dockerfile': 'ARG BASE\nFROM ${BASE}\nCOPY app.txt /app.txt\nRUN echo "built from git: $(cat /app.txt)"\n',
+        'services/api/app.txt': 'api sources\n',
+      });
+      const run = await kaniko({
+        context: BuildContext.fromGit(url, { ref: 'main', subPath: 'services/api' }),
+        destinations: [`${env.intermediate.host}/git-api:1.0.0`],
+        insecureRegistries: [env.intermediate.host, imagesRegistry],
+        buildArgs: { BASE: base },
+      });
+      expect(run.phase, describeJob(run)).toBe('Complete');
+      const build = containerOf(run, 'build');
+      expect(build.log).toContain('built from git: api sources');
+      expect(expectServed(env, build.terminationMessage)).toHaveLength(1);
+      expect(git.requests).toContain('POST /monorepo.git/git-upload-pack');
+    } finally {
+      await git.stop();
+    }
   });
 });
 
