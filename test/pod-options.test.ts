@@ -3,8 +3,8 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { describe, expect, test } from 'vitest';
 import {
-  BuildContext, ContainerNaming, ImageJobOptions, KanikoBatchShape, KargoNotification, KanikoBuildBatch, KanikoBuildJob, PodEnvValue, RegistryCredentials,
-  SkopeoPromoteJob, ToolImages,
+  BuildContext, ContainerNaming, ImageJobOptions, KanikoBatchShape, KanikoBuildBatch, KanikoBuildJob, KargoNotification, PodEnvValue,
+  RegistryCredentials, SkopeoPromoteJob, ToolImages,
 } from '../src';
 import { newChart, synth, synthJob } from './util';
 
