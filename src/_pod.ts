@@ -99,6 +99,14 @@ export interface ContainerSpec {
    * mounted in its per-host certificate directories (`/etc/containers/certs.d/<host>/ca.crt`).
    */
   readonly registries?: string[];
+  /**
+   * The program that fails is not one of the library's scripts (which write their error to
+   * `/dev/termination-log`) but a builder run directly, such as kaniko's executor: the container gets
+   * `terminationMessagePolicy: FallbackToLogsOnError`, so when it fails without writing a message the kubelet
+   * reports the tail of its log (the last 80 lines, at most 2048 bytes) as the termination message.
+   * @default false
+   */
+  readonly messageFromLogsOnError?: boolean;
 }
 
 /** Where the CA bundle of a download's host is mounted for curl. */
@@ -415,6 +423,12 @@ export class ImageJobPod {
     };
     const asInit = init || (this.notification !== undefined && spec.name !== NOTIFY_CONTAINER);
     const container = asInit ? this.job.addInitContainer(props) : this.job.addContainer(props);
+    if (spec.messageFromLogsOnError) {
+      // cdk8s-plus-28 has no terminationMessagePolicy prop; containers are synthesized in the order they are added
+      const list = asInit ? 'initContainers' : 'containers';
+      const index = (asInit ? this.job.initContainers : this.job.containers).length - 1;
+      ApiObject.of(this.job).addJsonPatch(JsonPatch.add(`/spec/template/spec/${list}/${index}/terminationMessagePolicy`, 'FallbackToLogsOnError'));
+    }
     const cas = spec.registries ? this.registryCas(spec.registries, CONTAINERS_CERTS_DIR).map(ca => ca.mount) : [];
     for (const mount of [...spec.mounts, ...cas]) {
       container.mount(mount.path, mount.volume, { readOnly: mount.readOnly ?? false });

@@ -467,6 +467,8 @@ export class KanikoBuildBatch extends Construct {
       ],
       mounts,
       profile: ContainerProfile.ROOT_BUILDER,
+      // kaniko's errors go to its log only
+      messageFromLogsOnError: true,
       resources: kplusResources(props.resources, BUILDER_RESOURCES),
     }, false);
     pod.setDefaultContainer('build');

@@ -145,6 +145,8 @@ export class KanikoBuildJob extends Construct implements IImageJob {
       ],
       mounts,
       profile: ContainerProfile.ROOT_BUILDER,
+      // kaniko's errors go to its log only
+      messageFromLogsOnError: true,
       resources: kplusResources(props.resources, BUILDER_RESOURCES),
     }, props.promotion !== undefined);
 

@@ -1,6 +1,12 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { describe, expect, test } from 'vitest';
-import { BuildContext, ImageJobOptions, KanikoBuildJob, PodEnvValue, RegistryCredentials, SkopeoPromoteJob, ToolImages } from '../src';
-import { newChart, synthJob } from './util';
+import {
+  BuildContext, ContainerNaming, ImageJobOptions, KanikoBatchShape, KanikoBuildBatch, KanikoBuildJob, KargoNotification, PodEnvValue,
+  RegistryCredentials, SkopeoPromoteJob, ToolImages,
+} from '../src';
+import { newChart, synth, synthJob } from './util';
 
 function promote(options: ImageJobOptions) {
   const chart = newChart();
@@ -123,5 +129,71 @@ describe('pod options every construct shares', () => {
     [{ toolImages: { registryMirrors: { 'docker.io': 'a.io', 'index.docker.io': 'b.io' } } }, /^toolImages.registryMirrors key: got "index.docker.io"; expected each registry once/],
   ])('bad input %#: one-line error', (options, message) => {
     expect(() => promote(options as ImageJobOptions)).toThrow(message);
+  });
+});
+
+/** Each container's name and terminationMessagePolicy (undefined: Kubernetes' default, File), init containers first. */
+function messagePolicies(job: any): [string, string | undefined][] {
+  const pod = job.spec.template.spec;
+  return [...pod.initContainers ?? [], ...pod.containers].map((c: any) => [c.name, c.terminationMessagePolicy]);
+}
+
+describe('termination messages', () => {
+  const context = BuildContext.fromUrl('https://artifacts.corp.io/api.tar.gz', { sha256: 'a'.repeat(64) });
+
+  test('the kaniko executor run directly falls back to its log on error; the script containers write their own message', () => {
+    const chart = newChart();
+    new KanikoBuildJob(chart, 'api', { context, destinations: ['harbor.corp.io/build/api:1'] });
+    expect(messagePolicies(synthJob(chart))).toEqual([
+      ['fetch-context', undefined],
+      ['build', 'FallbackToLogsOnError'],
+    ]);
+  });
+
+  test('with promotion the build is an init container and keeps the policy; classic names do not move it', () => {
+    const chart = newChart();
+    new KanikoBuildJob(chart, 'api', {
+      context,
+      destinations: ['harbor.corp.io/build/api:1'],
+      credentials: RegistryCredentials.fromDockerConfigSecret('build-push'),
+      promotion: { destinations: ['harbor.corp.io/release/api:1'], credentials: RegistryCredentials.fromDockerConfigSecret('release-push') },
+      containerNaming: ContainerNaming.CLASSIC,
+    });
+    const policies = messagePolicies(synthJob(chart));
+    expect(policies.filter(([, policy]) => policy !== undefined)).toEqual([['image-builder', 'FallbackToLogsOnError']]);
+    expect(policies.map(([name]) => name)).toContain('skopeo-promoter');
+  });
+
+  test('with a Kargo notification the build moves to the init containers and keeps the policy; notify-kargo writes its own', () => {
+    const chart = newChart();
+    new KanikoBuildJob(chart, 'api', { context, destinations: ['harbor.corp.io/build/api:1'], kargoNotification: KargoNotification.webhook({ secretName: 'kargo-webhook' }) });
+    const job = synthJob(chart);
+    expect(messagePolicies(job)).toEqual([
+      ['fetch-context', undefined],
+      ['build', 'FallbackToLogsOnError'],
+      ['notify-kargo', undefined],
+    ]);
+    expect(job.spec.template.spec.initContainers.map((c: any) => c.name)).toEqual(['fetch-context', 'build']);
+  });
+
+  test('the Indexed KanikoBuildBatch pod execs kaniko after selecting its context: its build container falls back to its log', () => {
+    const root = mkdtempSync(join(tmpdir(), 'contexts-'));
+    for (const name of ['api', 'worker']) {
+      mkdirSync(join(root, name));
+      writeFileSync(join(root, name, 'Dockerfile'), 'FROM docker.io/library/alpine:3.22\n');
+    }
+    const chart = newChart();
+    new KanikoBuildBatch(chart, 'images', { contextsDirectory: root, registries: ['harbor.corp.io'], tags: ['2.0'], shape: KanikoBatchShape.INDEXED });
+    const jobs = synth(chart).filter(o => o.kind === 'Job');
+    expect(jobs).toHaveLength(1);
+    expect(messagePolicies(jobs[0])).toEqual([
+      ['fetch-context', undefined],
+      ['build', 'FallbackToLogsOnError'],
+    ]);
+  });
+
+  test('every other construct keeps the File policy: its scripts write their errors to /dev/termination-log', () => {
+    const job = promote({});
+    expect(messagePolicies(job).every(([, policy]) => policy === undefined)).toBe(true);
   });
 });

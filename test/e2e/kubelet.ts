@@ -64,3 +64,33 @@ export function capabilitiesOf(capabilities: { add?: string[]; drop?: string[] }
 
 /** The kubelet keeps at most this many bytes (the tail) of a container's termination message. */
 export const MAX_TERMINATION_MESSAGE_BYTES = 4096;
+
+/** `FallbackToLogsOnError` reads at most this many lines (the tail) of the container's log … */
+export const MAX_TERMINATION_MESSAGE_LOG_LINES = 80;
+
+/** … and keeps at most this many bytes (the tail) of them. */
+export const MAX_TERMINATION_MESSAGE_LOG_BYTES = 2048;
+
+/** The `terminationMessagePolicy` values Kubernetes accepts. */
+export const TERMINATION_MESSAGE_POLICIES = ['File', 'FallbackToLogsOnError'];
+
+/**
+ * A container's termination message as the kubelet reports it (pkg/kubelet/kuberuntime `getTerminationMessage`
+ * and `readLastStringFromContainerLogs`): the tail of the termination message file; under
+ * `FallbackToLogsOnError`, when the container exited non-zero and the file is empty, the tail of its log
+ * (stdout and stderr interleaved as written) instead: the last 80 lines, of which the last 2048 bytes.
+ */
+export function terminationMessage(file: Buffer, policy: string | undefined, exitCode: number, log: Buffer): string {
+  const message = file.subarray(Math.max(0, file.length - MAX_TERMINATION_MESSAGE_BYTES));
+  if (policy !== 'FallbackToLogsOnError' || exitCode === 0 || message.length > 0) {
+    return message.toString();
+  }
+  let start = log.length;
+  // the last 80 lines: a final line without its newline counts as a line
+  for (let lines = 0; start > 0 && lines < MAX_TERMINATION_MESSAGE_LOG_LINES; lines++) {
+    const newline = log.lastIndexOf(0x0a, start - 2);
+    start = newline < 0 ? 0 : newline + 1;
+  }
+  const tail = log.subarray(start);
+  return tail.subarray(Math.max(0, tail.length - MAX_TERMINATION_MESSAGE_LOG_BYTES)).toString();
+}

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { containerOf, describeRun, E2eEnvironment, expectNoSecretLeak, startEnvironment } from './environment';
-import { expand } from './kubelet';
+import { expand, terminationMessage } from './kubelet';
 import { PodResult } from './runner';
 
 const CURL_IMAGE = 'docker.io/curlimages/curl:8.22.0';
@@ -167,6 +167,31 @@ describe('termination and failure', () => {
     expect(first.exitCode).toBe(3);
     expect(first.terminationMessage).toHaveLength(4096);
     expect(first.terminationMessage.endsWith('0end\n')).toBe(true);
+  });
+
+  test('FallbackToLogsOnError: the kubelet rules for when the log replaces the file, and how much of it', () => {
+    const log = Buffer.from(Array.from({ length: 100 }, (_, i) => `line ${i}\n`).join(''));
+    const fallback = terminationMessage(Buffer.alloc(0), 'FallbackToLogsOnError', 1, log);
+    // the last 80 lines (20 to 99), all within 2048 bytes
+    expect(fallback.split('\n').slice(0, 2)).toEqual(['line 20', 'line 21']);
+    expect(fallback.endsWith('line 99\n')).toBe(true);
+    expect(terminationMessage(Buffer.alloc(0), 'FallbackToLogsOnError', 1, Buffer.from('a\nno newline'))).toBe('a\nno newline');
+    const long = Buffer.from(`${'x'.repeat(3000)}\nend\n`);
+    expect(terminationMessage(Buffer.alloc(0), 'FallbackToLogsOnError', 1, long)).toBe(long.subarray(long.length - 2048).toString());
+    // a written message wins; a success and the File policy never read the log
+    expect(terminationMessage(Buffer.from('error: own\n'), 'FallbackToLogsOnError', 1, log)).toBe('error: own\n');
+    expect(terminationMessage(Buffer.alloc(0), 'FallbackToLogsOnError', 0, log)).toBe('');
+    expect(terminationMessage(Buffer.alloc(0), 'File', 1, log)).toBe('');
+    expect(terminationMessage(Buffer.alloc(0), undefined, 1, log)).toBe('');
+  });
+
+  test('FallbackToLogsOnError reaches the run: a failed container without a message reports its log, stdout and stderr in order', async () => {
+    const failed = await runScript('echo out; sleep 0.2; echo err >&2; exit 2', { terminationMessagePolicy: 'FallbackToLogsOnError' });
+    expect(failed.phase).toBe('Failed');
+    expect(containerOf(failed, 'main').terminationMessage).toBe('out\nerr\n');
+    const succeeded = await runScript('echo out', { terminationMessagePolicy: 'FallbackToLogsOnError' });
+    expect(containerOf(succeeded, 'main').terminationMessage).toBe('');
+    await expect(runScript('true', { terminationMessagePolicy: 'Logs' })).rejects.toThrow(/runner does not support terminationMessagePolicy Logs \(container main\)/);
   });
 
   test('every process is recorded, including short-lived ones', async () => {

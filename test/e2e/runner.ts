@@ -8,7 +8,7 @@ import { constants } from 'os';
 import { dirname, join } from 'path';
 import { stopProcess, which } from './fixtures';
 import { IMAGE_MAP, ImageProfile, repositoryOf, RootLayout } from './images';
-import { capabilitiesOf, expand, MAX_TERMINATION_MESSAGE_BYTES, quantityBytes } from './kubelet';
+import { capabilitiesOf, expand, quantityBytes, TERMINATION_MESSAGE_POLICIES, terminationMessage } from './kubelet';
 
 /** One process started inside a container (or by the runner to set the container up). */
 export interface ProcessRecord {
@@ -26,7 +26,10 @@ export interface ContainerResult {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
-  /** `/dev/termination-log` as the kubelet reports it (at most the last 4096 bytes). */
+  /**
+   * The termination message as the kubelet reports it: the tail of `/dev/termination-log` (at most 4096 bytes),
+   * or under `FallbackToLogsOnError` the tail of the log when the container failed without writing one.
+   */
   readonly terminationMessage: string;
   /** Every execve in the container, in order, from strace. */
   readonly processes: ProcessRecord[];
@@ -267,6 +270,9 @@ export class JobRunner {
         throw new Error(`runner does not support ${key} (container ${c.name})`);
       }
     }
+    if (c.terminationMessagePolicy !== undefined && !TERMINATION_MESSAGE_POLICIES.includes(c.terminationMessagePolicy)) {
+      throw new Error(`runner does not support terminationMessagePolicy ${c.terminationMessagePolicy} (container ${c.name})`);
+    }
     const profileName = IMAGE_MAP[repositoryOf(c.image)];
     const profile = this.profiles[profileName];
     if (!profile) {
@@ -341,19 +347,21 @@ export class JobRunner {
     ], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    child.stdout!.on('data', d => stdout.push(d));
+    // the container log: both streams in the order they were written
+    const log: Buffer[] = [];
+    child.stdout!.on('data', d => {
+      stdout.push(d);
+      log.push(d);
+    });
     child.stderr!.on('data', d => {
       stderr.push(d);
+      log.push(d);
       pod.options.onStderr?.(c.name, d.toString());
     });
     const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), pod.options.timeoutMs ?? 120000);
     const exitCode = await new Promise<number>(ok => child.once('close', (code, signal) => ok(code ?? 128 + (signal ? constants.signals[signal] : 0))));
     clearTimeout(timer);
 
-    let message = readFileSync(terminationLog);
-    if (message.length > MAX_TERMINATION_MESSAGE_BYTES) {
-      message = message.subarray(message.length - MAX_TERMINATION_MESSAGE_BYTES);
-    }
     return {
       name: c.name,
       init,
@@ -361,7 +369,7 @@ export class JobRunner {
       exitCode,
       stdout: Buffer.concat(stdout).toString(),
       stderr: Buffer.concat(stderr).toString(),
-      terminationMessage: message.toString(),
+      terminationMessage: terminationMessage(readFileSync(terminationLog), c.terminationMessagePolicy, exitCode, Buffer.concat(log)),
       processes: parseTrace(readFileSync(trace, 'utf8')),
       env,
       durationMs: Date.now() - started,

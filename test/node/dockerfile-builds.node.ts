@@ -4,7 +4,9 @@
  * base image is the tier's busybox image; every digest is checked against `skopeo inspect`.
  */
 import { createHash } from 'crypto';
+import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { GitServer } from './git-server';
 import { containerOf, describeJob, expectServed, HARBOR_USER, NodeEnvironment } from './node';
 import { BuildahBuildJob, BuildContext, BuildkitBuildJob, BuildkitMode, KanikoBuildJob, KanikoBuildJobProps, RegistryCredentials } from '../../src';
 import { synthesize, usernamePasswordSecret } from '../e2e/environment';
@@ -88,9 +90,8 @@ describe('KanikoBuildJob on a real node, with the real kaniko executor', () => {
     expectServed(env, containerOf(run, 'promote').terminationMessage);
   });
 
-  // the executor runs without a wrapper script and the container has no FallbackToLogsOnError: kaniko's error reaches the
-  // pod log only, and the termination message stays empty (a gap of the construct, see test/node/README.md)
-  test('a RUN step that exits 1 ends the Job Failed with kaniko\'s error in the log, nothing built or promoted', async () => {
+  // the executor runs without a wrapper script: FallbackToLogsOnError makes the kubelet report the tail of its log
+  test('a RUN step that exits 1 ends the Job Failed with kaniko\'s error in the termination message, nothing built or promoted', async () => {
     const run = await kaniko({
       context: context({ Dockerfile: 'ARG BASE\nFROM ${BASE}\nRUN echo "step about to fail" && exit 1\n' }),
       destinations: [`${env.intermediate.host}/broken:1.0.0`],
@@ -102,10 +103,38 @@ describe('KanikoBuildJob on a real node, with the real kaniko executor', () => {
     const build = containerOf(run, 'build');
     expect(build.log).toContain('step about to fail');
     expect(build.exitCode).toBe(1);
-    expect(build.log).toContain('error building image: error building stage: failed to execute command: waiting for process to exit: exit status 1');
-    expect(build.terminationMessage).toBe('');
+    const error = 'error building image: error building stage: failed to execute command: waiting for process to exit: exit status 1';
+    expect(build.log).toContain(error);
+    expect(build.terminationMessage).toContain(error);
+    expect(build.terminationMessage).toContain('step about to fail');
     expect(await env.intermediate.repositories()).not.toContain('broken');
     expect(await env.harbor.repositories()).not.toContain('platform/broken');
+  });
+});
+
+describe('KanikoBuildJob with a git context on a real node', () => {
+  test('the real kaniko clones the repository over https from a git server (branch and sub-directory) and builds it', async () => {
+    const git = await GitServer.start(join(env.dir, 'git'), env.tier.tls);
+    try {
+      const url = git.repository('monorepo', {
+        'README.md': 'not in the context\n',
+        'services/api/Dockerfile': 'ARG BASE\nFROM ${BASE}\nCOPY app.txt /app.txt\nRUN echo "built from git: $(cat /app.txt)"\n',
+        'services/api/app.txt': 'api sources\n',
+      });
+      const run = await kaniko({
+        context: BuildContext.fromGit(url, { ref: 'main', subPath: 'services/api' }),
+        destinations: [`${env.intermediate.host}/git-api:1.0.0`],
+        insecureRegistries: [env.intermediate.host, imagesRegistry],
+        buildArgs: { BASE: base },
+      });
+      expect(run.phase, describeJob(run)).toBe('Complete');
+      const build = containerOf(run, 'build');
+      expect(build.log).toContain('built from git: api sources');
+      expect(expectServed(env, build.terminationMessage)).toHaveLength(1);
+      expect(git.requests).toContain('POST /monorepo.git/git-upload-pack');
+    } finally {
+      await git.stop();
+    }
   });
 });
 

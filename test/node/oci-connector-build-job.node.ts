@@ -78,14 +78,27 @@ async function build(props: Partial<OciConnectorBuildJobProps>) {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: 'app-context' },
-    data: { 'Dockerfile': 'ARG BASE\nFROM ${BASE}\nCOPY app.txt /app.txt\nRUN echo "built $(cat /app.txt)" > /built.txt\n', 'app.txt': 'through the connector\n' },
+    // multi-stage: the last RUN step fails unless the first stage's RUN output was copied
+    data: {
+      'Dockerfile': [
+        'ARG BASE',
+        'FROM ${BASE} AS compile',
+        'RUN mkdir /out && echo built-by-run > /out/built',
+        'FROM ${BASE}',
+        'COPY --from=compile /out/ /from-build/',
+        'COPY app.txt /app.txt',
+        'RUN [ "$(cat /from-build/built)" = built-by-run ] && echo "built $(cat /app.txt)" > /built.txt',
+        '',
+      ].join('\n'),
+      'app.txt': 'through the connector\n',
+    },
   };
   return env.runJob(objects, level, [...secrets, context], 400_000);
 }
 
 describe('OciConnectorBuildJob on a real node, with the real BuildKit', () => {
   for (const mode of [BuildkitMode.PRIVILEGED, BuildkitMode.ROOTLESS]) {
-    test(`${mode}: builds the ConfigMap context (RUN step) and pushes through the proxy; digests equal skopeo inspect`, async () => {
+    test(`${mode}: builds the ConfigMap context (multi-stage, RUN steps) and pushes through the proxy; digests equal skopeo inspect`, async () => {
       const repository = `team/${mode}`;
       const run = await build({ mode, destinations: [`${env.harbor.host}/${repository}:1.0.0`, `${env.harbor.host}/${repository}:stable`] });
       expect(run.phase, describeJob(run)).toBe('Complete');
