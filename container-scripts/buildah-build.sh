@@ -49,21 +49,45 @@ work_dir=$(mktemp -d "$TMPDIR/build.XXXXXX")
 
 # Kargo's NewestBuild orders images by this manifest annotation: the time of this build unless IMAGE_CREATED fixes it
 created=${IMAGE_CREATED:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}
-log "building $CONTEXT_DIR/$DOCKERFILE_PATH with buildah ($STORAGE_DRIVER storage, chroot isolation)"
-buildah bud --isolation chroot --iidfile "$work_dir/image-id" --annotation "org.opencontainers.image.created=$created" "$@" --file "$CONTEXT_DIR/$DOCKERFILE_PATH" "$CONTEXT_DIR" ||
-  die "buildah bud failed with exit code $? (buildah's message above)"
-image_id=$(cat "$work_dir/image-id")
+# PLATFORMS (os/arch[,os/arch…]): every platform built into one local manifest list, pushed as an image index
+if [ -n "${PLATFORMS:-}" ]; then
+  case "$PLATFORMS" in
+    *[!a-z0-9_/,]*) die "PLATFORMS must hold os/arch[/variant] names separated by commas, got '$PLATFORMS'" ;;
+  esac
+  log "building $CONTEXT_DIR/$DOCKERFILE_PATH with buildah for $PLATFORMS ($STORAGE_DRIVER storage, chroot isolation)"
+  image_index=localhost/cdk8s-image-jobs/index:build
+  buildah bud --isolation chroot --platform "$PLATFORMS" --manifest "$image_index" --annotation "org.opencontainers.image.created=$created" "$@" --file "$CONTEXT_DIR/$DOCKERFILE_PATH" "$CONTEXT_DIR" ||
+    die "buildah bud failed with exit code $? (buildah's message above)"
+else
+  log "building $CONTEXT_DIR/$DOCKERFILE_PATH with buildah ($STORAGE_DRIVER storage, chroot isolation)"
+  buildah bud --isolation chroot --iidfile "$work_dir/image-id" --annotation "org.opencontainers.image.created=$created" "$@" --file "$CONTEXT_DIR/$DOCKERFILE_PATH" "$CONTEXT_DIR" ||
+    die "buildah bud failed with exit code $? (buildah's message above)"
+  image_id=$(cat "$work_dir/image-id")
+fi
 : >"$termination_log"
 digest=''
 for destination in "$first" ${ADDITIONAL_DESTINATIONS:-}; do
   log "pushing $destination"
   rm -f "$work_dir/digest"
-  buildah push --digestfile "$work_dir/digest" "$image_id" "docker://$destination" ||
-    die "push to $destination failed with exit code $? (buildah's message above)"
+  if [ -n "${PLATFORMS:-}" ]; then
+    # buildah 1.28's manifest push reads neither CONTAINERS_REGISTRIES_CONF nor REGISTRY_AUTH_FILE: say both on its
+    # command line (and it exits 0 when the push fails, which the digest check below catches)
+    tls_verify=true
+    for registry in ${INSECURE_REGISTRIES:-}; do
+      [ "${destination%%/*}" != "$registry" ] || tls_verify=false
+    done
+    set -- --all --tls-verify="$tls_verify" --digestfile "$work_dir/digest"
+    [ -z "${REGISTRY_AUTH_FILE:-}" ] || set -- "$@" --authfile "$REGISTRY_AUTH_FILE"
+    buildah manifest push "$@" "$image_index" "docker://$destination" ||
+      die "push of the image index to $destination failed with exit code $? (buildah's message above)"
+  else
+    buildah push --digestfile "$work_dir/digest" "$image_id" "docker://$destination" ||
+      die "push to $destination failed with exit code $? (buildah's message above)"
+  fi
   pushed=$(cat "$work_dir/digest")
   case "$pushed" in
-    sha256:*) [ ${#pushed} -eq 71 ] || die "malformed digest '$pushed' from the push to $destination" ;;
-    *) die "malformed digest '$pushed' from the push to $destination" ;;
+    sha256:*) [ ${#pushed} -eq 71 ] || die "malformed digest '$pushed' from the push to $destination (buildah's message above)" ;;
+    *) die "malformed digest '$pushed' from the push to $destination (buildah's message above)" ;;
   esac
   [ -n "$digest" ] || digest=$pushed
   [ "$pushed" = "$digest" ] || die "$destination received digest $pushed but $first received $digest"

@@ -1,16 +1,6 @@
-
-require_env METADATA_FILE DESTINATIONS PROXY_DESTINATIONS
-rm -f "$METADATA_FILE"
-log "building with buildctl-daemonless.sh; pushing $PROXY_DESTINATIONS"
-buildctl-daemonless.sh build "$@" --metadata-file "$METADATA_FILE" || die "buildctl build failed with exit code $? (BuildKit's message above)"
-[ -s "$METADATA_FILE" ] || die "buildctl wrote no metadata to $METADATA_FILE"
-digest=$(grep -o '"containerimage\.digest": *"sha256:[a-f0-9]*"' "$METADATA_FILE" | grep -o 'sha256:[a-f0-9]*' | head -n 1)
-case "$digest" in
-  sha256:*) [ ${#digest} -eq 71 ] || die "malformed containerimage.digest '$digest' in $METADATA_FILE" ;;
-  *) die "no containerimage.digest in $METADATA_FILE: was the image pushed?" ;;
-esac
 : >"$termination_log"
-for reference in $DESTINATIONS $PROXY_DESTINATIONS; do
+for reference in $DESTINATIONS; do
   printf '%s@%s\n' "$reference" "$digest" >>"$termination_log"
 done
+printf '%s\n' "$digest" >"$DIGEST_FILE"
 log "pushed $digest"

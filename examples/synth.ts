@@ -7,9 +7,11 @@ import { join } from 'path';
 import { App, Chart } from 'cdk8s';
 import * as buildFromContext from './build-from-context';
 import * as buildahBuild from './buildah-build';
+import * as buildkitBuild from './buildkit-build';
 import * as imageFactory from './image-factory';
 import * as kymaTags from './kyma-tags';
 import * as monorepoBatch from './monorepo-batch';
+import * as multiArch from './multi-arch';
 import * as ociConnector from './oci-connector';
 import * as productionRegistries from './production-registries';
 import * as promote from './promote';
@@ -21,6 +23,7 @@ import * as unifiedToolsImage from './unified-tools-image';
 export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
   'build-from-context': buildFromContext.build,
   'buildah-build': buildahBuild.build,
+  'buildkit-build': buildkitBuild.build,
   'promote': promote.build,
   'push-tar': pushTar.build,
   'unified': unified.build,
@@ -28,6 +31,7 @@ export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
   'oci-connector': ociConnector.build,
   'monorepo-batch': monorepoBatch.build,
   'kyma-tags': kymaTags.build,
+  'multi-arch': multiArch.build,
   'image-factory': imageFactory.build,
   'production-registries': productionRegistries.build,
 };

@@ -86,7 +86,7 @@ export function buildInputFlags(inputs: BuildInputs): string[] {
 }
 
 /** Refuses a value with a line break (see `buildInputFlags`). */
-function singleLines(prop: string, entries: [string, string][]): [string, string][] {
+export function singleLines(prop: string, entries: [string, string][]): [string, string][] {
   for (const [key, value] of entries) {
     if (/[\r\n]/.test(value)) {
       invalid(`${prop}.${key}`, value, 'expected a value without line breaks (trim a trailing newline; a multi-line label or build arg is refused by every builder here)');

@@ -113,12 +113,26 @@ export const DETERMINE_ACTION_SCRIPT = [PRELUDE, read('determine-action')].join(
 export const UNIFIED_SCRIPT = [PRELUDE, DOWNLOAD, UNPACK_CONTEXT, SELECT_BY_INDEX, PREPARE_CONTEXT, ARCHIVE_FORMAT, SKOPEO, PROMOTE, PUSH_ARCHIVE, read('unified')].join('');
 
 /**
- * Runs `buildctl-daemonless.sh build "$@" --metadata-file "$METADATA_FILE"` (the flags arrive as the
- * script's arguments, never as shell text), reads `containerimage.digest` from the metadata, and writes
- * "<reference>@<digest>" lines to the termination message: DESTINATIONS (what the pipeline asked for, on
- * the upstream registry) first, then PROXY_DESTINATIONS (the names actually pushed, through the proxy).
+ * `buildctl-daemonless.sh build "$@" --metadata-file "$METADATA_FILE"` (the flags arrive as the script's
+ * arguments, never as shell text), then `digest` holds the `containerimage.digest` from the metadata: the image's
+ * manifest digest, or the index digest of a multi-platform build. Not a function: inline, as the connector's script
+ * has always been.
  */
-export const BUILDKIT_BUILD_SCRIPT = [PRELUDE, read('buildkit-build')].join('');
+const BUILDCTL_BUILD = read('lib/buildkit-build');
+
+/**
+ * OciConnectorBuildJob's container: builds with BUILDCTL_BUILD and writes "<reference>@<digest>" lines to the
+ * termination message: DESTINATIONS (what the pipeline asked for, on the upstream registry) first, then
+ * PROXY_DESTINATIONS (the names actually pushed, through the proxy).
+ */
+export const BUILDKIT_BUILD_SCRIPT = [PRELUDE, read('oci-connector-build-begin'), BUILDCTL_BUILD, read('oci-connector-build')].join('');
+
+/**
+ * BuildkitBuildJob's container: with INSECURE_REGISTRIES, writes them to BUILDKITD_CONFIG (plain http, unverified
+ * certificate) and adds `--config` to BUILDKITD_FLAGS; builds with BUILDCTL_BUILD; writes "<destination>@<digest>"
+ * for DESTINATIONS to the termination message and the bare digest to DIGEST_FILE for the promoter.
+ */
+export const BUILDKIT_DIRECT_BUILD_SCRIPT = [PRELUDE, read('buildkit-build-begin'), BUILDCTL_BUILD, read('buildkit-build')].join('');
 
 /**
  * Builds CONTEXT_DIR/DOCKERFILE_PATH with `buildah bud --isolation chroot "$@"` (the build flags arrive as

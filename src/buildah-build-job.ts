@@ -9,6 +9,7 @@ import {
 import { DOCKER_CONFIG_FILE } from './_credentials';
 import { kplusResources } from './_kplus-props';
 import { ociAnnotationFlags, ociAnnotations } from './_oci-annotations';
+import { checkPlatforms } from './_platforms';
 import { BUILDAH_RUN_CAPABILITIES, BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { BUILDAH_BUILD_SCRIPT } from './_scripts';
@@ -67,6 +68,18 @@ export interface BuildahBuildJobProps extends BuildJobOptions {
    * directory, and the pod would need a git or cloud client to fill one.
    */
   readonly context: BuildContext;
+
+  /**
+   * Target platforms as `os/arch[/variant]`, each once, e.g. `['linux/amd64', 'linux/arm64']`: buildah builds each
+   * (`--platform` with `--manifest`) into one image index and pushes it with `buildah manifest push --all`; the
+   * index digest is recorded, reported and promoted (`skopeo copy --all`) like a single image's. `RUN` steps for
+   * a platform other than the node's run under QEMU, which must be registered with binfmt_misc on the node with the
+   * `F` flag (see the README's "Multi-architecture images"). `extraArgs` may then not set `--platform`, `--arch`,
+   * `--os` or `--variant`.
+   *
+   * @default - the node's platform (or a `--platform` in `extraArgs`); a single image, no index
+   */
+  readonly platforms?: string[];
 
   /**
    * Where buildah stores layers while it builds.
@@ -145,6 +158,15 @@ const BUILDAH_MANAGED_FLAGS: { [flag: string]: string } = {
   '--cert-dir': 'insecureRegistries',
 };
 
+/** buildah bud flags that choose a platform: `platforms` owns them when set. */
+const PLATFORM_FLAGS: { [flag: string]: string } = {
+  '--platform': 'platforms',
+  '--arch': 'platforms',
+  '--os': 'platforms',
+  '--variant': 'platforms',
+  '--all-platforms': 'platforms',
+};
+
 const STORAGE_ROOT = '/var/lib/containers';
 const AUTH_DIR = '/buildah/auth';
 
@@ -187,6 +209,9 @@ export class BuildahBuildJob extends Construct implements IImageJob {
   /** Where buildah stores layers. */
   public readonly storageDriver: BuildahStorageDriver;
 
+  /** The platforms built into one index, in the order given (empty: a single image). */
+  public readonly platforms: string[];
+
   /**
    * @param scope the chart or construct to add the Job to
    * @param id the construct id; it is part of the generated Job name, so keep it stable
@@ -204,7 +229,9 @@ export class BuildahBuildJob extends Construct implements IImageJob {
     const insecureRegistries = (props.insecureRegistries ?? []).map((host, i) => checkRegistryHost(`insecureRegistries[${i}]`, host));
     const cacheRepository = props.cache ? cacheRepositoryOf(props.cache.repository, this.buildDestinations[0], 'buildah') : undefined;
     const extraArgs = props.extraArgs ?? [];
-    checkExtraArgs(extraArgs, BUILDAH_BUD_FLAGS, BUILDAH_MANAGED_FLAGS, [], '--platform=linux/arm64');
+    this.platforms = checkPlatforms(props.platforms ?? []);
+    checkExtraArgs(extraArgs, BUILDAH_BUD_FLAGS, this.platforms.length > 0 ? { ...BUILDAH_MANAGED_FLAGS, ...PLATFORM_FLAGS } : BUILDAH_MANAGED_FLAGS,
+      [], '--platform=linux/arm64');
     const flags = [
       `--format=${format}`,
       ...(props.layers || cacheRepository ? ['--layers'] : []),
@@ -245,6 +272,7 @@ export class BuildahBuildJob extends Construct implements IImageJob {
       ...firstEnv,
       ...(others.length > 0 ? [['ADDITIONAL_DESTINATIONS', value(others.map(String).join(' '))] as [string, kplus.EnvValue]] : []),
       ['DIGEST_FILE', value(DIGEST_FILE)],
+      ...(this.platforms.length > 0 ? [['PLATFORMS', value(this.platforms.join(','))] as [string, kplus.EnvValue]] : []),
       ...(imageCreated ? [['IMAGE_CREATED', value(imageCreated)] as [string, kplus.EnvValue]] : []),
       ['STORAGE_DRIVER', value(this.storageDriver)],
       ['STORAGE_ROOT', value(STORAGE_ROOT)],

@@ -22,6 +22,8 @@ export * from './image-destinations';
 export * from './push-destinations';
 export * from './kaniko-build-job';
 export * from './buildah-build-job';
+export * from './buildkit-build-job';
+export * from './buildkit-options';
 export * from './kaniko-build-batch';
 export * from './skopeo-promote-job';
 export * from './tar-push-job';

@@ -1,66 +1,20 @@
 import { Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { DIRECTORY_SOURCES, refuseContextSource, withCommit } from './_build';
-import { kplusResources } from './_kplus-props';
+import { withCommit } from './_build';
+import { addBuildkitContainer, buildkitLayout, checkSecrets } from './_buildkit';
 import { buildkitAnnotationAttributes } from './_oci-annotations';
-import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, expandedEnvValue, ImageJobPod, Mount } from './_pod';
+import { escapeKubeletExpansion, expandedEnvValue, ImageJobPod } from './_pod';
 import { parseDestinations } from './_refs';
 import { registryKey } from './_registry';
 import { BUILDKIT_BUILD_SCRIPT } from './_scripts';
-import { checkDnsLabel, checkEnvName, checkObjectName, checkOneOf, checkRelativePath, checkSecretKey, checkTarget, invalid, sortedEntries } from './_validate';
-import { BuildContext, BuildContextSource, ContextBinding, GitLocation } from './build-context';
+import { checkOneOf, checkRelativePath, invalid } from './_validate';
+import { BuildContext, BuildContextSource } from './build-context';
+import { BuildkitMode, BuildkitSecret, CacheMode } from './buildkit-options';
 import { ImageAnnotationOptions } from './image-annotation-options';
 import { IImageJob, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
 import { OciConnector, ProxyAddressing, VolumeAttributeStyle } from './oci-connector';
-
-/** How BuildKit runs. Both need a namespace whose Pod Security level is `privileged`. */
-export enum BuildkitMode {
-  /**
-   * `moby/buildkit` as root in a privileged container: the connector documentation's Job, the
-   * most compatible choice.
-   */
-  PRIVILEGED = 'privileged',
-
-  /**
-   * `moby/buildkit:*-rootless` as uid 1000 with `--oci-worker-no-process-sandbox`, Unconfined seccomp and
-   * AppArmor and privilege escalation (rootlesskit's setuid `newuidmap`): not a privileged container, but
-   * still outside Pod Security `baseline`. Not yet tested through the connector proxy on a cluster.
-   */
-  ROOTLESS = 'rootless',
-}
-
-/** Where BuildKit keeps its layer cache between builds. */
-export enum CacheMode {
-  /** Cache metadata embedded in the pushed image (`--export-cache type=inline`), as in the OCI Connector documentation's BuildKit Job. */
-  INLINE = 'inline',
-
-  /**
-   * A separate cache image (`cacheRef`), exported with `mode=max` and imported before the build, both
-   * through the connector proxy.
-   */
-  REGISTRY = 'registry',
-
-  /** No cache export or import. */
-  NONE = 'none',
-}
-
-/** A build secret: one key of a Secret, mounted as a file and handed to BuildKit with `--secret`. */
-export interface BuildkitSecret {
-  /** The id the Dockerfile uses (`RUN --mount=type=secret,id=<id>`): lower-case letters, digits and "-". */
-  readonly id: string;
-
-  /** The Secret's name, in the Job's namespace. */
-  readonly secretName: string;
-
-  /**
-   * The key inside the Secret.
-   *
-   * @default - the id
-   */
-  readonly key?: string;
-}
 
 /** Props of `OciConnectorBuildJob`. */
 export interface OciConnectorBuildJobProps extends ImageJobOptions, ImageAnnotationOptions {
@@ -183,24 +137,6 @@ const CSI_DRIVER = 'connectors-csi';
 /** The connector configuration that renders `buildkitd.toml` (plain http for the proxy). */
 const BUILDKITD_CONFIGURATION = 'buildkitd';
 
-/** Where each mode's image keeps its state and its user's docker config. */
-const MODE_LAYOUT: { [mode: string]: { profile: ContainerProfile; state: string; dockerConfig: string; flags: string } } = {
-  [BuildkitMode.PRIVILEGED]: {
-    profile: ContainerProfile.PRIVILEGED_BUILDER,
-    state: '/var/lib/buildkit',
-    dockerConfig: '/root/.docker',
-    flags: '--config /etc/buildkit/buildkitd.toml',
-  },
-  [BuildkitMode.ROOTLESS]: {
-    profile: ContainerProfile.ROOTLESS_BUILDER,
-    state: '/home/user/.local/share/buildkit',
-    dockerConfig: '/home/user/.docker',
-    flags: '--oci-worker-no-process-sandbox --config /etc/buildkit/buildkitd.toml',
-  },
-};
-
-const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
-
 /**
  * Builds an image with BuildKit and pushes it through an Alauda OCI Connector's proxy, so that the pod
  * never holds registry credentials: the OCI Connector documentation's BuildKit Job (`buildctl-daemonless.sh` with the connector's CSI
@@ -264,7 +200,6 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
     if (props.grantConnectorProxy && !props.createRbac) {
       invalid('grantConnectorProxy', true, 'expected createRbac: true; the grant is a rule of the Role createRbac creates');
     }
-    const layout = MODE_LAYOUT[this.mode];
     const dockerfile = checkRelativePath('dockerfile', props.dockerfile ?? 'Dockerfile');
     const proxy = new ConnectorProxy(props.connector, Chart.of(this).namespace);
     this.imageReferences = parseDestinations('destinations', props.destinations);
@@ -280,11 +215,6 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
     checkTerminationMessage(props.destinations, this.imageReferences, proxied);
     this.proxyReferences = proxied.map(ref => ref.text);
     const cacheArgs = this.cacheArgs(props, proxy, upstream);
-    const optionArgs = [
-      ...(props.target !== undefined ? [`--opt=target=${checkTarget('target', props.target)}`] : []),
-      ...sortedEntries('buildArgs', withCommit(props.buildArgs, props.commitSha), checkEnvName).map(([k, v]) => `--opt=build-arg:${k}=${v}`),
-      ...(props.platforms && props.platforms.length > 0 ? [`--opt=platform=${checkPlatforms(props.platforms).join(',')}`] : []),
-    ];
     const secrets = checkSecrets(props.secrets ?? []);
 
     checkDownloadOnlyAuthorities(props);
@@ -292,62 +222,41 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
     this.job = pod.job;
     const tokenExpiration = proxy.tokenExpiration(this.job.activeDeadline!.toSeconds());
     const binding = props.context._bind(pod, { workspaceSizeLimit: props.contextSizeLimit ?? Size.gibibytes(2), dockerfile });
-    const gitToken = binding.git ? gitAuthToken(binding.git) : undefined;
     const results = pod.emptyDir('results', Size.mebibytes(1));
     const state = pod.emptyDir('buildkit-state', props.stateSizeLimit ?? Size.gibibytes(20));
     const registryConfig = pod.csiVolume('registry-config', CSI_DRIVER, proxy.volumeAttributes(props.connector.registryConfigName, tokenExpiration));
     const buildkitdConfig = pod.csiVolume('buildkitd-config', CSI_DRIVER, proxy.volumeAttributes(BUILDKITD_CONFIGURATION, tokenExpiration));
-    const mounts: Mount[] = [
-      ...binding.mounts,
-      { path: '/results', volume: results },
-      { path: layout.state, volume: state },
-      { path: layout.dockerConfig, volume: registryConfig, readOnly: true },
-      { path: '/etc/buildkit', volume: buildkitdConfig, readOnly: true },
-      ...secrets.map(s => ({ path: `/run/build-secrets/${s.id}`, volume: pod.secretFileVolume(`secret-${s.id}`, s.secretName, s.key, s.id), readOnly: true })),
-      // user secret ids are DNS labels, so neither this path nor this volume can meet theirs
-      ...(gitToken ? [{ path: GIT_TOKEN_DIR, volume: pod.secretFileVolume('git-auth-token', gitToken.secret, gitToken.key, 'token'), readOnly: true }] : []),
-    ];
-    const names = this.proxyReferences.join(',');
-    // the annotations Kargo reads; escaped for kubelet like the other arguments (a URL may hold "$(")
-    const annotations = escapeKubeletExpansion(buildkitAnnotationAttributes(props));
-    // every argument is escaped for kubelet, except the proxy references' own "$(POD_NAMESPACE)"
-    const args = [
-      ...[
-        // $0 of the script; the flags follow as "$@"
-        'buildctl-build',
-        '--progress=plain',
-        '--frontend=dockerfile.v0',
-        ...buildkitContextArgs(binding, dockerfile, props.context),
-        ...optionArgs,
-        ...secrets.map(s => `--secret=id=${s.id},src=/run/build-secrets/${s.id}/${s.id}`),
-        ...(gitToken ? [`--secret=id=GIT_AUTH_TOKEN.${gitToken.host},src=${GIT_TOKEN_DIR}/token`] : []),
-      ].map(escapeKubeletExpansion),
-      `--output=type=image,${this.proxyReferences.length > 1 ? `"name=${names}"` : `name=${names}`},push=true${annotations}`,
-      ...cacheArgs,
-    ];
     const value = kplus.EnvValue.fromValue;
-    pod.addContainer({
+    addBuildkitContainer(pod, {
+      construct: 'OciConnectorBuildJob',
       name: 'buildkit',
-      image: this.mode === BuildkitMode.ROOTLESS ? pod.images.buildkitRootless : pod.images.buildkit,
+      mode: this.mode,
+      context: props.context,
+      binding,
+      dockerfile,
+      inputs: { ...props, buildArgs: withCommit(props.buildArgs, props.commitSha) },
+      secrets,
+      results,
+      state,
+      configMounts: [
+        { path: buildkitLayout(this.mode).dockerConfig, volume: registryConfig, readOnly: true },
+        { path: '/etc/buildkit', volume: buildkitdConfig, readOnly: true },
+      ],
+      daemonFlags: ['--config /etc/buildkit/buildkitd.toml'],
+      outputNames: this.proxyReferences,
+      // the annotations Kargo reads; escaped for kubelet like the other arguments (a URL may hold "$(")
+      outputAnnotations: escapeKubeletExpansion(buildkitAnnotationAttributes(props)),
+      cacheArgs,
       script: BUILDKIT_BUILD_SCRIPT,
-      args,
+      // first: kubelet expands $(POD_NAMESPACE) only in the variables defined after it
+      envBefore: proxy.fromPod ? [['POD_NAMESPACE', kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE)]] : [],
       env: [
-        // first: kubelet expands $(POD_NAMESPACE) only in the variables defined after it
-        ...(proxy.fromPod ? [['POD_NAMESPACE', kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE)] as [string, kplus.EnvValue]] : []),
-        ['BUILDKITD_FLAGS', value(layout.flags)],
-        ['BUILDCTL_CONNECT_RETRIES_MAX', value('30')],
-        ['DOCKER_CONFIG', value(layout.dockerConfig)],
-        ['METADATA_FILE', value('/results/metadata.json')],
         ['DESTINATIONS', value(this.imageReferences.map(String).join(' '))],
         ['PROXY_DESTINATIONS', expandedEnvValue(this.proxyReferences.join(' '))],
       ],
-      mounts,
-      profile: layout.profile,
-      resources: kplusResources(props.resources, BUILDER_RESOURCES),
-    }, false);
-    if (this.mode === BuildkitMode.ROOTLESS) {
-      pod.unconfineAppArmor('buildkit');
-    }
+      init: false,
+      resources: props.resources,
+    });
     pod.setDefaultContainer('buildkit');
 
     if (props.createRbac) {
@@ -375,36 +284,6 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
   }
 }
 
-/** BuildKit's flags for a context: local directories for a prepared directory, the frontend's own clone for git. */
-function buildkitContextArgs(binding: ContextBinding, dockerfile: string, context: BuildContext): string[] {
-  const slash = dockerfile.lastIndexOf('/');
-  if (binding.directory) {
-    const dockerfileDir = slash >= 0 ? `${binding.directory}/${dockerfile.slice(0, slash)}` : binding.directory;
-    return [`--opt=filename=${dockerfile.slice(slash + 1)}`, `--local=context=${binding.directory}`, `--local=dockerfile=${dockerfileDir}`];
-  }
-  if (binding.git) {
-    const { url, ref, subPath } = binding.git;
-    if (!url.endsWith('.git')) {
-      invalid('context', url, 'expected a git URL ending in ".git" with OciConnectorBuildJob: BuildKit only clones such URLs as repositories');
-    }
-    const fragment = ref || subPath ? `#${ref ?? ''}${subPath ? `:${subPath}` : ''}` : '';
-    return [`--opt=filename=${dockerfile}`, `--opt=context=${url}${fragment}`];
-  }
-  return refuseContextSource('OciConnectorBuildJob', context, [...DIRECTORY_SOURCES, BuildContextSource.GIT]);
-}
-
-function checkPlatforms(platforms: string[]): string[] {
-  return platforms.map((platform, i) => {
-    if (!PLATFORM.test(platform)) {
-      invalid(`platforms[${i}]`, platform, 'expected os/arch[/variant] such as "linux/amd64" or "linux/arm/v7"');
-    }
-    if (platforms.indexOf(platform) !== i) {
-      invalid(`platforms[${i}]`, platform, 'expected each platform once; this one is listed twice');
-    }
-    return platform;
-  });
-}
-
 /** The kubelet's limit on a termination message. */
 const TERMINATION_MESSAGE_BYTES = 4096;
 
@@ -421,45 +300,6 @@ function checkTerminationMessage(destinations: string[], refs: ImageReference[],
   if (bytes > TERMINATION_MESSAGE_BYTES) {
     invalid('destinations', destinations, `expected fewer or shorter destinations: their termination message ("<reference>@sha256:<64 hex>" per destination and per proxy reference) needs ${bytes} bytes, over the kubelet's ${TERMINATION_MESSAGE_BYTES}`);
   }
-}
-
-/** Where a private repository's token is mounted for BuildKit. */
-const GIT_TOKEN_DIR = '/run/git-auth-token';
-
-/** The Secret key of a private git context, and the host BuildKit looks its `GIT_AUTH_TOKEN.<host>` secret up by. */
-function gitAuthToken(git: GitLocation): { secret: string; key: string; host: string } | undefined {
-  const token = git.token;
-  if (!token) {
-    return undefined;
-  }
-  if (token.username !== undefined) {
-    invalid('context', git.url, `expected BuildContext.fromGit without username ("${token.username}") with OciConnectorBuildJob: BuildKit sends the token alone (build secret GIT_AUTH_TOKEN.<host>), with no user name; use KanikoBuildJob for hosts that check it`);
-  }
-  return { secret: token.secret, key: token.key, host: new URL(git.url).host };
-}
-
-interface CheckedSecret {
-  readonly id: string;
-  readonly secretName: string;
-  readonly key: string;
-}
-
-function checkSecrets(secrets: BuildkitSecret[]): CheckedSecret[] {
-  const seen = new Set<string>();
-  return secrets.map((secret, i) => {
-    // the id also names the volume ("secret-<id>"), which must stay a 63-character DNS label
-    if (typeof secret.id !== 'string' || secret.id.length > 56) {
-      invalid(`secrets[${i}].id`, secret.id, 'expected at most 56 lower-case letters, digits and "-"');
-    }
-    checkDnsLabel(`secrets[${i}].id`, secret.id);
-    if (seen.has(secret.id)) {
-      invalid(`secrets[${i}].id`, secret.id, 'expected each id once; this one is listed twice');
-    }
-    seen.add(secret.id);
-    checkObjectName(`secrets[${i}].secretName`, secret.secretName);
-    const key = checkSecretKey(`secrets[${i}].key`, secret.key ?? secret.id);
-    return { id: secret.id, secretName: secret.secretName, key };
-  });
 }
 
 /** A reference on the proxy. */

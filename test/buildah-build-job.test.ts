@@ -222,6 +222,30 @@ describe('BuildahBuildJob', () => {
     expect(container(job, 'build').args.slice(-3)).toEqual(['--memory-swap', '-1', '-q']);
   });
 
+  test('platforms: one index built with --platform/--manifest, pushed with manifest push --all, promoted with --all', () => {
+    // WHEN
+    const { build, job } = buildah({
+      platforms: ['linux/amd64', 'linux/arm64'],
+      promotion: { destinations: ['harbor.example.com/prod/api:1.4.0'] },
+    });
+    const c = container(job, 'build');
+
+    // THEN: the script gets the platforms as a variable; the promoter copies every platform by the recorded digest
+    expect(build.platforms).toEqual(['linux/amd64', 'linux/arm64']);
+    expect(envOf(c).PLATFORMS).toBe('linux/amd64,linux/arm64');
+    expect(c.args).toEqual(['buildah-build', '--format=oci']);
+    expect(BUILDAH_BUILD_SCRIPT).toContain('--platform "$PLATFORMS" --manifest "$image_index"');
+    expect(BUILDAH_BUILD_SCRIPT).toContain('set -- --all --tls-verify="$tls_verify" --digestfile');
+    expect(envOf(container(job, 'promote'))).toMatchObject({ SOURCE_DIGEST_FILE: '/results/digest', COPY_ALL_PLATFORMS: 'true' });
+  });
+
+  test('without platforms, --platform in extraArgs still cross-builds a single image', () => {
+    const { build, job } = buildah({ extraArgs: ['--platform=linux/arm64'] });
+    expect(build.platforms).toEqual([]);
+    expect(envOf(container(job, 'build')).PLATFORMS).toBeUndefined();
+    expect(container(job, 'build').args).toEqual(['buildah-build', '--format=oci', '--platform=linux/arm64']);
+  });
+
   describe('fails when', () => {
     test.each<[string, Partial<BuildahBuildJobProps>, RegExp]>([
       ['the context is missing', { context: undefined as any }, /^context: got undefined; expected a BuildContext/],
@@ -258,6 +282,12 @@ describe('BuildahBuildJob', () => {
       ['a tool image uses latest', { toolImages: { buildah: 'quay.io/buildah/stable:latest' } }, /^toolImages.buildah: .*never an implicit or explicit "latest"/],
       ['a ConfigMap context\'s dockerfile is not a key', { context: BuildContext.fromConfigMap('ctx'), dockerfile: 'docker/Dockerfile' },
         /^dockerfile: got "docker\/Dockerfile"; expected a key of the context ConfigMap/],
+      ['a platform is listed twice', { platforms: ['linux/amd64', 'linux/arm64', 'linux/amd64'] },
+        /^platforms\[2\]: got "linux\/amd64"; expected each platform once; this one is listed twice$/],
+      ['a platform is malformed', { platforms: ['linux'] }, /^platforms\[0\]: got "linux"; expected os\/arch\[\/variant\] such as "linux\/amd64"/],
+      ['extraArgs picks a platform next to platforms', { platforms: ['linux/amd64', 'linux/arm64'], extraArgs: ['--platform=linux/s390x'] },
+        /^extraArgs\[0\]: got "--platform=linux\/s390x"; expected a flag this construct does not manage; --platform is set from platforms$/],
+      ['extraArgs picks an architecture next to platforms', { platforms: ['linux/arm64'], extraArgs: ['--arch', 'arm64'] }, /--arch is set from platforms$/],
       ['promotion retryTimes is fractional', { promotion: { destinations: ['h.io/a:1'], retryTimes: 1.5 } }, /^promotion.retryTimes: got 1.5/],
     ])('%s', (_, props, message) => {
       expect(() => buildah(props)).toThrow(message);

@@ -74,6 +74,7 @@ describe('cdk8s-plus coupling', () => {
   test('only the escape hatches are cdk8s-plus objects (and the check sees them)', () => {
     expect(outputs.sort()).toEqual([
       'BuildahBuildJob.job: Job',
+      'BuildkitBuildJob.job: Job',
       'IImageJob.job: Job',
       'KanikoBuildBatch.jobs: Job',
       'KanikoBuildJob.job: Job',

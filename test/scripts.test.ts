@@ -29,7 +29,7 @@ describe('container scripts', () => {
   });
 
   test('every file under container-scripts/ is part of a composed script; the composition is the files, byte for byte', () => {
-    expect(Object.keys(SCRIPTS)).toHaveLength(11);
+    expect(Object.keys(SCRIPTS)).toHaveLength(12);
     const composed = Object.values(SCRIPTS).join('');
     for (const file of SCRIPT_FILES) {
       const text = readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, file), 'utf8');
@@ -38,6 +38,11 @@ describe('container scripts', () => {
     }
     expect(SCRIPTS.PROMOTE_SCRIPT).toBe(['lib/prelude.sh', 'lib/skopeo.sh', 'lib/promote.sh', 'promote.sh']
       .map(f => readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, f), 'utf8')).join(''));
+    // both BuildKit builders run the same buildctl step between their own beginnings and ends
+    for (const [script, own] of [['BUILDKIT_BUILD_SCRIPT', 'oci-connector-build'], ['BUILDKIT_DIRECT_BUILD_SCRIPT', 'buildkit-build']]) {
+      expect(SCRIPTS[script]).toBe(['lib/prelude.sh', `${own}-begin.sh`, 'lib/buildkit-build.sh', `${own}.sh`]
+        .map(f => readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, f), 'utf8')).join(''));
+    }
   });
 
   test('every script in every example is one of the constant scripts: values never reach shell text', () => {
@@ -328,7 +333,7 @@ describe('container scripts', () => {
     ])('fails on %s from a push', (_, malformed) => {
       const { result, terminationLog, digest } = runBuild([malformed, DIGEST_A]);
       expect(result.status).toBe(1);
-      expect(terminationLog).toBe(`error: malformed digest '${malformed}' from the push to registry.internal:5000/build/app:1.0.0\n`);
+      expect(terminationLog).toBe(`error: malformed digest '${malformed}' from the push to registry.internal:5000/build/app:1.0.0 (buildah's message above)\n`);
       expect(digest).toBe('');
     });
   });

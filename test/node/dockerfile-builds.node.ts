@@ -8,7 +8,7 @@ import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { GitServer } from './git-server';
 import { containerOf, describeJob, expectServed, HARBOR_USER, NodeEnvironment } from './node';
-import { BuildahBuildJob, BuildContext, KanikoBuildJob, KanikoBuildJobProps, RegistryCredentials } from '../../src';
+import { BuildahBuildJob, BuildContext, BuildkitBuildJob, BuildkitMode, KanikoBuildJob, KanikoBuildJobProps, RegistryCredentials } from '../../src';
 import { synthesize, usernamePasswordSecret } from '../e2e/environment';
 import { tarGz } from '../e2e/oci';
 
@@ -159,4 +159,31 @@ describe('BuildahBuildJob on a real node, with Debian\'s buildah', () => {
     const digest = env.inspectDigest(`${env.intermediate.host}/buildah/app:1.4.0`);
     expect(expectServed(env, containerOf(run, 'promote').terminationMessage)).toEqual([`${env.harbor.host}/platform/buildah-app:1.4.0@${digest}`]);
   });
+});
+
+describe('BuildkitBuildJob on a real node, with the real BuildKit images', () => {
+  for (const mode of [BuildkitMode.ROOTLESS, BuildkitMode.PRIVILEGED]) {
+    test(`${mode}: builds a multi-stage Dockerfile with RUN steps, records the digest and promotes it`, async () => {
+      let level = '';
+      const objects = synthesize(chart => {
+        level = new BuildkitBuildJob(chart, 'build', {
+          mode,
+          context: context({ 'Dockerfile': MULTI_STAGE, 'app.txt': `hello from ${mode} BuildKit\n` }),
+          destinations: [`${env.intermediate.host}/buildkit-${mode}/app:1.4.0`],
+          insecureRegistries: [env.intermediate.host, imagesRegistry],
+          buildArgs: { BASE: base, APP_VERSION: '1.4.0' },
+          promotion: {
+            destinations: [`${env.harbor.host}/platform/buildkit-${mode}-app:1.4.0`],
+            credentials: RegistryCredentials.fromUsernamePassword('harbor-credentials'),
+          },
+        }).podSecurityLevel;
+      });
+      const run = await env.runJob(objects, level, [usernamePasswordSecret('harbor-credentials', HARBOR_USER, env.harborPassword)], 400_000);
+      expect(run.phase, describeJob(run)).toBe('Complete');
+      expect(containerOf(run, 'build').log).toContain('app.txt owner 0:0');
+      const digest = env.inspectDigest(`${env.intermediate.host}/buildkit-${mode}/app:1.4.0`);
+      expect(containerOf(run, 'build').terminationMessage).toBe(`${env.intermediate.host}/buildkit-${mode}/app:1.4.0@${digest}\n`);
+      expect(expectServed(env, containerOf(run, 'promote').terminationMessage)).toEqual([`${env.harbor.host}/platform/buildkit-${mode}-app:1.4.0@${digest}`]);
+    });
+  }
 });

@@ -1,0 +1,35 @@
+/**
+ * One image for linux/amd64 and linux/arm64 from each builder that runs both in one pod: BuildKit (rootless)
+ * pushes one image index and promotes it by digest; buildah builds each platform into a manifest list, pushes it
+ * with `manifest push --all` and promotes it the same way. Platforms other than the node's run their RUN steps
+ * under QEMU, registered with binfmt_misc (F flag) on the nodes. Both pods need a `privileged` namespace.
+ */
+import { App, Chart } from 'cdk8s';
+import { BuildahBuildJob, BuildContext, BuildkitBuildJob, JobName, RegistryCredentials } from '../src';
+
+export function build(app: App): Chart {
+  const chart = new Chart(app, 'multi-arch', { namespace: 'image-builds' });
+  const context = BuildContext.fromUrl('https://artifacts.example.com/contexts/api-1.4.0.tar.gz', {
+    sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+  });
+  const promotion = {
+    destinations: ['harbor.example.com/platform/api:1.4.0'],
+    credentials: RegistryCredentials.fromUsernamePassword('harbor-credentials'),
+  };
+  new BuildkitBuildJob(chart, 'buildkit', {
+    name: JobName.contentHashed('api-buildkit-multi-arch'),
+    context,
+    destinations: ['registry.internal:5000/build/api:1.4.0-buildkit'],
+    platforms: ['linux/amd64', 'linux/arm64'],
+    cache: {},
+    promotion,
+  });
+  new BuildahBuildJob(chart, 'buildah', {
+    name: JobName.contentHashed('api-buildah-multi-arch'),
+    context,
+    destinations: ['registry.internal:5000/build/api:1.4.0-buildah'],
+    platforms: ['linux/amd64', 'linux/arm64'],
+    promotion,
+  });
+  return chart;
+}
