@@ -89,7 +89,8 @@ describe('Pod Security admission on the real API server', () => {
   const constructs = exampleJobs();
   test('the examples cover every construct', () => {
     expect(new Set(constructs.map(c => c.name.split(' ')[1]))).toEqual(new Set([
-      'KanikoBuildJob', 'BuildahBuildJob', 'SkopeoPromoteJob', 'TarPushJob', 'UnifiedImageJob', 'OciConnectorBuildJob', 'KanikoBuildBatch', 'JobAnalysisTemplate',
+      'KanikoBuildJob', 'BuildahBuildJob', 'BuildkitBuildJob', 'SkopeoPromoteJob', 'TarPushJob', 'UnifiedImageJob', 'OciConnectorBuildJob', 'KanikoBuildBatch',
+      'JobAnalysisTemplate',
     ]));
   });
   for (const { name, level, jobs } of constructs) {
