@@ -4,7 +4,7 @@
 import { ApiObject, App, Chart, ChartProps, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import {
-  BuildahBuildJob, BuildContext, ImageArchive, KanikoBatchShape, KanikoBuildBatch, KanikoBuildJob, OciConnector,
+  BuildahBuildJob, BuildContext, BuildkitBuildJob, ImageArchive, KanikoBatchShape, KanikoBuildBatch, KanikoBuildJob, OciConnector,
   OciConnectorBuildJob, RegistryCredentials, SkopeoPromoteJob, TarPushJob, TolerationEffect, UnifiedImageJob,
   UnifiedJobMode,
 } from 'cdk8s-image-jobs';
@@ -40,6 +40,13 @@ export class MyChart extends Chart {
       context: BuildContext.fromLocalDirectory('contexts/api'),
       destinations: ['harbor.example.com/platform/api:1.4.0-buildah'],
       credentials: harbor,
+      ...scheduling,
+    });
+    new BuildkitBuildJob(this, 'buildkit', {
+      context: BuildContext.fromLocalDirectory('contexts/api'),
+      destinations: ['harbor.example.com/platform/api:1.4.0-buildkit'],
+      credentials: harbor,
+      platforms: ['linux/amd64', 'linux/arm64'],
       ...scheduling,
     });
     new SkopeoPromoteJob(this, 'promote', {

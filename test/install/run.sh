@@ -77,7 +77,7 @@ const kinds = [...yaml.matchAll(/^kind: (\w+)$/gm)].map(m => m[1]);
 const count = (kind) => kinds.filter(k => k === kind).length;
 const components = [...yaml.matchAll(/app\.kubernetes\.io\/component: ([\w-]+)/g)].map(m => m[1]);
 console.log(`synthesized: ${count('Job')} Jobs (${[...new Set(components)].sort().join(', ')}), ${count('ServiceAccount')} ServiceAccount, ${count('Secret')} Secret, ${count('ConfigMap')} ConfigMaps, ${count('Role')} Role`);
-const expected = 7; // one Job per construct (the batch is one Indexed Job)
+const expected = 8; // one Job per construct (the batch is one Indexed Job)
 if (count('Job') !== expected || new Set(components).size !== expected || count('ServiceAccount') !== 1) {
   console.error(`expected ${expected} Jobs of ${expected} kinds and the app's ServiceAccount`);
   process.exit(1);
