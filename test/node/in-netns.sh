@@ -9,6 +9,8 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 name="cdk8s-node-$$"
+# `ip netns add` makes /run/netns a mount point the first time; undo that too when this script made it
+mountpoint -q /run/netns && netns_mounted=1 || netns_mounted=0
 ip netns add "$name" || exit 1
 cleanup() {
   for pid in $(ip netns pids "$name" 2>/dev/null); do
@@ -16,6 +18,9 @@ cleanup() {
     kill -KILL "$pid" 2>/dev/null
   done
   ip netns del "$name"
+  if [ "$netns_mounted" = 0 ] && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
+    umount /run/netns 2>/dev/null && rmdir /run/netns 2>/dev/null
+  fi
 }
 trap cleanup EXIT
 ip -n "$name" link set lo up
