@@ -302,12 +302,7 @@ export class ImageJobPod {
 
   /** A reference to an existing ConfigMap, created once per name. */
   public configMap(configMapName: string): kplus.IConfigMap {
-    let configMap = this.configMaps.get(configMapName);
-    if (!configMap) {
-      configMap = kplus.ConfigMap.fromConfigMapName(this.scope, `ConfigMap-${configMapName}`, configMapName);
-      this.configMaps.set(configMapName, configMap);
-    }
-    return configMap;
+    return once(this.configMaps, configMapName, () => kplus.ConfigMap.fromConfigMapName(this.scope, `ConfigMap-${configMapName}`, configMapName));
   }
 
   /** A volume holding every key of an existing ConfigMap as a file, created once per name. */
@@ -352,12 +347,7 @@ export class ImageJobPod {
 
   /** A reference to an existing Secret, created once per name. */
   public secret(secretName: string): kplus.ISecret {
-    let secret = this.secrets.get(secretName);
-    if (!secret) {
-      secret = kplus.Secret.fromSecretName(this.scope, `Secret-${secretName}`, secretName);
-      this.secrets.set(secretName, secret);
-    }
-    return secret;
+    return once(this.secrets, secretName, () => kplus.Secret.fromSecretName(this.scope, `Secret-${secretName}`, secretName));
   }
 
   /**
@@ -464,13 +454,18 @@ export class ImageJobPod {
   }
 
   private volume(name: string, create: () => kplus.Volume): kplus.Volume {
-    let volume = this.volumes.get(name);
-    if (!volume) {
-      volume = create();
-      this.volumes.set(name, volume);
-    }
-    return volume;
+    return once(this.volumes, name, create);
   }
+}
+
+/** The value `cache` holds for `key`, made by `create` the first time: each construct id is created once. */
+function once<T>(cache: Map<string, T>, key: string, create: () => T): T {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = create();
+    cache.set(key, value);
+  }
+  return value;
 }
 
 /** The other Jobs of the app with `job`'s name in `job`'s namespace (Kubernetes would see one object). */
