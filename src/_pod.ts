@@ -378,20 +378,29 @@ export class ImageJobPod {
   }
 
   /**
+   * The bundle given for the host of `url` (a download or git server), mounted read-only at `path` as
+   * `<path>/ca.crt`: the bundle whose `registries` list that host. The bundle for every registry is not used for
+   * such hosts, as the Job does not name them as registries; undefined when no bundle lists the host.
+   */
+  public hostCa(url: string, path: string): { file: string; mount: Mount } | undefined {
+    const i = this.hostCaIndex(url);
+    return i < 0 ? undefined : { file: `${path}/ca.crt`, mount: { path, volume: this.caVolume(i), readOnly: true } };
+  }
+
+  /** The index in `certificateAuthorities` of the bundle whose `registries` list the host of `url`, or -1. */
+  public hostCaIndex(url: string): number {
+    const host = registryKey(new URL(url).host);
+    return this.authorities.findIndex(a => (a.registries ?? []).some(r => registryKey(r) === host));
+  }
+
+  /**
    * curl's trust for a download from `url`: `CURL_CA_BUNDLE` names the bundle whose `registries` list the URL's
    * host, so curl trusts exactly that CA for it. Without such a bundle, the image's trust store (the bundle for
    * every registry is not used for downloads: curl would then trust nothing else).
    */
   public downloadTrust(url: string): { env: [string, kplus.EnvValue][]; mounts: Mount[] } {
-    const host = registryKey(new URL(url).host);
-    const i = this.authorities.findIndex(a => (a.registries ?? []).some(r => registryKey(r) === host));
-    if (i < 0) {
-      return { env: [], mounts: [] };
-    }
-    return {
-      env: [['CURL_CA_BUNDLE', kplus.EnvValue.fromValue(`${DOWNLOAD_CA_DIR}/ca.crt`)]],
-      mounts: [{ path: DOWNLOAD_CA_DIR, volume: this.caVolume(i), readOnly: true }],
-    };
+    const ca = this.hostCa(url, DOWNLOAD_CA_DIR);
+    return ca ? { env: [['CURL_CA_BUNDLE', kplus.EnvValue.fromValue(ca.file)]], mounts: [ca.mount] } : { env: [], mounts: [] };
   }
 
   /** Adds a confined container; init containers run in the order they are added. */

@@ -2,7 +2,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { cacheRepositoryOf, checkBuildContext, DIGEST_FILE, finishBuildPod, prepareBuildPod, RESULTS_DIR, withCommit } from './_build';
-import { kanikoFlags, kanikoTrust } from './_kaniko';
+import { kanikoFlags, kanikoGitTrust, kanikoTrust } from './_kaniko';
 import { kplusResources } from './_kplus-props';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
@@ -119,7 +119,8 @@ export class KanikoBuildJob extends Construct implements IImageJob {
 
     const value = kplus.EnvValue.fromValue;
     const trust = kanikoTrust(pod, [...this.buildDestinations.map(d => d.registry), ...(cacheRepository ? [cacheRepository.registry] : [])]);
-    const mounts: Mount[] = [...binding.mounts, { path: RESULTS_DIR, volume: results }, ...trust.mounts];
+    const gitTrust = kanikoGitTrust(pod, binding.git);
+    const mounts: Mount[] = [...binding.mounts, { path: RESULTS_DIR, volume: results }, ...trust.mounts, ...gitTrust.mounts];
     if (buildAuth) {
       mounts.push({ path: '/kaniko/.docker', volume: buildAuth, readOnly: true });
     }
@@ -142,6 +143,7 @@ export class KanikoBuildJob extends Construct implements IImageJob {
         ...firstEnv,
         ['DOCKER_CONFIG', value('/kaniko/.docker')],
         ...binding.env,
+        ...gitTrust.env,
       ],
       mounts,
       profile: ContainerProfile.ROOT_BUILDER,
