@@ -5,6 +5,7 @@ import { ArgoCd } from './argo-cd';
 import { ImageReference } from './image-reference';
 import { JobName } from './job-name';
 import { KargoNotification } from './kargo-notification';
+import { NodeLabel, NodePreference } from './node-label';
 import { PodEnvValue } from './pod-env-value';
 import { RegistryCertificateAuthority } from './registry-certificate-authority';
 import { Toleration } from './toleration';
@@ -238,6 +239,24 @@ export interface ImageJobOptions {
    * @default - no node affinity
    */
   readonly nodeAffinity?: { [labelKey: string]: string[] };
+
+  /**
+   * More required node labels, for what `nodeAffinity`'s "one of these values" cannot say: keep builds off spot or
+   * GPU nodes (`NodeLabel.noneOf`, `NodeLabel.absent`), or onto nodes carrying a label (`NodeLabel.present`). All
+   * of them and `nodeAffinity` must hold (one node selector term). A requirement no node could meet together with
+   * `nodeSelector` or another requirement (a value excluded, a label required absent and present) is refused.
+   *
+   * @default - no requirement beyond `nodeAffinity` and `nodeSelector`
+   */
+  readonly requiredNodeLabels?: NodeLabel[];
+
+  /**
+   * Soft node preferences: the scheduler favours nodes matching them (e.g. a cheaper pool) and still runs the pod
+   * elsewhere when none is free.
+   *
+   * @default - no preference
+   */
+  readonly preferredNodes?: NodePreference[];
 
   /**
    * Prefer nodes that run no other pod of the same kind of Job (pod anti-affinity on
