@@ -6,6 +6,8 @@
  * them; the records prove that each registry received its own credentials and no other registry's.
  */
 import { createHash } from 'crypto';
+import { mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   containerOf, describeRun, E2eEnvironment, expectNoSecretLeak, ociArchiveOf, startEnvironment, synthesize, usernamePasswordSecret,
@@ -14,8 +16,8 @@ import { RecordingRegistry } from './fixtures';
 import { pushImage, singleImage, tarGz } from './oci';
 import { PodResult } from './runner';
 import {
-  BuildahBuildJob, BuildContext, BuildkitBuildJob, ImageArchive, KanikoBuildJob, RegistryCredentials, SkopeoPromoteJob, TarPushJob,
-  UnifiedImageJob, UnifiedJobMode,
+  BuildahBuildJob, BuildContext, BuildkitBuildJob, ImageArchive, KanikoBatchShape, KanikoBuildBatch, KanikoBuildJob, RegistryCredentials,
+  SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode,
 } from '../../src';
 
 const ALPHA = { username: 'alpha-robot', password: `alpha ${Math.random().toString(36).slice(2)} 'q' $(id)` };
@@ -112,6 +114,27 @@ describe('credentials per registry', () => {
     }));
     const result = await env.runner.run([...objects, ...SECRETS()]);
     expectOwnCredentialsOnly(result, [alpha, beta]);
+  });
+
+  test('KanikoBuildBatch (stand-in executor, a context from a directory): combine() pushes to both registries, each with its own robot', async () => {
+    const contextsDirectory = join(env.dir, 'batch-contexts');
+    mkdirSync(join(contextsDirectory, 'api'), { recursive: true });
+    writeFileSync(join(contextsDirectory, 'api', 'Dockerfile'), 'FROM scratch\nCOPY app.txt /app.txt\n');
+    writeFileSync(join(contextsDirectory, 'api', 'app.txt'), 'batch per-registry credentials\n');
+    clearRecords();
+    const objects = synthesize(chart => new KanikoBuildBatch(chart, 'batch', {
+      contextsDirectory,
+      registries: [alpha.host, beta.host],
+      repositoryPrefix: 'batch',
+      tags: ['1.0'],
+      insecureRegistries: [alpha.host, beta.host],
+      credentials: RegistryCredentials.combine([alphaOnly(), betaOnly()]),
+      shape: KanikoBatchShape.JOBS,
+    }));
+    const result = await env.runner.run([...objects, ...SECRETS()]);
+    expectOwnCredentialsOnly(result, [alpha, beta]);
+    expect(await alpha.backend.repositories()).toContain('batch/api');
+    expect(await beta.backend.repositories()).toContain('batch/api');
   });
 
   test('BuildkitBuildJob (buildctl stand-in): combine() pushes both destinations, each with its own robot', async () => {
