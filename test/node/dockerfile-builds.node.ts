@@ -243,3 +243,22 @@ describe('BuildkitBuildJob on a real node, with the real BuildKit images', () =>
     });
   }
 });
+
+describe('BuildkitBuildJob rootless with username/password credentials on a real node', () => {
+  test('rootless BuildKit (uid 1000) reads the composed config.json and pushes to the TLS + htpasswd registry', async () => {
+    let level = '';
+    const objects = synthesize(chart => {
+      level = new BuildkitBuildJob(chart, 'build', {
+        context: context({ 'Dockerfile': 'ARG BASE\nFROM ${BASE}\nCOPY app.txt /app.txt\n', 'app.txt': 'pushed with composed credentials\n' }),
+        destinations: [`${env.harbor.host}/platform/buildkit-credentials:1.0.0`],
+        insecureRegistries: [imagesRegistry],
+        buildArgs: { BASE: base },
+        credentials: RegistryCredentials.fromUsernamePassword('harbor-credentials'),
+      }).podSecurityLevel;
+    });
+    const run = await env.runJob(objects, level, [usernamePasswordSecret('harbor-credentials', HARBOR_USER, env.harborPassword)], 400_000);
+    expect(run.phase, describeJob(run)).toBe('Complete');
+    expect(expectServed(env, containerOf(run, 'build').terminationMessage)).toHaveLength(1);
+    expect(await env.harbor.repositories()).toContain('platform/buildkit-credentials');
+  });
+});
