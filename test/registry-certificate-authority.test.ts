@@ -140,6 +140,13 @@ describe('RegistryCertificateAuthority', () => {
       destinations: ['harbor.corp.io/build/api:1'],
       certificateAuthorities: [CORP_CA],
     })).not.toThrow();
+    // OciConnectorBuildJob's BuildKit clones the same way: only a context download may have a bundle
+    expect(() => new OciConnectorBuildJob(new Chart(Testing.app(), 'test', { namespace: 'builds' }), 'abc', {
+      connector: OciConnector.fromName('harbor'),
+      context: BuildContext.fromGit('https://git.corp.io/platform/abc.git'),
+      destinations: ['harbor.corp.io/test/abc:v1'],
+      certificateAuthorities: [RegistryCertificateAuthority.fromSecret('git-tls', 'ca.crt', { registries: ['git.corp.io'] })],
+    })).toThrow(/^certificateAuthorities\[0\]: got "git-tls"; expected a bundle whose registries list only the context download host/);
   });
 
   test('OciConnectorBuildJob: a bundle may only serve the context download; one BuildKit would ignore is refused', () => {
