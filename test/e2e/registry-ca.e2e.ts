@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
-import { mkdirSync, readFileSync } from 'fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { containerOf, describeRun, E2eEnvironment, ociArchiveOf, startEnvironment, synthesize } from './environment';
@@ -15,8 +15,8 @@ import { FileServer, privateCaCertificate, Registry } from './fixtures';
 import { pushImage, singleImage, tarGz } from './oci';
 import { PodResult } from './runner';
 import {
-  BuildahBuildJob, BuildContext, BuildkitBuildJob, ImageArchive, KanikoBuildJob, RegistryCertificateAuthority, SkopeoPromoteJob, TarPushJob,
-  UnifiedImageJob, UnifiedJobMode,
+  BuildahBuildJob, BuildContext, BuildkitBuildJob, ImageArchive, KanikoBatchShape, KanikoBuildBatch, KanikoBuildJob, RegistryCertificateAuthority,
+  SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode,
 } from '../../src';
 
 const CONTEXT = tarGz({ 'Dockerfile': 'FROM scratch\nCOPY app.txt /app.txt\n', 'app.txt': 'trusted through a private CA\n' });
@@ -133,6 +133,32 @@ describe('RegistryCertificateAuthority', () => {
         expect(await corp.repositories()).toContain(repository);
       } else {
         await expectUntrusted(result, 'build', repository);
+      }
+    });
+  });
+
+  describe.each([
+    ['with the bundle for every registry', true],
+    ['without a bundle', false],
+  ])('KanikoBuildBatch (stand-in executor, a context from a directory) %s', (_, trusted) => {
+    test(trusted ? 'pushes' : `fails with "${UNKNOWN_AUTHORITY}", pushing nothing`, async () => {
+      const contextsDirectory = join(env.dir, `batch-${trusted}`);
+      mkdirSync(join(contextsDirectory, 'app'), { recursive: true });
+      writeFileSync(join(contextsDirectory, 'app', 'Dockerfile'), 'FROM scratch\nCOPY app.txt /app.txt\n');
+      writeFileSync(join(contextsDirectory, 'app', 'app.txt'), `batch ${trusted}\n`);
+      const result = await run(synthesize(chart => new KanikoBuildBatch(chart, 'batch', {
+        contextsDirectory,
+        registries: [corp.host],
+        repositoryPrefix: `batch-${trusted}`,
+        tags: ['1'],
+        shape: KanikoBatchShape.JOBS,
+        certificateAuthorities: trusted ? [RegistryCertificateAuthority.fromConfigMap('corp-ca')] : undefined,
+      })));
+      if (trusted) {
+        expect(result.phase, describeRun(result)).toBe('Succeeded');
+        expect(await corp.repositories()).toContain(`batch-${trusted}/app`);
+      } else {
+        await expectUntrusted(result, 'build', `batch-${trusted}/app`);
       }
     });
   });
