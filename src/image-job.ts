@@ -175,10 +175,12 @@ export interface ImageJobOptions {
   readonly toolImages?: ToolImagesOptions;
 
   /**
-   * Private certificate authorities the registry tools trust, each for its `registries` or (at most one bundle
-   * without `registries`) for every registry the Job names. Mounted read-only into the skopeo, buildah and
-   * kaniko containers; verification stays on. Registries reached without TLS verification are a separate,
-   * explicit choice (`insecureRegistries`, `destinationTlsVerify`).
+   * Private certificate authorities the tools trust, each for the hosts in its `registries` or (at most one bundle
+   * without `registries`) for every registry the Job names. Mounted read-only into the skopeo, buildah, kaniko
+   * and BuildKit containers; verification stays on. A download host (curl) or the git host of
+   * `BuildContext.fromGit` (kaniko's clone) is trusted only through a bundle whose `registries` list it; BuildKit
+   * cannot trust a CA for its git clone, so such a bundle is refused there. Registries reached without TLS
+   * verification are a separate, explicit choice (`insecureRegistries`, `destinationTlsVerify`).
    *
    * @default - the tool images' system trust stores only
    */
