@@ -121,6 +121,12 @@ export const UNIFIED_SCRIPT = [PRELUDE, DOWNLOAD, UNPACK_CONTEXT, SELECT_BY_INDE
 const BUILDCTL_BUILD = read('lib/buildkit-build');
 
 /**
+ * `record_platform_digests INDEX REPOSITORY`: one "<os/arch[/variant]> REPOSITORY@<manifest digest>" line per
+ * platform of the image index in the file INDEX, appended to the termination message.
+ */
+const PLATFORM_DIGESTS = read('lib/platform-digests');
+
+/**
  * OciConnectorBuildJob's container: builds with BUILDCTL_BUILD and writes "<reference>@<digest>" lines to the
  * termination message: DESTINATIONS (what the pipeline asked for, on the upstream registry) first, then
  * PROXY_DESTINATIONS (the names actually pushed, through the proxy).
@@ -132,7 +138,7 @@ export const BUILDKIT_BUILD_SCRIPT = [PRELUDE, read('oci-connector-build-begin')
  * certificate) and adds `--config` to BUILDKITD_FLAGS; builds with BUILDCTL_BUILD; writes "<destination>@<digest>"
  * for DESTINATIONS to the termination message and the bare digest to DIGEST_FILE for the promoter.
  */
-export const BUILDKIT_DIRECT_BUILD_SCRIPT = [PRELUDE, read('buildkit-build-begin'), BUILDCTL_BUILD, read('buildkit-build')].join('');
+export const BUILDKIT_DIRECT_BUILD_SCRIPT = [PRELUDE, PLATFORM_DIGESTS, read('buildkit-build-begin'), BUILDCTL_BUILD, read('buildkit-build')].join('');
 
 /**
  * Builds CONTEXT_DIR/DOCKERFILE_PATH with `buildah bud --isolation chroot "$@"` (the build flags arrive as
@@ -147,7 +153,7 @@ export const BUILDKIT_DIRECT_BUILD_SCRIPT = [PRELUDE, read('buildkit-build-begin
  * STORAGE_DRIVER (vfs or kernel overlay) in STORAGE_ROOT, short names resolved on docker.io,
  * INSECURE_REGISTRIES over plain http, RUN_CAPABILITIES for RUN steps, network locks in STORAGE_ROOT.
  */
-export const BUILDAH_BUILD_SCRIPT = [PRELUDE, read('buildah-build')].join('');
+export const BUILDAH_BUILD_SCRIPT = [PRELUDE, PLATFORM_DIGESTS, read('buildah-build')].join('');
 
 /**
  * The `notify-kargo` container (the download helper's curl image): POSTs to the Kargo webhook receiver whose URL is

@@ -13,6 +13,7 @@ import { checkPlatforms } from './_platforms';
 import { BUILDAH_RUN_CAPABILITIES, BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { BUILDAH_BUILD_SCRIPT } from './_scripts';
+import { checkBuildTerminationMessage } from './_termination-message';
 import { BUILDAH_BUD_FLAGS } from './_tool-flags';
 import { checkOneOf, checkRegistryHost, checkRelativePath, checkWholeSeconds, invalid } from './_validate';
 import { BuildContext } from './build-context';
@@ -230,6 +231,7 @@ export class BuildahBuildJob extends Construct implements IImageJob {
     const cacheRepository = props.cache ? cacheRepositoryOf(props.cache.repository, this.buildDestinations[0], 'buildah') : undefined;
     const extraArgs = props.extraArgs ?? [];
     this.platforms = checkPlatforms(props.platforms ?? []);
+    checkBuildTerminationMessage(props.destinations, this.buildDestinations, this.platforms);
     checkExtraArgs(extraArgs, BUILDAH_BUD_FLAGS, this.platforms.length > 0 ? { ...BUILDAH_MANAGED_FLAGS, ...PLATFORM_FLAGS } : BUILDAH_MANAGED_FLAGS,
       [], '--platform=linux/arm64');
     const flags = [

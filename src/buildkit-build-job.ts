@@ -8,6 +8,7 @@ import { checkPlatforms } from './_platforms';
 import { escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { BUILDKIT_DIRECT_BUILD_SCRIPT } from './_scripts';
+import { checkBuildTerminationMessage } from './_termination-message';
 import { checkOneOf, checkRegistryHost, checkRelativePath, invalid } from './_validate';
 import { BuildContext } from './build-context';
 import { BuildJobOptions } from './build-job-options';
@@ -140,6 +141,7 @@ export class BuildkitBuildJob extends Construct implements IImageJob {
     const insecureRegistries = (props.insecureRegistries ?? []).map((host, i) => checkRegistryHost(`insecureRegistries[${i}]`, host));
     const cache = resolveCache(props.cache, this.buildDestinations[0]);
     const secrets = checkSecrets(props.secrets ?? []);
+    checkBuildTerminationMessage(props.destinations, this.buildDestinations, this.platforms);
 
     const pod = new ImageJobPod(this, props, 'buildkit-build', this.podSecurityLevel);
     this.job = pod.job;
@@ -184,6 +186,10 @@ export class BuildkitBuildJob extends Construct implements IImageJob {
         ['DESTINATIONS', value(this.buildDestinations.map(String).join(' '))],
         ['DIGEST_FILE', value(DIGEST_FILE)],
         ['BUILDKITD_CONFIG', value(`${layout.state}/buildkitd.toml`)],
+        // the script reads the pushed index's entries from BuildKit's content store, in its state directory
+        ...(this.platforms.length > 0
+          ? [['PLATFORMS', value(this.platforms.join(','))], ['BUILDKIT_STATE_DIR', value(layout.state)]] as [string, kplus.EnvValue][]
+          : []),
         ...(insecureRegistries.length > 0 ? [['INSECURE_REGISTRIES', value(insecureRegistries.join(' '))] as [string, kplus.EnvValue]] : []),
         ...(registryCas.length > 0 ? [['REGISTRY_CA_DIR', value(REGISTRY_CA_DIR)] as [string, kplus.EnvValue]] : []),
       ],

@@ -38,11 +38,14 @@ describe('container scripts', () => {
     }
     expect(SCRIPTS.PROMOTE_SCRIPT).toBe(['lib/prelude.sh', 'lib/skopeo.sh', 'lib/promote.sh', 'promote.sh']
       .map(f => readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, f), 'utf8')).join(''));
-    // both BuildKit builders run the same buildctl step between their own beginnings and ends
-    for (const [script, own] of [['BUILDKIT_BUILD_SCRIPT', 'oci-connector-build'], ['BUILDKIT_DIRECT_BUILD_SCRIPT', 'buildkit-build']]) {
-      expect(SCRIPTS[script]).toBe(['lib/prelude.sh', `${own}-begin.sh`, 'lib/buildkit-build.sh', `${own}.sh`]
+    // both BuildKit builders run the same buildctl step between their own beginnings and ends; the direct one also
+    // reports the platforms of an index (the connector's termination message is unchanged)
+    for (const [script, own, libs] of [['BUILDKIT_BUILD_SCRIPT', 'oci-connector-build', []], ['BUILDKIT_DIRECT_BUILD_SCRIPT', 'buildkit-build', ['lib/platform-digests.sh']]] as const) {
+      expect(SCRIPTS[script]).toBe(['lib/prelude.sh', ...libs, `${own}-begin.sh`, 'lib/buildkit-build.sh', `${own}.sh`]
         .map(f => readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, f), 'utf8')).join(''));
     }
+    expect(SCRIPTS.BUILDAH_BUILD_SCRIPT).toBe(['lib/prelude.sh', 'lib/platform-digests.sh', 'buildah-build.sh']
+      .map(f => readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, f), 'utf8')).join(''));
   });
 
   test('every script in every example is one of the constant scripts: values never reach shell text', () => {
@@ -237,6 +240,92 @@ describe('container scripts', () => {
       expect(args).toBe('');
     });
   });
+  describe('record_platform_digests reads the platforms of an image index', () => {
+    const PRELUDE = readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, 'lib', 'prelude.sh'), 'utf8');
+    const LIB = readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, 'lib', 'platform-digests.sh'), 'utf8');
+    const digest = (c: string) => `sha256:${c.repeat(64)}`;
+    const entry = (c: string, platform?: object, extra: object = {}) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digest(c), size: 475, ...(platform ? { platform } : {}), ...extra,
+    });
+    /** BuildKit's index shape (Go's two-space indentation), as the node tier's real BuildKit pushed it. */
+    const BUILDKIT_INDEX = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [entry('a', { architecture: 'amd64', os: 'linux' }), entry('b', { architecture: 'arm64', os: 'linux' })],
+    }, null, 2);
+    const EXPECTED = `linux/amd64 registry.internal:5000/build/app@${digest('a')}\nlinux/arm64 registry.internal:5000/build/app@${digest('b')}\n`;
+    const dir = mkdtempSync(join(tmpdir(), 'platform-digests-'));
+    // busybox's awk is the one of the BuildKit image; the host's (mawk here) stands for the buildah image's
+    const busyboxAwk = join(dir, 'busybox-bin');
+    mkdirSync(busyboxAwk);
+    spawnSync('ln', ['-s', spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim(), join(busyboxAwk, 'awk')]);
+
+    function record(document: string, awk: 'host' | 'busybox' = 'host') {
+      const index = join(dir, 'index.json');
+      writeFileSync(index, document);
+      const log = join(dir, `termination-log-${Math.random().toString(36).slice(2)}`);
+      const result = spawnSync('sh', ['-c', `${PRELUDE}${LIB}record_platform_digests "$1" "$2"`, 'test', index, 'registry.internal:5000/build/app'], {
+        encoding: 'utf8',
+        env: { PATH: awk === 'busybox' ? `${busyboxAwk}:${process.env.PATH}` : process.env.PATH, TERMINATION_LOG: log },
+      });
+      let terminationLog = '';
+      try { terminationLog = readFileSync(log, 'utf8'); } catch { /* none written */ }
+      return { result, terminationLog };
+    }
+
+    test.each(['host', 'busybox'] as const)('BuildKit\'s indented index, %s awk: one line per platform, in the index\'s order', (awk) => {
+      const { result, terminationLog } = record(BUILDKIT_INDEX, awk);
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(terminationLog).toBe(EXPECTED);
+      // the consumers' pattern for destination lines matches none of them
+      expect(terminationLog.split('\n').filter(line => /^[^ ]+@sha256:[0-9a-f]{64}$/.test(line))).toEqual([]);
+    });
+
+    test.each(['host', 'busybox'] as const)('compact JSON, a variant, attestations and strings holding JSON syntax, %s awk', (awk) => {
+      const document = JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          entry('a', { architecture: 'amd64', os: 'linux' }, { annotations: { x: 'a "quoted", {braced} [listed] \\ value', manifests: '[]' } }),
+          entry('c', { os: 'linux', architecture: 'arm', variant: 'v7' }),
+          entry('d', { architecture: 'unknown', os: 'unknown' }, { annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } }),
+          entry('e'),
+        ],
+        annotations: { digest: digest('f'), platform: '{"os":"linux"}' },
+      });
+      const { result, terminationLog } = record(document, awk);
+      expect(result.status).toBe(0);
+      expect(terminationLog).toBe(`linux/amd64 registry.internal:5000/build/app@${digest('a')}\nlinux/arm/v7 registry.internal:5000/build/app@${digest('c')}\n`);
+    });
+
+    test('buildah\'s manifest inspect output (a Docker manifest list, four-space indentation, size before digest)', () => {
+      const list = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+        manifests: [
+          { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', size: 424, digest: digest('a'), platform: { architecture: 'amd64', os: 'linux' } },
+          { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', size: 424, digest: digest('b'), platform: { architecture: 'arm64', os: 'linux' } },
+        ],
+      }, null, 4);
+      const { result, terminationLog } = record(list);
+      expect(result.status).toBe(0);
+      expect(terminationLog).toBe(EXPECTED);
+    });
+
+    test.each([
+      ['an index without platforms', JSON.stringify({ schemaVersion: 2, manifests: [] }), /^error: the image index in .*index\.json lists no platform\n$/],
+      ['a malformed digest', JSON.stringify({ manifests: [{ digest: 'sha256:abc', platform: { os: 'linux', architecture: 'amd64' } }] }),
+        /^error: cannot read the platforms of the image index in .*index\.json \(message above\)\n$/],
+      ['a malformed platform', JSON.stringify({ manifests: [{ digest: digest('a'), platform: { os: 'linux', architecture: 'amd 64' } }] }),
+        /^error: cannot read the platforms of the image index in .*index\.json \(message above\)\n$/],
+      ['a cut-off document', BUILDKIT_INDEX.slice(0, -3), /^error: cannot read the platforms of the image index in .*index\.json \(message above\)\n$/],
+    ])('fails on %s, writing no platform line', (_, document, message) => {
+      const { result, terminationLog } = record(document);
+      expect(result.status).toBe(1);
+      expect(terminationLog).toMatch(message);
+    });
+  });
+
   describe('the buildah build script', () => {
     const DIGEST_A = `sha256:${'a'.repeat(64)}`;
     const DIGEST_B = `sha256:${'b'.repeat(64)}`;
