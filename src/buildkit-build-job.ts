@@ -52,8 +52,10 @@ export interface BuildkitBuildJobProps extends BuildJobOptions {
   /**
    * Target platforms as `os/arch[/variant]` (`--opt platform=`), each once, e.g. `['linux/amd64', 'linux/arm64']`:
    * BuildKit builds each and pushes one image index, whose digest is recorded and promoted (`skopeo copy --all`).
+   * The build container's termination message then has, after the destination lines, one
+   * `<os/arch[/variant]> <first destination's repository>@<manifest digest>` line per platform of the pushed index.
    * Platforms other than the node's run their `RUN` steps under QEMU, which must be registered with binfmt_misc
-   * on the node (see the README's "Multi-architecture images").
+   * on the node with the `F` flag (see the README's "Multi-architecture images").
    *
    * @default - the node's platform; a single image, no index
    */
@@ -98,8 +100,9 @@ export interface BuildkitBuildJobProps extends BuildJobOptions {
  * (`promote`). The credentials are BuildKit's docker `config.json`; registries in `insecureRegistries` are
  * written into a `buildkitd.toml` (plain http, unverified certificate) by the container's script, and so is each
  * registry's CA bundle from `certificateAuthorities` (`ca = [...]`). It writes
- * `<destination>@<digest>` lines to its termination message (the index digest for several platforms) and the
- * digest to a file the promoter copies by. Rootless BuildKit needs Unconfined seccomp and AppArmor, privileged
+ * `<destination>@<digest>` lines to its termination message (the index digest for several platforms, followed by
+ * one `<os/arch[/variant]> <repository>@<manifest digest>` line per platform) and the digest to a file the
+ * promoter copies by. Rootless BuildKit needs Unconfined seccomp and AppArmor, privileged
  * BuildKit a privileged container: Pod Security `privileged` either way.
  */
 export class BuildkitBuildJob extends Construct implements IImageJob {

@@ -1,4 +1,5 @@
 import { spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -10,7 +11,10 @@ import * as scripts from '../src/_scripts';
 const SCRIPTS: { [name: string]: string } = Object.fromEntries(Object.entries(scripts).filter(([name]) => name.endsWith('_SCRIPT')));
 /** Every file under container-scripts/, relative to it. */
 const SCRIPT_FILES = readdirSync(scripts.CONTAINER_SCRIPTS_DIR, { recursive: true, encoding: 'utf8' }).filter(f => f.endsWith('.sh')).sort();
-const { BUILDAH_BUILD_SCRIPT, BUILDKIT_BUILD_SCRIPT, COMPOSE_AUTH_SCRIPT, FETCH_ARCHIVE_SCRIPT, FETCH_CONTEXT_SCRIPT, PROMOTE_SCRIPT } = scripts;
+const {
+  BUILDAH_BUILD_SCRIPT, BUILDKIT_BUILD_SCRIPT, BUILDKIT_DIRECT_BUILD_SCRIPT, COMPOSE_AUTH_SCRIPT, FETCH_ARCHIVE_SCRIPT, FETCH_CONTEXT_SCRIPT,
+  PROMOTE_SCRIPT,
+} = scripts;
 
 describe('container scripts', () => {
   test.each(Object.keys(SCRIPTS))('%s passes shellcheck as POSIX sh', (name) => {
@@ -323,6 +327,78 @@ describe('container scripts', () => {
       const { result, terminationLog } = record(document);
       expect(result.status).toBe(1);
       expect(terminationLog).toMatch(message);
+    });
+  });
+
+  describe('the BuildkitBuildJob script with PLATFORMS reads the pushed index from BuildKit\'s content store', () => {
+    const INDEX = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'a'.repeat(64)}`, size: 475, platform: { architecture: 'amd64', os: 'linux' } },
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'b'.repeat(64)}`, size: 475, platform: { architecture: 'arm64', os: 'linux' } },
+      ],
+    }, null, 2));
+    const MANIFEST = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [] }, null, 2));
+    const sha = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+    /** Runs the script with a fake buildctl-daemonless.sh that reports `digest` and a content store holding `blob` (as the file of `blobDigest`). */
+    function runBuild(digest: string, blob?: Buffer, blobDigest = digest) {
+      const dir = mkdtempSync(join(tmpdir(), 'buildkit-direct-'));
+      const tool = join(dir, 'buildctl-daemonless.sh');
+      const metadata = JSON.stringify({ 'containerimage.digest': digest }, null, 2);
+      writeFileSync(tool, `#!/bin/sh\nwhile [ $# -gt 0 ]; do [ "$1" = --metadata-file ] && printf '%s' '${metadata}' >"$2"; shift; done\n`);
+      chmodSync(tool, 0o755);
+      if (blob) {
+        const blobs = join(dir, 'state', 'runc-overlayfs', 'content', 'blobs', 'sha256');
+        mkdirSync(blobs, { recursive: true });
+        writeFileSync(join(blobs, blobDigest.replace('sha256:', '')), blob);
+      }
+      const result = spawnSync('sh', ['-c', BUILDKIT_DIRECT_BUILD_SCRIPT, 'buildctl-build'], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${dir}:${process.env.PATH}`,
+          TERMINATION_LOG: join(dir, 'termination-log'),
+          METADATA_FILE: join(dir, 'metadata.json'),
+          DESTINATIONS: 'registry.internal:5000/build/app:1.0.0 registry.internal:5000/build/app:latest',
+          DIGEST_FILE: join(dir, 'digest'),
+          BUILDKITD_CONFIG: join(dir, 'buildkitd.toml'),
+          PLATFORMS: 'linux/amd64,linux/arm64',
+          BUILDKIT_STATE_DIR: join(dir, 'state'),
+        },
+      });
+      const read = (name: string) => { try { return readFileSync(join(dir, name), 'utf8'); } catch { return ''; } };
+      return { result, terminationLog: read('termination-log'), digest: read('digest') };
+    }
+
+    test('the destination lines, then one line per platform of the index, under the first destination\'s repository', () => {
+      const { result, terminationLog, digest } = runBuild(sha(INDEX), INDEX);
+      expect(result.status, result.stderr).toBe(0);
+      expect(terminationLog).toBe([
+        `registry.internal:5000/build/app:1.0.0@${sha(INDEX)}`,
+        `registry.internal:5000/build/app:latest@${sha(INDEX)}`,
+        `linux/amd64 registry.internal:5000/build/app@sha256:${'a'.repeat(64)}`,
+        `linux/arm64 registry.internal:5000/build/app@sha256:${'b'.repeat(64)}`,
+        '',
+      ].join('\n'));
+      expect(digest).toBe(`${sha(INDEX)}\n`);
+    });
+
+    test('one platform gives a single image: only the destination lines', () => {
+      const { result, terminationLog } = runBuild(sha(MANIFEST), MANIFEST);
+      expect(result.status, result.stderr).toBe(0);
+      expect(terminationLog).toBe(`registry.internal:5000/build/app:1.0.0@${sha(MANIFEST)}\nregistry.internal:5000/build/app:latest@${sha(MANIFEST)}\n`);
+    });
+
+    test('fails when the content store lacks the index, or its file is not the pushed digest; no digest recorded', () => {
+      const missing = runBuild(sha(INDEX));
+      expect(missing.result.status).toBe(1);
+      expect(missing.terminationLog).toMatch(new RegExp(`error: the pushed image index ${sha(INDEX)} is not in BuildKit's content store under .*state\n$`));
+      expect(missing.digest).toBe('');
+      const other = runBuild(sha(INDEX), MANIFEST, sha(INDEX));
+      expect(other.result.status).toBe(1);
+      expect(other.terminationLog).toContain(`is not the pushed image index ${sha(INDEX)} (its sha256 is ${sha(MANIFEST).slice(7)})\n`);
+      expect(other.digest).toBe('');
     });
   });
 

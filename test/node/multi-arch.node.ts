@@ -79,3 +79,53 @@ describe('BuildkitBuildJob with platforms on a real node: real BuildKit, arm64 R
     });
   }
 });
+
+describe('BuildkitBuildJob on a real node: one foreign platform, and insecureRegistries', () => {
+  function context(): BuildContext {
+    const archive = tarGz({ Dockerfile: UNAME_DOCKERFILE });
+    const sha256 = createHash('sha256').update(archive).digest('hex');
+    return BuildContext.fromUrl(env.files.serve(`/contexts/${sha256}.tar.gz`, archive), { sha256 });
+  }
+
+  test('privileged, platforms: [\'linux/arm64\']: BuildKit pushes a single arm64 image, not an index; only the destination line', async () => {
+    const destination = `${env.intermediate.host}/buildkit-arm64/single:1.0.0`;
+    let level = '';
+    const objects = synthesize(chart => {
+      level = new BuildkitBuildJob(chart, 'build', {
+        mode: BuildkitMode.PRIVILEGED,
+        context: context(),
+        destinations: [destination],
+        insecureRegistries: [env.intermediate.host],
+        platforms: ['linux/arm64'],
+        buildArgs: { BASE: base },
+      }).podSecurityLevel;
+    });
+    const run = await env.runJob(objects, level, [], 400_000);
+    expect(run.phase, describeJob(run)).toBe('Complete');
+    const digest = env.inspectDigest(destination);
+    expect(containerOf(run, 'build').terminationMessage).toBe(`${destination}@${digest}\n`);
+    const image = imageArch(args => env.skopeo(args), env.dir, `${destination.replace(/:1\.0\.0$/, '')}@${digest}`, false);
+    expect([image.config.architecture, image.arch]).toEqual(['arm64', 'aarch64\n']);
+  });
+
+  // control for the others: the intermediate registry is plain http on the node address (not localhost), which
+  // BuildKit reaches only through the buildkitd.toml the script writes from insecureRegistries
+  test('privileged, without insecureRegistries: the same build fails, BuildKit speaks https to the plain-http registry', async () => {
+    const destination = `${env.intermediate.host}/buildkit-https/app:1.0.0`;
+    let level = '';
+    const objects = synthesize(chart => {
+      level = new BuildkitBuildJob(chart, 'build', {
+        mode: BuildkitMode.PRIVILEGED,
+        context: context(),
+        destinations: [destination],
+        buildArgs: { BASE: base },
+      }).podSecurityLevel;
+    });
+    const run = await env.runJob(objects, level, [], 400_000);
+    expect(run.phase, describeJob(run)).toBe('Failed');
+    const build = containerOf(run, 'build');
+    expect(build.log).toContain('http: server gave HTTP response to HTTPS client');
+    expect(build.terminationMessage).toBe('error: buildctl build failed with exit code 1 (BuildKit\'s message above)\n');
+    expect(await env.intermediate.repositories()).not.toContain('buildkit-https/app');
+  });
+});
