@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { expect } from 'vitest';
 import { which } from './fixtures';
@@ -29,15 +29,34 @@ export function registerQemu(): (() => void)[] {
     expect(mount.status, `mount binfmt_misc: ${mount.stderr}`).toBe(0);
     undo.push(() => spawnSync('umount', [BINFMT]));
   }
-  const registered = readdirSync(BINFMT).some(name => name !== 'register' && name !== 'status' &&
-    readFileSync(join(BINFMT, name), 'utf8').includes(`magic ${AARCH64_MAGIC.replace(/\\x/g, '')}`));
-  if (!registered) {
+  if (!aarch64Registered(BINFMT)) {
     const qemu = which('qemu-aarch64-static');
     expect(qemu, 'qemu-aarch64-static (Debian package qemu-user-static)').toBeDefined();
     writeFileSync(join(BINFMT, 'register'), `:${ENTRY}:M::${AARCH64_MAGIC}:${AARCH64_MASK}:${qemu}:F`);
     undo.unshift(() => writeFileSync(join(BINFMT, ENTRY), '-1'));
   }
   return undo;
+}
+
+/** True when the binfmt_misc mounted at `dir` has an entry for aarch64 ELF binaries. */
+function aarch64Registered(dir: string): boolean {
+  return readdirSync(dir).some(name => name !== 'register' && name !== 'status' &&
+    readFileSync(join(dir, name), 'utf8').includes(`magic ${AARCH64_MAGIC.replace(/\\x/g, '')}`));
+}
+
+/**
+ * The machine's binfmt_misc entries for aarch64 binaries, read through a mount of its own (so the check neither needs
+ * nor disturbs the one at /proc/sys/fs/binfmt_misc): whether an arm64 binary would run through QEMU now.
+ */
+export function qemuRegistered(scratch: string): boolean {
+  const dir = mkdtempSync(join(scratch, 'binfmt-'));
+  const mount = spawnSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', dir], { encoding: 'utf8' });
+  expect(mount.status, `mount binfmt_misc: ${mount.stderr}`).toBe(0);
+  try {
+    return aarch64Registered(dir);
+  } finally {
+    spawnSync('umount', [dir]);
+  }
 }
 
 /** busybox-static of one Debian architecture, from the .deb `.ci/run` downloaded into `.e2e/`. */

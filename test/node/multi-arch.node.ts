@@ -1,7 +1,8 @@
 /**
  * Multi-architecture images with the real BuildKit on the real node: a BuildkitBuildJob with `platforms:
- * ['linux/amd64', 'linux/arm64']` builds a RUN step for each platform, the arm64 one under QEMU (registered with
- * binfmt_misc with the F flag by this file, and unregistered at its end), pushes one index and promotes it. The base
+ * ['linux/amd64', 'linux/arm64']` builds a RUN step for each platform, the arm64 one under QEMU, pushes one index and
+ * promotes it. QEMU comes first from the BuildKit image's `buildkit-qemu-aarch64` helper with nothing registered on the
+ * machine, then from a binfmt_misc entry with the F flag (registered by this file, and unregistered after). The base
  * image is a two-platform busybox index pushed from the Debian .deb files `.ci/run` downloads into `.e2e/`.
  */
 import { createHash } from 'crypto';
@@ -9,73 +10,97 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { containerOf, describeJob, HARBOR_USER, NodeEnvironment } from './node';
 import { BuildContext, BuildkitBuildJob, BuildkitMode, RegistryCredentials } from '../../src';
 import { synthesize, usernamePasswordSecret } from '../e2e/environment';
-import { busyboxIndex, imageArch, platformLines, registerQemu, UNAME_DOCKERFILE } from '../e2e/multi-arch';
+import { busyboxIndex, imageArch, platformLines, qemuRegistered, registerQemu, UNAME_DOCKERFILE } from '../e2e/multi-arch';
 import { OCI_INDEX, pushImage, tarGz } from '../e2e/oci';
 
 let env: NodeEnvironment;
 let base: string;
-/** What this file set up on the machine, undone in afterAll. */
-let undo: (() => void)[] = [];
 
 beforeAll(async () => {
-  undo = registerQemu();
   env = await NodeEnvironment.start('multi-arch');
   await pushImage(env.intermediate.host, 'base/busybox', 'multi', busyboxIndex());
   base = `${env.intermediate.host}/base/busybox:multi`;
 });
 afterAll(async () => {
   await env?.stop();
-  for (const step of undo) {
-    step();
+});
+
+/**
+ * Builds linux/amd64 + linux/arm64 (a RUN step printing `uname -m`) with BuildKit in `mode`, promotes the index, and
+ * checks the index, each image's architecture, the platform lines and the promoted digest.
+ */
+async function buildTwoPlatforms(mode: BuildkitMode, name: string): Promise<void> {
+  // GIVEN
+  const archive = tarGz({ Dockerfile: UNAME_DOCKERFILE });
+  const sha256 = createHash('sha256').update(archive).digest('hex');
+  const url = env.files.serve(`/contexts/${sha256}.tar.gz`, archive);
+  const repository = `${env.intermediate.host}/${name}/multi`;
+  const destination = `${repository}:1.0.0`;
+  const promoted = `${env.harbor.host}/platform/${name}-multi:1.0.0`;
+  let level = '';
+  const objects = synthesize(chart => {
+    level = new BuildkitBuildJob(chart, 'build', {
+      mode,
+      context: BuildContext.fromUrl(url, { sha256 }),
+      destinations: [destination],
+      insecureRegistries: [env.intermediate.host],
+      platforms: ['linux/amd64', 'linux/arm64'],
+      buildArgs: { BASE: base },
+      promotion: { destinations: [promoted], credentials: RegistryCredentials.fromUsernamePassword('harbor-credentials') },
+    }).podSecurityLevel;
+  });
+
+  // WHEN
+  const run = await env.runJob(objects, level, [usernamePasswordSecret('harbor-credentials', HARBOR_USER, env.harborPassword)], 400_000);
+
+  // THEN: one index with both platforms
+  expect(run.phase, describeJob(run)).toBe('Complete');
+  const digest = env.inspectDigest(destination);
+  const index = JSON.parse(env.skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${destination}`]));
+  expect(index.mediaType).toBe(OCI_INDEX);
+  expect(index.manifests.map((m: any) => `${m.platform.os}/${m.platform.architecture}`).sort()).toEqual(['linux/amd64', 'linux/arm64']);
+
+  // the destination line, then one line per platform: exactly the manifests the pushed index references
+  const build = containerOf(run, 'build');
+  expect(build.terminationMessage).toBe([`${destination}@${digest}`, ...platformLines(index, repository), ''].join('\n'));
+
+  // each image's config names its architecture, and its RUN step ran on that architecture
+  const byArch = (arch: string) => imageArch(args => env.skopeo(args), env.dir, `${repository}@${index.manifests.find((m: any) => m.platform.architecture === arch).digest}`, false);
+  const [amd64, arm64] = [byArch('amd64'), byArch('arm64')];
+  expect([amd64.config.architecture, amd64.arch]).toEqual(['amd64', 'x86_64\n']);
+  expect([arm64.config.architecture, arm64.arch]).toEqual(['arm64', 'aarch64\n']);
+
+  // the promoter copied the index by its digest: harbor serves the same index digest
+  expect(containerOf(run, 'promote').terminationMessage).toBe(`${promoted}@${digest}\n`);
+  expect(env.inspectDigest(promoted)).toBe(digest);
+}
+
+// first, while nothing is registered: the image's own helper (as moby/buildkit's images ship them)
+describe('BuildkitBuildJob with platforms on a real node, no binfmt_misc entry: BuildKit\'s buildkit-qemu-aarch64 helper in the image', () => {
+  for (const mode of [BuildkitMode.PRIVILEGED, BuildkitMode.ROOTLESS]) {
+    test(`${mode}: one index for linux/amd64 + linux/arm64, each RUN step on its architecture, every platform's digest reported, the index promoted by digest`, async () => {
+      expect(qemuRegistered(env.dir), 'no binfmt_misc entry for aarch64 on the machine (another run registered one)').toBe(false);
+      await buildTwoPlatforms(mode, `helper-${mode}`);
+    });
   }
 });
 
-describe('BuildkitBuildJob with platforms on a real node: real BuildKit, arm64 RUN steps under QEMU (binfmt_misc, F flag)', () => {
+describe('BuildkitBuildJob with platforms on a real node: QEMU registered with binfmt_misc with the F flag', () => {
+  /** What this block set up on the machine, undone after it. */
+  let undo: (() => void)[] = [];
+  beforeAll(() => {
+    undo = registerQemu();
+  });
+  afterAll(() => {
+    for (const step of undo) {
+      step();
+    }
+  });
+
   for (const mode of [BuildkitMode.PRIVILEGED, BuildkitMode.ROOTLESS]) {
     test(`${mode}: one index for linux/amd64 + linux/arm64, each RUN step on its architecture, every platform's digest reported, the index promoted by digest`, async () => {
-      // GIVEN
-      const archive = tarGz({ Dockerfile: UNAME_DOCKERFILE });
-      const sha256 = createHash('sha256').update(archive).digest('hex');
-      const url = env.files.serve(`/contexts/${sha256}.tar.gz`, archive);
-      const repository = `${env.intermediate.host}/buildkit-${mode}/multi`;
-      const destination = `${repository}:1.0.0`;
-      const promoted = `${env.harbor.host}/platform/buildkit-${mode}-multi:1.0.0`;
-      let level = '';
-      const objects = synthesize(chart => {
-        level = new BuildkitBuildJob(chart, 'build', {
-          mode,
-          context: BuildContext.fromUrl(url, { sha256 }),
-          destinations: [destination],
-          insecureRegistries: [env.intermediate.host],
-          platforms: ['linux/amd64', 'linux/arm64'],
-          buildArgs: { BASE: base },
-          promotion: { destinations: [promoted], credentials: RegistryCredentials.fromUsernamePassword('harbor-credentials') },
-        }).podSecurityLevel;
-      });
-
-      // WHEN
-      const run = await env.runJob(objects, level, [usernamePasswordSecret('harbor-credentials', HARBOR_USER, env.harborPassword)], 400_000);
-
-      // THEN: one index with both platforms
-      expect(run.phase, describeJob(run)).toBe('Complete');
-      const digest = env.inspectDigest(destination);
-      const index = JSON.parse(env.skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${destination}`]));
-      expect(index.mediaType).toBe(OCI_INDEX);
-      expect(index.manifests.map((m: any) => `${m.platform.os}/${m.platform.architecture}`).sort()).toEqual(['linux/amd64', 'linux/arm64']);
-
-      // the destination line, then one line per platform: exactly the manifests the pushed index references
-      const build = containerOf(run, 'build');
-      expect(build.terminationMessage).toBe([`${destination}@${digest}`, ...platformLines(index, repository), ''].join('\n'));
-
-      // each image's config names its architecture, and its RUN step ran on that architecture
-      const byArch = (arch: string) => imageArch(args => env.skopeo(args), env.dir, `${repository}@${index.manifests.find((m: any) => m.platform.architecture === arch).digest}`, false);
-      const [amd64, arm64] = [byArch('amd64'), byArch('arm64')];
-      expect([amd64.config.architecture, amd64.arch]).toEqual(['amd64', 'x86_64\n']);
-      expect([arm64.config.architecture, arm64.arch]).toEqual(['arm64', 'aarch64\n']);
-
-      // the promoter copied the index by its digest: harbor serves the same index digest
-      expect(containerOf(run, 'promote').terminationMessage).toBe(`${promoted}@${digest}\n`);
-      expect(env.inspectDigest(promoted)).toBe(digest);
+      expect(qemuRegistered(env.dir)).toBe(true);
+      await buildTwoPlatforms(mode, `binfmt-${mode}`);
     });
   }
 });
