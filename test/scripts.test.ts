@@ -501,5 +501,70 @@ describe('container scripts', () => {
       expect(terminationLog).toBe(`error: malformed digest '${malformed}' from the push to registry.internal:5000/build/app:1.0.0 (buildah's message above)\n`);
       expect(digest).toBe('');
     });
+
+    test('PLATFORMS: the index is pushed with manifest push --all, read back from the first destination by digest, one line per platform', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'buildah-platforms-'));
+      // the list as `buildah manifest inspect` prints the one `manifest add --all` read from the registry
+      writeFileSync(join(dir, 'list.json'), JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+        manifests: [
+          { mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 499, digest: `sha256:${'e'.repeat(64)}`, platform: { architecture: 'arm64', os: 'linux' } },
+          { mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 499, digest: `sha256:${'f'.repeat(64)}`, platform: { architecture: 'amd64', os: 'linux' } },
+        ],
+      }, null, 4));
+      const tool = join(dir, 'buildah');
+      writeFileSync(tool, [
+        '#!/bin/sh',
+        `printf '%s\\n' "$*" >>"${dir}/calls"`,
+        `[ "$1 $2" != "manifest inspect" ] || exec cat "${dir}/list.json"`,
+        'while [ $# -gt 0 ]; do',
+        `  [ "$1" != --digestfile ] || printf '%s' "${DIGEST_A}" >"$2"`,
+        '  shift',
+        'done',
+        '',
+      ].join('\n'));
+      chmodSync(tool, 0o755);
+      mkdirSync(join(dir, 'context'));
+      writeFileSync(join(dir, 'context', 'Dockerfile'), 'FROM scratch\n');
+      const result = spawnSync('sh', ['-c', BUILDAH_BUILD_SCRIPT, 'buildah-build', '--format=oci'], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${dir}:${process.env.PATH}`,
+          TERMINATION_LOG: join(dir, 'termination-log'),
+          CONTEXT_DIR: join(dir, 'context'),
+          DOCKERFILE_PATH: 'Dockerfile',
+          ...INTERMEDIATE,
+          ADDITIONAL_DESTINATIONS: 'harbor.example.com/platform/app:1.0.0',
+          DIGEST_FILE: join(dir, 'digest'),
+          PLATFORMS: 'linux/amd64,linux/arm64',
+          INSECURE_REGISTRIES: 'registry.internal:5000',
+          REGISTRY_AUTH_FILE: join(dir, 'auth.json'),
+          STORAGE_DRIVER: 'vfs',
+          STORAGE_ROOT: join(dir, 'storage'),
+          CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
+          CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
+          CONTAINERS_CONF: join(dir, 'containers.conf'),
+          RUN_CAPABILITIES: 'CHOWN SETUID',
+        },
+      });
+      expect(result.status, result.stderr).toBe(0);
+      const calls = readFileSync(join(dir, 'calls'), 'utf8').split('\n');
+      // the first destination is insecure, the second is not; the read-back goes to the first, by digest
+      expect(calls.filter(call => call.startsWith('manifest'))).toEqual([
+        expect.stringMatching(/^manifest push --all --tls-verify=false --digestfile \S+ --authfile \S+ localhost\/cdk8s-image-jobs\/index:build docker:\/\/registry.internal:5000\/build\/app:1.0.0$/),
+        expect.stringMatching(/^manifest push --all --tls-verify=true --digestfile \S+ --authfile \S+ localhost\/cdk8s-image-jobs\/index:build docker:\/\/harbor.example.com\/platform\/app:1.0.0$/),
+        'manifest create localhost/cdk8s-image-jobs/index:pushed',
+        expect.stringMatching(new RegExp(`^manifest add --all --tls-verify=false --authfile \\S+ localhost/cdk8s-image-jobs/index:pushed docker://registry.internal:5000/build/app@${DIGEST_A}$`)),
+        'manifest inspect localhost/cdk8s-image-jobs/index:pushed',
+      ]);
+      expect(readFileSync(join(dir, 'termination-log'), 'utf8')).toBe([
+        `registry.internal:5000/build/app:1.0.0@${DIGEST_A}`,
+        `harbor.example.com/platform/app:1.0.0@${DIGEST_A}`,
+        `linux/arm64 registry.internal:5000/build/app@sha256:${'e'.repeat(64)}`,
+        `linux/amd64 registry.internal:5000/build/app@sha256:${'f'.repeat(64)}`,
+        '',
+      ].join('\n'));
+    });
   });
 });

@@ -7,8 +7,8 @@
  */
 import { createHash } from 'crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { containerOf, describeJob, HARBOR_USER, NodeEnvironment } from './node';
-import { BuildContext, BuildkitBuildJob, BuildkitMode, RegistryCredentials } from '../../src';
+import { containerOf, describeJob, HARBOR_USER, JobRun, NodeEnvironment } from './node';
+import { BuildContext, BuildkitBuildJob, BuildkitBuildJobProps, BuildkitMode, RegistryCredentials } from '../../src';
 import { synthesize, usernamePasswordSecret } from '../e2e/environment';
 import { busyboxIndex, imageArch, platformLines, qemuRegistered, registerQemu, UNAME_DOCKERFILE } from '../e2e/multi-arch';
 import { OCI_INDEX, pushImage, tarGz } from '../e2e/oci';
@@ -25,33 +25,40 @@ afterAll(async () => {
   await env?.stop();
 });
 
+/** The `uname -m` Dockerfile as a context served by the file's server. */
+function unameContext(): BuildContext {
+  const archive = tarGz({ Dockerfile: UNAME_DOCKERFILE });
+  const sha256 = createHash('sha256').update(archive).digest('hex');
+  return BuildContext.fromUrl(env.files.serve(`/contexts/${sha256}.tar.gz`, archive), { sha256 });
+}
+
+/** Runs a BuildkitBuildJob of the `uname -m` context on the tier's busybox index (harbor's credentials as a Secret). */
+async function runBuildkit(props: Omit<BuildkitBuildJobProps, 'context'>): Promise<JobRun> {
+  let level = '';
+  const objects = synthesize(chart => {
+    level = new BuildkitBuildJob(chart, 'build', { context: unameContext(), buildArgs: { BASE: base }, ...props }).podSecurityLevel;
+  });
+  return env.runJob(objects, level, [usernamePasswordSecret('harbor-credentials', HARBOR_USER, env.harborPassword)], 400_000);
+}
+
 /**
  * Builds linux/amd64 + linux/arm64 (a RUN step printing `uname -m`) with BuildKit in `mode`, promotes the index, and
  * checks the index, each image's architecture, the platform lines and the promoted digest.
  */
 async function buildTwoPlatforms(mode: BuildkitMode, name: string): Promise<void> {
   // GIVEN
-  const archive = tarGz({ Dockerfile: UNAME_DOCKERFILE });
-  const sha256 = createHash('sha256').update(archive).digest('hex');
-  const url = env.files.serve(`/contexts/${sha256}.tar.gz`, archive);
   const repository = `${env.intermediate.host}/${name}/multi`;
   const destination = `${repository}:1.0.0`;
   const promoted = `${env.harbor.host}/platform/${name}-multi:1.0.0`;
-  let level = '';
-  const objects = synthesize(chart => {
-    level = new BuildkitBuildJob(chart, 'build', {
-      mode,
-      context: BuildContext.fromUrl(url, { sha256 }),
-      destinations: [destination],
-      insecureRegistries: [env.intermediate.host],
-      platforms: ['linux/amd64', 'linux/arm64'],
-      buildArgs: { BASE: base },
-      promotion: { destinations: [promoted], credentials: RegistryCredentials.fromUsernamePassword('harbor-credentials') },
-    }).podSecurityLevel;
-  });
 
   // WHEN
-  const run = await env.runJob(objects, level, [usernamePasswordSecret('harbor-credentials', HARBOR_USER, env.harborPassword)], 400_000);
+  const run = await runBuildkit({
+    mode,
+    destinations: [destination],
+    insecureRegistries: [env.intermediate.host],
+    platforms: ['linux/amd64', 'linux/arm64'],
+    promotion: { destinations: [promoted], credentials: RegistryCredentials.fromUsernamePassword('harbor-credentials') },
+  });
 
   // THEN: one index with both platforms
   expect(run.phase, describeJob(run)).toBe('Complete');
@@ -106,47 +113,23 @@ describe('BuildkitBuildJob with platforms on a real node: QEMU registered with b
 });
 
 describe('BuildkitBuildJob on a real node: one foreign platform, and insecureRegistries', () => {
-  function context(): BuildContext {
-    const archive = tarGz({ Dockerfile: UNAME_DOCKERFILE });
-    const sha256 = createHash('sha256').update(archive).digest('hex');
-    return BuildContext.fromUrl(env.files.serve(`/contexts/${sha256}.tar.gz`, archive), { sha256 });
-  }
-
   test('privileged, platforms: [\'linux/arm64\']: BuildKit pushes a single arm64 image, not an index; only the destination line', async () => {
-    const destination = `${env.intermediate.host}/buildkit-arm64/single:1.0.0`;
-    let level = '';
-    const objects = synthesize(chart => {
-      level = new BuildkitBuildJob(chart, 'build', {
-        mode: BuildkitMode.PRIVILEGED,
-        context: context(),
-        destinations: [destination],
-        insecureRegistries: [env.intermediate.host],
-        platforms: ['linux/arm64'],
-        buildArgs: { BASE: base },
-      }).podSecurityLevel;
+    const repository = `${env.intermediate.host}/buildkit-arm64/single`;
+    const destination = `${repository}:1.0.0`;
+    const run = await runBuildkit({
+      mode: BuildkitMode.PRIVILEGED, destinations: [destination], insecureRegistries: [env.intermediate.host], platforms: ['linux/arm64'],
     });
-    const run = await env.runJob(objects, level, [], 400_000);
     expect(run.phase, describeJob(run)).toBe('Complete');
     const digest = env.inspectDigest(destination);
     expect(containerOf(run, 'build').terminationMessage).toBe(`${destination}@${digest}\n`);
-    const image = imageArch(args => env.skopeo(args), env.dir, `${destination.replace(/:1\.0\.0$/, '')}@${digest}`, false);
+    const image = imageArch(args => env.skopeo(args), env.dir, `${repository}@${digest}`, false);
     expect([image.config.architecture, image.arch]).toEqual(['arm64', 'aarch64\n']);
   });
 
   // control for the others: the intermediate registry is plain http on the node address (not localhost), which
   // BuildKit reaches only through the buildkitd.toml the script writes from insecureRegistries
   test('privileged, without insecureRegistries: the same build fails, BuildKit speaks https to the plain-http registry', async () => {
-    const destination = `${env.intermediate.host}/buildkit-https/app:1.0.0`;
-    let level = '';
-    const objects = synthesize(chart => {
-      level = new BuildkitBuildJob(chart, 'build', {
-        mode: BuildkitMode.PRIVILEGED,
-        context: context(),
-        destinations: [destination],
-        buildArgs: { BASE: base },
-      }).podSecurityLevel;
-    });
-    const run = await env.runJob(objects, level, [], 400_000);
+    const run = await runBuildkit({ mode: BuildkitMode.PRIVILEGED, destinations: [`${env.intermediate.host}/buildkit-https/app:1.0.0`] });
     expect(run.phase, describeJob(run)).toBe('Failed');
     const build = containerOf(run, 'build');
     expect(build.log).toContain('http: server gave HTTP response to HTTPS client');
