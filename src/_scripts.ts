@@ -136,7 +136,9 @@ export const BUILDKIT_BUILD_SCRIPT = [PRELUDE, read('oci-connector-build-begin')
 /**
  * BuildkitBuildJob's container: with INSECURE_REGISTRIES, writes them to BUILDKITD_CONFIG (plain http, unverified
  * certificate) and adds `--config` to BUILDKITD_FLAGS; builds with BUILDCTL_BUILD; writes "<destination>@<digest>"
- * for DESTINATIONS to the termination message and the bare digest to DIGEST_FILE for the promoter.
+ * for DESTINATIONS to the termination message and the bare digest to DIGEST_FILE for the promoter. With PLATFORMS,
+ * when BuildKit pushed an index, also one platform line per entry (PLATFORM_DIGESTS) of the index BuildKit keeps in
+ * its content store under BUILDKIT_STATE_DIR, checked against the pushed digest.
  */
 export const BUILDKIT_DIRECT_BUILD_SCRIPT = [PRELUDE, PLATFORM_DIGESTS, read('buildkit-build-begin'), BUILDCTL_BUILD, read('buildkit-build')].join('');
 
@@ -146,7 +148,9 @@ export const BUILDKIT_DIRECT_BUILD_SCRIPT = [PRELUDE, PLATFORM_DIGESTS, read('bu
  * (DESTINATION_REGISTRY/DESTINATION_IMAGE_NAME:DESTINATION_IMAGE_TAG without a promotion, else the intermediate
  * INTERMEDIATE_REGISTRY_URL/BUILD_IMAGE_NAME:BUILD_IMAGE_TAG) and ADDITIONAL_DESTINATIONS with
  * `--digestfile`, fails unless every destination received the same digest, and writes
- * "<destination>@<digest>" lines to the termination message and the bare digest to DIGEST_FILE.
+ * "<destination>@<digest>" lines to the termination message and the bare digest to DIGEST_FILE. With PLATFORMS
+ * (os/arch[,…]) it builds one local manifest list, pushes it with `manifest push --all`, reads the index back from
+ * the first destination by digest (`manifest add --all`) and adds one platform line per entry (PLATFORM_DIGESTS).
  *
  * Settings are written first to CONTAINERS_STORAGE_CONF, CONTAINERS_REGISTRIES_CONF and CONTAINERS_CONF (the
  * paths buildah reads), so the image's own files never decide them and nothing is written to its /etc:

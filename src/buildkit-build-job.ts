@@ -54,8 +54,9 @@ export interface BuildkitBuildJobProps extends BuildJobOptions {
    * BuildKit builds each and pushes one image index, whose digest is recorded and promoted (`skopeo copy --all`).
    * The build container's termination message then has, after the destination lines, one
    * `<os/arch[/variant]> <first destination's repository>@<manifest digest>` line per platform of the pushed index.
-   * Platforms other than the node's run their `RUN` steps under QEMU, which must be registered with binfmt_misc
-   * on the node with the `F` flag (see the README's "Multi-architecture images").
+   * Platforms other than the node's run their `RUN` steps under QEMU: BuildKit's own `buildkit-qemu-<arch>`
+   * helpers, which the default BuildKit images ship, or QEMU registered with binfmt_misc on the node with the `F`
+   * flag (see the README's "Multi-architecture images").
    *
    * @default - the node's platform; a single image, no index
    */
