@@ -409,6 +409,29 @@ describe('container scripts', () => {
     const INTERMEDIATE = { INTERMEDIATE_REGISTRY_URL: 'registry.internal:5000', BUILD_IMAGE_NAME: 'build/app', BUILD_IMAGE_TAG: '1.0.0' };
     const FINAL = { DESTINATION_REGISTRY: 'harbor.example.com', DESTINATION_IMAGE_NAME: 'platform/app', DESTINATION_IMAGE_TAG: '1.0.0' };
 
+    /** Runs the script with `dir` first on PATH (where the test put a fake `buildah`), the settings it needs, and `env`. */
+    function runScript(dir: string, env: { [name: string]: string }) {
+      mkdirSync(join(dir, 'context'));
+      writeFileSync(join(dir, 'context', 'Dockerfile'), 'FROM scratch\n');
+      return spawnSync('sh', ['-c', BUILDAH_BUILD_SCRIPT, 'buildah-build', '--format=oci'], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${dir}:${process.env.PATH}`,
+          TERMINATION_LOG: join(dir, 'termination-log'),
+          CONTEXT_DIR: join(dir, 'context'),
+          DOCKERFILE_PATH: 'Dockerfile',
+          DIGEST_FILE: join(dir, 'digest'),
+          STORAGE_DRIVER: 'vfs',
+          STORAGE_ROOT: join(dir, 'storage'),
+          CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
+          CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
+          CONTAINERS_CONF: join(dir, 'containers.conf'),
+          RUN_CAPABILITIES: 'CHOWN SETUID',
+          ...env,
+        },
+      });
+    }
+
     /**
      * Runs the script with a fake `buildah` on PATH: `bud` writes an image id to --iidfile, the n-th `push` writes
      * the n-th of `digests` to --digestfile.
@@ -432,26 +455,7 @@ describe('container scripts', () => {
         '',
       ].join('\n'));
       chmodSync(tool, 0o755);
-      mkdirSync(join(dir, 'context'));
-      writeFileSync(join(dir, 'context', 'Dockerfile'), 'FROM scratch\n');
-      const result = spawnSync('sh', ['-c', BUILDAH_BUILD_SCRIPT, 'buildah-build', '--format=oci'], {
-        encoding: 'utf8',
-        env: {
-          PATH: `${dir}:${process.env.PATH}`,
-          TERMINATION_LOG: join(dir, 'termination-log'),
-          CONTEXT_DIR: join(dir, 'context'),
-          DOCKERFILE_PATH: 'Dockerfile',
-          ...first,
-          ADDITIONAL_DESTINATIONS: 'registry.internal:5000/build/app:latest',
-          DIGEST_FILE: join(dir, 'digest'),
-          STORAGE_DRIVER: 'vfs',
-          STORAGE_ROOT: join(dir, 'storage'),
-          CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
-          CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
-          CONTAINERS_CONF: join(dir, 'containers.conf'),
-          RUN_CAPABILITIES: 'CHOWN SETUID',
-        },
-      });
+      const result = runScript(dir, { ...first, ADDITIONAL_DESTINATIONS: 'registry.internal:5000/build/app:latest' });
       const read = (name: string) => { try { return readFileSync(join(dir, name), 'utf8'); } catch { return ''; } };
       return { result, calls: read('calls'), terminationLog: read('termination-log'), digest: read('digest') };
     }
@@ -525,28 +529,12 @@ describe('container scripts', () => {
         '',
       ].join('\n'));
       chmodSync(tool, 0o755);
-      mkdirSync(join(dir, 'context'));
-      writeFileSync(join(dir, 'context', 'Dockerfile'), 'FROM scratch\n');
-      const result = spawnSync('sh', ['-c', BUILDAH_BUILD_SCRIPT, 'buildah-build', '--format=oci'], {
-        encoding: 'utf8',
-        env: {
-          PATH: `${dir}:${process.env.PATH}`,
-          TERMINATION_LOG: join(dir, 'termination-log'),
-          CONTEXT_DIR: join(dir, 'context'),
-          DOCKERFILE_PATH: 'Dockerfile',
-          ...INTERMEDIATE,
-          ADDITIONAL_DESTINATIONS: 'harbor.example.com/platform/app:1.0.0',
-          DIGEST_FILE: join(dir, 'digest'),
-          PLATFORMS: 'linux/amd64,linux/arm64',
-          INSECURE_REGISTRIES: 'registry.internal:5000',
-          REGISTRY_AUTH_FILE: join(dir, 'auth.json'),
-          STORAGE_DRIVER: 'vfs',
-          STORAGE_ROOT: join(dir, 'storage'),
-          CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
-          CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
-          CONTAINERS_CONF: join(dir, 'containers.conf'),
-          RUN_CAPABILITIES: 'CHOWN SETUID',
-        },
+      const result = runScript(dir, {
+        ...INTERMEDIATE,
+        ADDITIONAL_DESTINATIONS: 'harbor.example.com/platform/app:1.0.0',
+        PLATFORMS: 'linux/amd64,linux/arm64',
+        INSECURE_REGISTRIES: 'registry.internal:5000',
+        REGISTRY_AUTH_FILE: join(dir, 'auth.json'),
       });
       expect(result.status, result.stderr).toBe(0);
       const calls = readFileSync(join(dir, 'calls'), 'utf8').split('\n');
