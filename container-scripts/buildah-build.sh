@@ -76,6 +76,7 @@ for destination in "$first" ${ADDITIONAL_DESTINATIONS:-}; do
     for registry in ${INSECURE_REGISTRIES:-}; do
       [ "${destination%%/*}" != "$registry" ] || tls_verify=false
     done
+    [ -n "$digest" ] || first_tls_verify=$tls_verify
     set -- --all --tls-verify="$tls_verify" --digestfile "$work_dir/digest"
     [ -z "${REGISTRY_AUTH_FILE:-}" ] || set -- "$@" --authfile "$REGISTRY_AUTH_FILE"
     buildah manifest push "$@" "$image_index" "docker://$destination" ||
@@ -93,5 +94,17 @@ for destination in "$first" ${ADDITIONAL_DESTINATIONS:-}; do
   [ "$pushed" = "$digest" ] || die "$destination received digest $pushed but $first received $digest"
   printf '%s@%s\n' "$destination" "$pushed" >>"$termination_log"
 done
+# the pushed index's entries, as the first destination serves them: buildah's local list is not what it pushed (the
+# push writes each platform's manifest anew), so the index is read back by digest into a second local list
+if [ -n "${PLATFORMS:-}" ]; then
+  pushed_index=localhost/cdk8s-image-jobs/index:pushed
+  buildah manifest create "$pushed_index" >/dev/null || die "buildah manifest create failed with exit code $? (buildah's message above)"
+  set -- --all --tls-verify="$first_tls_verify"
+  [ -z "${REGISTRY_AUTH_FILE:-}" ] || set -- "$@" --authfile "$REGISTRY_AUTH_FILE"
+  buildah manifest add "$@" "$pushed_index" "docker://${first%:*}@$digest" >/dev/null ||
+    die "reading the pushed image index $first@$digest back failed with exit code $? (buildah's message above)"
+  buildah manifest inspect "$pushed_index" >"$work_dir/pushed-index.json" || die "buildah manifest inspect failed with exit code $? (buildah's message above)"
+  record_platform_digests "$work_dir/pushed-index.json" "${first%:*}"
+fi
 printf '%s\n' "$digest" >"$DIGEST_FILE"
 log "pushed $digest"

@@ -121,6 +121,12 @@ export const UNIFIED_SCRIPT = [PRELUDE, DOWNLOAD, UNPACK_CONTEXT, SELECT_BY_INDE
 const BUILDCTL_BUILD = read('lib/buildkit-build');
 
 /**
+ * `record_platform_digests INDEX REPOSITORY`: one "<os/arch[/variant]> REPOSITORY@<manifest digest>" line per
+ * platform of the image index in the file INDEX, appended to the termination message.
+ */
+const PLATFORM_DIGESTS = read('lib/platform-digests');
+
+/**
  * OciConnectorBuildJob's container: builds with BUILDCTL_BUILD and writes "<reference>@<digest>" lines to the
  * termination message: DESTINATIONS (what the pipeline asked for, on the upstream registry) first, then
  * PROXY_DESTINATIONS (the names actually pushed, through the proxy).
@@ -130,9 +136,11 @@ export const BUILDKIT_BUILD_SCRIPT = [PRELUDE, read('oci-connector-build-begin')
 /**
  * BuildkitBuildJob's container: with INSECURE_REGISTRIES, writes them to BUILDKITD_CONFIG (plain http, unverified
  * certificate) and adds `--config` to BUILDKITD_FLAGS; builds with BUILDCTL_BUILD; writes "<destination>@<digest>"
- * for DESTINATIONS to the termination message and the bare digest to DIGEST_FILE for the promoter.
+ * for DESTINATIONS to the termination message and the bare digest to DIGEST_FILE for the promoter. With PLATFORMS,
+ * when BuildKit pushed an index, also one platform line per entry (PLATFORM_DIGESTS) of the index BuildKit keeps in
+ * its content store under BUILDKIT_STATE_DIR, checked against the pushed digest.
  */
-export const BUILDKIT_DIRECT_BUILD_SCRIPT = [PRELUDE, read('buildkit-build-begin'), BUILDCTL_BUILD, read('buildkit-build')].join('');
+export const BUILDKIT_DIRECT_BUILD_SCRIPT = [PRELUDE, PLATFORM_DIGESTS, read('buildkit-build-begin'), BUILDCTL_BUILD, read('buildkit-build')].join('');
 
 /**
  * Builds CONTEXT_DIR/DOCKERFILE_PATH with `buildah bud --isolation chroot "$@"` (the build flags arrive as
@@ -140,14 +148,16 @@ export const BUILDKIT_DIRECT_BUILD_SCRIPT = [PRELUDE, read('buildkit-build-begin
  * (DESTINATION_REGISTRY/DESTINATION_IMAGE_NAME:DESTINATION_IMAGE_TAG without a promotion, else the intermediate
  * INTERMEDIATE_REGISTRY_URL/BUILD_IMAGE_NAME:BUILD_IMAGE_TAG) and ADDITIONAL_DESTINATIONS with
  * `--digestfile`, fails unless every destination received the same digest, and writes
- * "<destination>@<digest>" lines to the termination message and the bare digest to DIGEST_FILE.
+ * "<destination>@<digest>" lines to the termination message and the bare digest to DIGEST_FILE. With PLATFORMS
+ * (os/arch[,…]) it builds one local manifest list, pushes it with `manifest push --all`, reads the index back from
+ * the first destination by digest (`manifest add --all`) and adds one platform line per entry (PLATFORM_DIGESTS).
  *
  * Settings are written first to CONTAINERS_STORAGE_CONF, CONTAINERS_REGISTRIES_CONF and CONTAINERS_CONF (the
  * paths buildah reads), so the image's own files never decide them and nothing is written to its /etc:
  * STORAGE_DRIVER (vfs or kernel overlay) in STORAGE_ROOT, short names resolved on docker.io,
  * INSECURE_REGISTRIES over plain http, RUN_CAPABILITIES for RUN steps, network locks in STORAGE_ROOT.
  */
-export const BUILDAH_BUILD_SCRIPT = [PRELUDE, read('buildah-build')].join('');
+export const BUILDAH_BUILD_SCRIPT = [PRELUDE, PLATFORM_DIGESTS, read('buildah-build')].join('');
 
 /**
  * The `notify-kargo` container (the download helper's curl image): POSTs to the Kargo webhook receiver whose URL is

@@ -13,6 +13,7 @@ import { checkPlatforms } from './_platforms';
 import { BUILDAH_RUN_CAPABILITIES, BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { BUILDAH_BUILD_SCRIPT } from './_scripts';
+import { checkBuildTerminationMessage } from './_termination-message';
 import { BUILDAH_BUD_FLAGS } from './_tool-flags';
 import { checkOneOf, checkRegistryHost, checkRelativePath, checkWholeSeconds, invalid } from './_validate';
 import { BuildContext } from './build-context';
@@ -72,7 +73,10 @@ export interface BuildahBuildJobProps extends BuildJobOptions {
   /**
    * Target platforms as `os/arch[/variant]`, each once, e.g. `['linux/amd64', 'linux/arm64']`: buildah builds each
    * (`--platform` with `--manifest`) into one image index and pushes it with `buildah manifest push --all`; the
-   * index digest is recorded, reported and promoted (`skopeo copy --all`) like a single image's. `RUN` steps for
+   * index digest is recorded, reported and promoted (`skopeo copy --all`) like a single image's; the build
+   * container's termination message then has, after the destination lines, one
+   * `<os/arch[/variant]> <first destination's repository>@<manifest digest>` line per platform of the index as the
+   * first destination serves it (read back by digest with `buildah manifest add --all`). `RUN` steps for
    * a platform other than the node's run under QEMU, which must be registered with binfmt_misc on the node with the
    * `F` flag (see the README's "Multi-architecture images"). `extraArgs` may then not set `--platform`, `--arch`,
    * `--os` or `--variant`.
@@ -179,8 +183,9 @@ const AUTH_DIR = '/buildah/auth';
  * (`promote`). buildah runs as root with every capability dropped except the ones its RUN steps get plus
  * SYS_ADMIN (for its mount namespace), RuntimeDefault seccomp and no AppArmor confinement: the pod needs Pod
  * Security `privileged` (SYS_ADMIN and Unconfined AppArmor are outside `baseline`), although it is not a
- * privileged container. It writes `<destination>@<digest>` lines to its termination message; the promoter
- * does the same for every final destination.
+ * privileged container. It writes `<destination>@<digest>` lines to its termination message (with `platforms`,
+ * followed by one `<os/arch[/variant]> <repository>@<manifest digest>` line per platform); the promoter
+ * writes `<destination>@<digest>` for every final destination.
  */
 export class BuildahBuildJob extends Construct implements IImageJob {
   /**
@@ -230,6 +235,7 @@ export class BuildahBuildJob extends Construct implements IImageJob {
     const cacheRepository = props.cache ? cacheRepositoryOf(props.cache.repository, this.buildDestinations[0], 'buildah') : undefined;
     const extraArgs = props.extraArgs ?? [];
     this.platforms = checkPlatforms(props.platforms ?? []);
+    checkBuildTerminationMessage(props.destinations, this.buildDestinations, this.platforms);
     checkExtraArgs(extraArgs, BUILDAH_BUD_FLAGS, this.platforms.length > 0 ? { ...BUILDAH_MANAGED_FLAGS, ...PLATFORM_FLAGS } : BUILDAH_MANAGED_FLAGS,
       [], '--platform=linux/arm64');
     const flags = [

@@ -8,6 +8,7 @@ import { checkPlatforms } from './_platforms';
 import { escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { parseDestinations } from './_refs';
 import { BUILDKIT_DIRECT_BUILD_SCRIPT } from './_scripts';
+import { checkBuildTerminationMessage } from './_termination-message';
 import { checkOneOf, checkRegistryHost, checkRelativePath, invalid } from './_validate';
 import { BuildContext } from './build-context';
 import { BuildJobOptions } from './build-job-options';
@@ -51,8 +52,11 @@ export interface BuildkitBuildJobProps extends BuildJobOptions {
   /**
    * Target platforms as `os/arch[/variant]` (`--opt platform=`), each once, e.g. `['linux/amd64', 'linux/arm64']`:
    * BuildKit builds each and pushes one image index, whose digest is recorded and promoted (`skopeo copy --all`).
-   * Platforms other than the node's run their `RUN` steps under QEMU, which must be registered with binfmt_misc
-   * on the node (see the README's "Multi-architecture images").
+   * The build container's termination message then has, after the destination lines, one
+   * `<os/arch[/variant]> <first destination's repository>@<manifest digest>` line per platform of the pushed index.
+   * Platforms other than the node's run their `RUN` steps under QEMU: BuildKit's own `buildkit-qemu-<arch>`
+   * helpers, which the default BuildKit images ship, or QEMU registered with binfmt_misc on the node with the `F`
+   * flag (see the README's "Multi-architecture images").
    *
    * @default - the node's platform; a single image, no index
    */
@@ -97,8 +101,9 @@ export interface BuildkitBuildJobProps extends BuildJobOptions {
  * (`promote`). The credentials are BuildKit's docker `config.json`; registries in `insecureRegistries` are
  * written into a `buildkitd.toml` (plain http, unverified certificate) by the container's script, and so is each
  * registry's CA bundle from `certificateAuthorities` (`ca = [...]`). It writes
- * `<destination>@<digest>` lines to its termination message (the index digest for several platforms) and the
- * digest to a file the promoter copies by. Rootless BuildKit needs Unconfined seccomp and AppArmor, privileged
+ * `<destination>@<digest>` lines to its termination message (the index digest for several platforms, followed by
+ * one `<os/arch[/variant]> <repository>@<manifest digest>` line per platform) and the digest to a file the
+ * promoter copies by. Rootless BuildKit needs Unconfined seccomp and AppArmor, privileged
  * BuildKit a privileged container: Pod Security `privileged` either way.
  */
 export class BuildkitBuildJob extends Construct implements IImageJob {
@@ -140,6 +145,7 @@ export class BuildkitBuildJob extends Construct implements IImageJob {
     const insecureRegistries = (props.insecureRegistries ?? []).map((host, i) => checkRegistryHost(`insecureRegistries[${i}]`, host));
     const cache = resolveCache(props.cache, this.buildDestinations[0]);
     const secrets = checkSecrets(props.secrets ?? []);
+    checkBuildTerminationMessage(props.destinations, this.buildDestinations, this.platforms);
 
     const pod = new ImageJobPod(this, props, 'buildkit-build', this.podSecurityLevel);
     this.job = pod.job;
@@ -184,6 +190,10 @@ export class BuildkitBuildJob extends Construct implements IImageJob {
         ['DESTINATIONS', value(this.buildDestinations.map(String).join(' '))],
         ['DIGEST_FILE', value(DIGEST_FILE)],
         ['BUILDKITD_CONFIG', value(`${layout.state}/buildkitd.toml`)],
+        // the script reads the pushed index's entries from BuildKit's content store, in its state directory
+        ...(this.platforms.length > 0
+          ? [['PLATFORMS', value(this.platforms.join(','))], ['BUILDKIT_STATE_DIR', value(layout.state)]] as [string, kplus.EnvValue][]
+          : []),
         ...(insecureRegistries.length > 0 ? [['INSECURE_REGISTRIES', value(insecureRegistries.join(' '))] as [string, kplus.EnvValue]] : []),
         ...(registryCas.length > 0 ? [['REGISTRY_CA_DIR', value(REGISTRY_CA_DIR)] as [string, kplus.EnvValue]] : []),
       ],

@@ -8,6 +8,7 @@ import { escapeKubeletExpansion, expandedEnvValue, ImageJobPod } from './_pod';
 import { parseDestinations } from './_refs';
 import { registryKey } from './_registry';
 import { BUILDKIT_BUILD_SCRIPT } from './_scripts';
+import { digestLinesBytes, TERMINATION_MESSAGE_BYTES } from './_termination-message';
 import { checkOneOf, checkRelativePath, invalid } from './_validate';
 import { BuildContext, BuildContextSource } from './build-context';
 import { BuildkitMode, BuildkitSecret, CacheMode } from './buildkit-options';
@@ -284,19 +285,13 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
   }
 }
 
-/** The kubelet's limit on a termination message. */
-const TERMINATION_MESSAGE_BYTES = 4096;
-
-/** "@sha256:" and 64 hex digits, and the newline the script writes after each line. */
-const DIGEST_LINE_SUFFIX = '@'.length + 'sha256:'.length + 64 + '\n'.length;
-
 /**
  * The script writes `<reference>@<digest>` for every destination, then every proxy reference; kubelet keeps
  * 4096 bytes of it, so a longer list would lose lines at run time.
  */
 function checkTerminationMessage(destinations: string[], refs: ImageReference[], proxied: ProxiedReference[]): void {
   const lines = [...refs.map(String), ...proxied.map(ref => ref.worstCase)];
-  const bytes = lines.reduce((sum, line) => sum + Buffer.byteLength(line) + DIGEST_LINE_SUFFIX, 0);
+  const bytes = digestLinesBytes(lines);
   if (bytes > TERMINATION_MESSAGE_BYTES) {
     invalid('destinations', destinations, `expected fewer or shorter destinations: their termination message ("<reference>@sha256:<64 hex>" per destination and per proxy reference) needs ${bytes} bytes, over the kubelet's ${TERMINATION_MESSAGE_BYTES}`);
   }

@@ -237,6 +237,18 @@ describe('BuildahBuildJob', () => {
     expect(BUILDAH_BUILD_SCRIPT).toContain('--platform "$PLATFORMS" --manifest "$image_index"');
     expect(BUILDAH_BUILD_SCRIPT).toContain('set -- --all --tls-verify="$tls_verify" --digestfile');
     expect(envOf(container(job, 'promote'))).toMatchObject({ SOURCE_DIGEST_FILE: '/results/digest', COPY_ALL_PLATFORMS: 'true' });
+    // the platform lines come from the index read back from the first destination by digest, not from the local list
+    expect(BUILDAH_BUILD_SCRIPT).toContain('buildah manifest add "$@" "$pushed_index" "docker://${first%:*}@$digest"');
+    expect(BUILDAH_BUILD_SCRIPT).toContain('record_platform_digests "$work_dir/pushed-index.json" "${first%:*}"');
+  });
+
+  test('the termination message\'s destination and platform lines may fill the kubelet\'s 4096 bytes, not more', () => {
+    const destinations = Array.from({ length: 15 }, (_, i) => `registry.internal:5000/build/svc-${String(i).padStart(2, '0')}:1.0.0`);
+    const platforms = Array.from({ length: 20 }, (_, i) => `linux/ar${String(i).padStart(3, '0')}`);
+    // 15 destination lines of 114 bytes and 19 platform lines of 120 bytes: 3990 bytes; one more platform is 4110
+    expect(() => buildah({ destinations, platforms: platforms.slice(0, 19) })).not.toThrow();
+    expect(() => buildah({ destinations, platforms })).toThrow(
+      /^destinations: got \[.*\]; expected fewer or shorter destinations or fewer platforms: their termination message \("<destination>@sha256:<64 hex>" per destination, "<platform> <repository>@sha256:<64 hex>" per platform\) needs 4110 bytes, over the kubelet's 4096$/);
   });
 
   test('without platforms, --platform in extraArgs still cross-builds a single image', () => {

@@ -10,6 +10,11 @@ import { BUILDKIT_DIRECT_BUILD_SCRIPT } from '../src/_scripts';
 const CONTEXT_URL = 'https://artifacts.example.com/api.tar.gz';
 const FIRST = '$(DESTINATION_REGISTRY)/$(DESTINATION_IMAGE_NAME):$(DESTINATION_IMAGE_TAG)';
 
+/** 15 destinations whose `<destination>@sha256:<64 hex>` lines take 114 bytes each. */
+const LONG_DESTINATIONS = Array.from({ length: 15 }, (_, i) => `registry.internal:5000/build/svc-${String(i).padStart(2, '0')}:1.0.0`);
+/** 23 platforms of 11 characters: `linux/ar000` … `linux/ar022`. */
+const MANY_PLATFORMS = Array.from({ length: 23 }, (_, i) => `linux/ar${String(i).padStart(3, '0')}`);
+
 function buildkit(props: Partial<BuildkitBuildJobProps> = {}) {
   const chart = newChart();
   const build = new BuildkitBuildJob(chart, 'api', {
@@ -116,6 +121,9 @@ describe('BuildkitBuildJob', () => {
       INSECURE_REGISTRIES: 'registry.internal:5000',
       BUILDKITD_CONFIG: '/var/lib/buildkit/buildkitd.toml',
       DESTINATIONS: 'registry.internal:5000/build/api:1.4.0 registry.internal:5000/build/api:latest',
+      // the script reads the pushed index from BuildKit's content store in its state directory, for the platform lines
+      PLATFORMS: 'linux/amd64,linux/arm64',
+      BUILDKIT_STATE_DIR: '/var/lib/buildkit',
     });
     expect(envOf(c).BUILDKITD_FLAGS).toBeUndefined();
     expect(volumeAt(job, c, '/root/.docker').volume.secret).toMatchObject({ secretName: 'build-push' });
@@ -167,6 +175,21 @@ describe('BuildkitBuildJob', () => {
     expect(container(job, 'build').args).toContain('--opt=build-arg:A=x $$(HOME) y');
   });
 
+  test('platforms: the state directory of each mode is where the script finds the pushed index; no platforms, no variables', () => {
+    expect(envOf(container(buildkit({ platforms: ['linux/amd64', 'linux/arm64'] }).job, 'build'))).toMatchObject({
+      PLATFORMS: 'linux/amd64,linux/arm64', BUILDKIT_STATE_DIR: '/home/user/.local/share/buildkit',
+    });
+    expect(Object.keys(envOf(container(buildkit().job, 'build')))).not.toEqual(expect.arrayContaining(['PLATFORMS']));
+    expect(Object.keys(envOf(container(buildkit().job, 'build')))).not.toEqual(expect.arrayContaining(['BUILDKIT_STATE_DIR']));
+    expect(BUILDKIT_DIRECT_BUILD_SCRIPT).toContain('"$BUILDKIT_STATE_DIR"/runc-*/content/blobs/sha256/"${digest#sha256:}"');
+  });
+
+  test('the termination message\'s destination and platform lines may fill the kubelet\'s 4096 bytes, not more', () => {
+    // 15 destination lines of 114 bytes and 19 platform lines of 120 bytes: 3990 bytes; one more platform is 4110
+    expect(() => buildkit({ destinations: LONG_DESTINATIONS, platforms: MANY_PLATFORMS.slice(0, 19) })).not.toThrow();
+    expect(() => buildkit({ destinations: LONG_DESTINATIONS, platforms: MANY_PLATFORMS.slice(0, 20) })).toThrow(/needs 4\d{3} bytes, over the kubelet's 4096$/);
+  });
+
   test('same input, byte-identical YAML', () => {
     expect(JSON.stringify(buildkit({ platforms: ['linux/arm64', 'linux/amd64'] }).job))
       .toBe(JSON.stringify(buildkit({ platforms: ['linux/arm64', 'linux/amd64'] }).job));
@@ -184,6 +207,9 @@ describe('BuildkitBuildJob', () => {
     [{ context: BuildContext.fromGit('https://git.example.com/team/api') }, /^context: got "https:\/\/git.example.com\/team\/api"; expected a git URL ending in "\.git" with BuildkitBuildJob/],
     [{ labels: { a: 'x\n' } }, /^labels\.a: got "x\\n"; expected a value without line breaks/],
     [{ destinations: [] }, /^destinations: got \[\]/],
+    // 15 destinations fit (15 × 114 bytes); with 23 platform lines (120 bytes each) they do not
+    [{ destinations: LONG_DESTINATIONS, platforms: MANY_PLATFORMS },
+      /^destinations: got \[.*\]; expected fewer or shorter destinations or fewer platforms: their termination message \("<destination>@sha256:<64 hex>" per destination, "<platform> <repository>@sha256:<64 hex>" per platform\) needs 4\d{3} bytes, over the kubelet's 4096$/],
   ])('fails on bad input %#', (props, error) => {
     expect(() => buildkit(props as any)).toThrow(error);
   });

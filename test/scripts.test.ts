@@ -1,4 +1,5 @@
 import { spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -10,7 +11,10 @@ import * as scripts from '../src/_scripts';
 const SCRIPTS: { [name: string]: string } = Object.fromEntries(Object.entries(scripts).filter(([name]) => name.endsWith('_SCRIPT')));
 /** Every file under container-scripts/, relative to it. */
 const SCRIPT_FILES = readdirSync(scripts.CONTAINER_SCRIPTS_DIR, { recursive: true, encoding: 'utf8' }).filter(f => f.endsWith('.sh')).sort();
-const { BUILDAH_BUILD_SCRIPT, BUILDKIT_BUILD_SCRIPT, COMPOSE_AUTH_SCRIPT, FETCH_ARCHIVE_SCRIPT, FETCH_CONTEXT_SCRIPT, PROMOTE_SCRIPT } = scripts;
+const {
+  BUILDAH_BUILD_SCRIPT, BUILDKIT_BUILD_SCRIPT, BUILDKIT_DIRECT_BUILD_SCRIPT, COMPOSE_AUTH_SCRIPT, FETCH_ARCHIVE_SCRIPT, FETCH_CONTEXT_SCRIPT,
+  PROMOTE_SCRIPT,
+} = scripts;
 
 describe('container scripts', () => {
   test.each(Object.keys(SCRIPTS))('%s passes shellcheck as POSIX sh', (name) => {
@@ -38,11 +42,14 @@ describe('container scripts', () => {
     }
     expect(SCRIPTS.PROMOTE_SCRIPT).toBe(['lib/prelude.sh', 'lib/skopeo.sh', 'lib/promote.sh', 'promote.sh']
       .map(f => readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, f), 'utf8')).join(''));
-    // both BuildKit builders run the same buildctl step between their own beginnings and ends
-    for (const [script, own] of [['BUILDKIT_BUILD_SCRIPT', 'oci-connector-build'], ['BUILDKIT_DIRECT_BUILD_SCRIPT', 'buildkit-build']]) {
-      expect(SCRIPTS[script]).toBe(['lib/prelude.sh', `${own}-begin.sh`, 'lib/buildkit-build.sh', `${own}.sh`]
+    // both BuildKit builders run the same buildctl step between their own beginnings and ends; the direct one also
+    // reports the platforms of an index (the connector's termination message is unchanged)
+    for (const [script, own, libs] of [['BUILDKIT_BUILD_SCRIPT', 'oci-connector-build', []], ['BUILDKIT_DIRECT_BUILD_SCRIPT', 'buildkit-build', ['lib/platform-digests.sh']]] as const) {
+      expect(SCRIPTS[script]).toBe(['lib/prelude.sh', ...libs, `${own}-begin.sh`, 'lib/buildkit-build.sh', `${own}.sh`]
         .map(f => readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, f), 'utf8')).join(''));
     }
+    expect(SCRIPTS.BUILDAH_BUILD_SCRIPT).toBe(['lib/prelude.sh', 'lib/platform-digests.sh', 'buildah-build.sh']
+      .map(f => readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, f), 'utf8')).join(''));
   });
 
   test('every script in every example is one of the constant scripts: values never reach shell text', () => {
@@ -237,12 +244,193 @@ describe('container scripts', () => {
       expect(args).toBe('');
     });
   });
+  describe('record_platform_digests reads the platforms of an image index', () => {
+    const PRELUDE = readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, 'lib', 'prelude.sh'), 'utf8');
+    const LIB = readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, 'lib', 'platform-digests.sh'), 'utf8');
+    const digest = (c: string) => `sha256:${c.repeat(64)}`;
+    const entry = (c: string, platform?: object, extra: object = {}) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digest(c), size: 475, ...(platform ? { platform } : {}), ...extra,
+    });
+    /** BuildKit's index shape (Go's two-space indentation), as the node tier's real BuildKit pushed it. */
+    const BUILDKIT_INDEX = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [entry('a', { architecture: 'amd64', os: 'linux' }), entry('b', { architecture: 'arm64', os: 'linux' })],
+    }, null, 2);
+    const EXPECTED = `linux/amd64 registry.internal:5000/build/app@${digest('a')}\nlinux/arm64 registry.internal:5000/build/app@${digest('b')}\n`;
+    const dir = mkdtempSync(join(tmpdir(), 'platform-digests-'));
+    // busybox's awk is the one of the BuildKit image; the host's (mawk here) stands for the buildah image's
+    const busyboxAwk = join(dir, 'busybox-bin');
+    mkdirSync(busyboxAwk);
+    spawnSync('ln', ['-s', spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim(), join(busyboxAwk, 'awk')]);
+
+    function record(document: string, awk: 'host' | 'busybox' = 'host') {
+      const index = join(dir, 'index.json');
+      writeFileSync(index, document);
+      const log = join(dir, `termination-log-${Math.random().toString(36).slice(2)}`);
+      const result = spawnSync('sh', ['-c', `${PRELUDE}${LIB}record_platform_digests "$1" "$2"`, 'test', index, 'registry.internal:5000/build/app'], {
+        encoding: 'utf8',
+        env: { PATH: awk === 'busybox' ? `${busyboxAwk}:${process.env.PATH}` : process.env.PATH, TERMINATION_LOG: log },
+      });
+      let terminationLog = '';
+      try { terminationLog = readFileSync(log, 'utf8'); } catch { /* none written */ }
+      return { result, terminationLog };
+    }
+
+    test.each(['host', 'busybox'] as const)('BuildKit\'s indented index, %s awk: one line per platform, in the index\'s order', (awk) => {
+      const { result, terminationLog } = record(BUILDKIT_INDEX, awk);
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(terminationLog).toBe(EXPECTED);
+      // the consumers' pattern for destination lines matches none of them
+      expect(terminationLog.split('\n').filter(line => /^[^ ]+@sha256:[0-9a-f]{64}$/.test(line))).toEqual([]);
+    });
+
+    test.each(['host', 'busybox'] as const)('compact JSON, a variant, attestations and strings holding JSON syntax, %s awk', (awk) => {
+      const document = JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          entry('a', { architecture: 'amd64', os: 'linux' }, { annotations: { x: 'a "quoted", {braced} [listed] \\ value', manifests: '[]' } }),
+          entry('c', { os: 'linux', architecture: 'arm', variant: 'v7' }),
+          entry('d', { architecture: 'unknown', os: 'unknown' }, { annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } }),
+          entry('e'),
+        ],
+        annotations: { digest: digest('f'), platform: '{"os":"linux"}' },
+      });
+      const { result, terminationLog } = record(document, awk);
+      expect(result.status).toBe(0);
+      expect(terminationLog).toBe(`linux/amd64 registry.internal:5000/build/app@${digest('a')}\nlinux/arm/v7 registry.internal:5000/build/app@${digest('c')}\n`);
+    });
+
+    test('buildah\'s manifest inspect output (a Docker manifest list, four-space indentation, size before digest)', () => {
+      const list = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+        manifests: [
+          { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', size: 424, digest: digest('a'), platform: { architecture: 'amd64', os: 'linux' } },
+          { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', size: 424, digest: digest('b'), platform: { architecture: 'arm64', os: 'linux' } },
+        ],
+      }, null, 4);
+      const { result, terminationLog } = record(list);
+      expect(result.status).toBe(0);
+      expect(terminationLog).toBe(EXPECTED);
+    });
+
+    test.each([
+      ['an index without platforms', JSON.stringify({ schemaVersion: 2, manifests: [] }), /^error: the image index in .*index\.json lists no platform\n$/],
+      ['a malformed digest', JSON.stringify({ manifests: [{ digest: 'sha256:abc', platform: { os: 'linux', architecture: 'amd64' } }] }),
+        /^error: cannot read the platforms of the image index in .*index\.json \(message above\)\n$/],
+      ['a malformed platform', JSON.stringify({ manifests: [{ digest: digest('a'), platform: { os: 'linux', architecture: 'amd 64' } }] }),
+        /^error: cannot read the platforms of the image index in .*index\.json \(message above\)\n$/],
+      ['a cut-off document', BUILDKIT_INDEX.slice(0, -3), /^error: cannot read the platforms of the image index in .*index\.json \(message above\)\n$/],
+    ])('fails on %s, writing no platform line', (_, document, message) => {
+      const { result, terminationLog } = record(document);
+      expect(result.status).toBe(1);
+      expect(terminationLog).toMatch(message);
+    });
+  });
+
+  describe('the BuildkitBuildJob script with PLATFORMS reads the pushed index from BuildKit\'s content store', () => {
+    const INDEX = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'a'.repeat(64)}`, size: 475, platform: { architecture: 'amd64', os: 'linux' } },
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'b'.repeat(64)}`, size: 475, platform: { architecture: 'arm64', os: 'linux' } },
+      ],
+    }, null, 2));
+    const MANIFEST = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [] }, null, 2));
+    const sha = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+    /** Runs the script with a fake buildctl-daemonless.sh that reports `digest` and a content store holding `blob` (as the file of `blobDigest`). */
+    function runBuild(digest: string, blob?: Buffer, blobDigest = digest) {
+      const dir = mkdtempSync(join(tmpdir(), 'buildkit-direct-'));
+      const tool = join(dir, 'buildctl-daemonless.sh');
+      const metadata = JSON.stringify({ 'containerimage.digest': digest }, null, 2);
+      writeFileSync(tool, `#!/bin/sh\nwhile [ $# -gt 0 ]; do [ "$1" = --metadata-file ] && printf '%s' '${metadata}' >"$2"; shift; done\n`);
+      chmodSync(tool, 0o755);
+      if (blob) {
+        const blobs = join(dir, 'state', 'runc-overlayfs', 'content', 'blobs', 'sha256');
+        mkdirSync(blobs, { recursive: true });
+        writeFileSync(join(blobs, blobDigest.replace('sha256:', '')), blob);
+      }
+      const result = spawnSync('sh', ['-c', BUILDKIT_DIRECT_BUILD_SCRIPT, 'buildctl-build'], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${dir}:${process.env.PATH}`,
+          TERMINATION_LOG: join(dir, 'termination-log'),
+          METADATA_FILE: join(dir, 'metadata.json'),
+          DESTINATIONS: 'registry.internal:5000/build/app:1.0.0 registry.internal:5000/build/app:latest',
+          DIGEST_FILE: join(dir, 'digest'),
+          BUILDKITD_CONFIG: join(dir, 'buildkitd.toml'),
+          PLATFORMS: 'linux/amd64,linux/arm64',
+          BUILDKIT_STATE_DIR: join(dir, 'state'),
+        },
+      });
+      const read = (name: string) => { try { return readFileSync(join(dir, name), 'utf8'); } catch { return ''; } };
+      return { result, terminationLog: read('termination-log'), digest: read('digest') };
+    }
+
+    test('the destination lines, then one line per platform of the index, under the first destination\'s repository', () => {
+      const { result, terminationLog, digest } = runBuild(sha(INDEX), INDEX);
+      expect(result.status, result.stderr).toBe(0);
+      expect(terminationLog).toBe([
+        `registry.internal:5000/build/app:1.0.0@${sha(INDEX)}`,
+        `registry.internal:5000/build/app:latest@${sha(INDEX)}`,
+        `linux/amd64 registry.internal:5000/build/app@sha256:${'a'.repeat(64)}`,
+        `linux/arm64 registry.internal:5000/build/app@sha256:${'b'.repeat(64)}`,
+        '',
+      ].join('\n'));
+      expect(digest).toBe(`${sha(INDEX)}\n`);
+    });
+
+    test('one platform gives a single image: only the destination lines', () => {
+      const { result, terminationLog } = runBuild(sha(MANIFEST), MANIFEST);
+      expect(result.status, result.stderr).toBe(0);
+      expect(terminationLog).toBe(`registry.internal:5000/build/app:1.0.0@${sha(MANIFEST)}\nregistry.internal:5000/build/app:latest@${sha(MANIFEST)}\n`);
+    });
+
+    test('fails when the content store lacks the index, or its file is not the pushed digest; no digest recorded', () => {
+      const missing = runBuild(sha(INDEX));
+      expect(missing.result.status).toBe(1);
+      expect(missing.terminationLog).toMatch(new RegExp(`error: the pushed image index ${sha(INDEX)} is not in BuildKit's content store under .*state\n$`));
+      expect(missing.digest).toBe('');
+      const other = runBuild(sha(INDEX), MANIFEST, sha(INDEX));
+      expect(other.result.status).toBe(1);
+      expect(other.terminationLog).toContain(`is not the pushed image index ${sha(INDEX)} (its sha256 is ${sha(MANIFEST).slice(7)})\n`);
+      expect(other.digest).toBe('');
+    });
+  });
+
   describe('the buildah build script', () => {
     const DIGEST_A = `sha256:${'a'.repeat(64)}`;
     const DIGEST_B = `sha256:${'b'.repeat(64)}`;
     /** The first destination with a promotion (the intermediate registry) and without (a final one). */
     const INTERMEDIATE = { INTERMEDIATE_REGISTRY_URL: 'registry.internal:5000', BUILD_IMAGE_NAME: 'build/app', BUILD_IMAGE_TAG: '1.0.0' };
     const FINAL = { DESTINATION_REGISTRY: 'harbor.example.com', DESTINATION_IMAGE_NAME: 'platform/app', DESTINATION_IMAGE_TAG: '1.0.0' };
+
+    /** Runs the script with `dir` first on PATH (where the test put a fake `buildah`), the settings it needs, and `env`. */
+    function runScript(dir: string, env: { [name: string]: string }) {
+      mkdirSync(join(dir, 'context'));
+      writeFileSync(join(dir, 'context', 'Dockerfile'), 'FROM scratch\n');
+      return spawnSync('sh', ['-c', BUILDAH_BUILD_SCRIPT, 'buildah-build', '--format=oci'], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${dir}:${process.env.PATH}`,
+          TERMINATION_LOG: join(dir, 'termination-log'),
+          CONTEXT_DIR: join(dir, 'context'),
+          DOCKERFILE_PATH: 'Dockerfile',
+          DIGEST_FILE: join(dir, 'digest'),
+          STORAGE_DRIVER: 'vfs',
+          STORAGE_ROOT: join(dir, 'storage'),
+          CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
+          CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
+          CONTAINERS_CONF: join(dir, 'containers.conf'),
+          RUN_CAPABILITIES: 'CHOWN SETUID',
+          ...env,
+        },
+      });
+    }
 
     /**
      * Runs the script with a fake `buildah` on PATH: `bud` writes an image id to --iidfile, the n-th `push` writes
@@ -267,26 +455,7 @@ describe('container scripts', () => {
         '',
       ].join('\n'));
       chmodSync(tool, 0o755);
-      mkdirSync(join(dir, 'context'));
-      writeFileSync(join(dir, 'context', 'Dockerfile'), 'FROM scratch\n');
-      const result = spawnSync('sh', ['-c', BUILDAH_BUILD_SCRIPT, 'buildah-build', '--format=oci'], {
-        encoding: 'utf8',
-        env: {
-          PATH: `${dir}:${process.env.PATH}`,
-          TERMINATION_LOG: join(dir, 'termination-log'),
-          CONTEXT_DIR: join(dir, 'context'),
-          DOCKERFILE_PATH: 'Dockerfile',
-          ...first,
-          ADDITIONAL_DESTINATIONS: 'registry.internal:5000/build/app:latest',
-          DIGEST_FILE: join(dir, 'digest'),
-          STORAGE_DRIVER: 'vfs',
-          STORAGE_ROOT: join(dir, 'storage'),
-          CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
-          CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
-          CONTAINERS_CONF: join(dir, 'containers.conf'),
-          RUN_CAPABILITIES: 'CHOWN SETUID',
-        },
-      });
+      const result = runScript(dir, { ...first, ADDITIONAL_DESTINATIONS: 'registry.internal:5000/build/app:latest' });
       const read = (name: string) => { try { return readFileSync(join(dir, name), 'utf8'); } catch { return ''; } };
       return { result, calls: read('calls'), terminationLog: read('termination-log'), digest: read('digest') };
     }
@@ -335,6 +504,55 @@ describe('container scripts', () => {
       expect(result.status).toBe(1);
       expect(terminationLog).toBe(`error: malformed digest '${malformed}' from the push to registry.internal:5000/build/app:1.0.0 (buildah's message above)\n`);
       expect(digest).toBe('');
+    });
+
+    test('PLATFORMS: the index is pushed with manifest push --all, read back from the first destination by digest, one line per platform', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'buildah-platforms-'));
+      // the list as `buildah manifest inspect` prints the one `manifest add --all` read from the registry
+      writeFileSync(join(dir, 'list.json'), JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+        manifests: [
+          { mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 499, digest: `sha256:${'e'.repeat(64)}`, platform: { architecture: 'arm64', os: 'linux' } },
+          { mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 499, digest: `sha256:${'f'.repeat(64)}`, platform: { architecture: 'amd64', os: 'linux' } },
+        ],
+      }, null, 4));
+      const tool = join(dir, 'buildah');
+      writeFileSync(tool, [
+        '#!/bin/sh',
+        `printf '%s\\n' "$*" >>"${dir}/calls"`,
+        `[ "$1 $2" != "manifest inspect" ] || exec cat "${dir}/list.json"`,
+        'while [ $# -gt 0 ]; do',
+        `  [ "$1" != --digestfile ] || printf '%s' "${DIGEST_A}" >"$2"`,
+        '  shift',
+        'done',
+        '',
+      ].join('\n'));
+      chmodSync(tool, 0o755);
+      const result = runScript(dir, {
+        ...INTERMEDIATE,
+        ADDITIONAL_DESTINATIONS: 'harbor.example.com/platform/app:1.0.0',
+        PLATFORMS: 'linux/amd64,linux/arm64',
+        INSECURE_REGISTRIES: 'registry.internal:5000',
+        REGISTRY_AUTH_FILE: join(dir, 'auth.json'),
+      });
+      expect(result.status, result.stderr).toBe(0);
+      const calls = readFileSync(join(dir, 'calls'), 'utf8').split('\n');
+      // the first destination is insecure, the second is not; the read-back goes to the first, by digest
+      expect(calls.filter(call => call.startsWith('manifest'))).toEqual([
+        expect.stringMatching(/^manifest push --all --tls-verify=false --digestfile \S+ --authfile \S+ localhost\/cdk8s-image-jobs\/index:build docker:\/\/registry.internal:5000\/build\/app:1.0.0$/),
+        expect.stringMatching(/^manifest push --all --tls-verify=true --digestfile \S+ --authfile \S+ localhost\/cdk8s-image-jobs\/index:build docker:\/\/harbor.example.com\/platform\/app:1.0.0$/),
+        'manifest create localhost/cdk8s-image-jobs/index:pushed',
+        expect.stringMatching(new RegExp(`^manifest add --all --tls-verify=false --authfile \\S+ localhost/cdk8s-image-jobs/index:pushed docker://registry.internal:5000/build/app@${DIGEST_A}$`)),
+        'manifest inspect localhost/cdk8s-image-jobs/index:pushed',
+      ]);
+      expect(readFileSync(join(dir, 'termination-log'), 'utf8')).toBe([
+        `registry.internal:5000/build/app:1.0.0@${DIGEST_A}`,
+        `harbor.example.com/platform/app:1.0.0@${DIGEST_A}`,
+        `linux/arm64 registry.internal:5000/build/app@sha256:${'e'.repeat(64)}`,
+        `linux/amd64 registry.internal:5000/build/app@sha256:${'f'.repeat(64)}`,
+        '',
+      ].join('\n'));
     });
   });
 });

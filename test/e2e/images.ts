@@ -4,7 +4,7 @@
  * prepared directories, and carries the image's environment and default user. See README.md.
  */
 import { spawnSync } from 'child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { which } from './fixtures';
 import { TestImage, writeOciLayout } from './oci';
@@ -79,6 +79,10 @@ export function prepareImages(dir: string, inputs: ImageInputs): { [name: string
   writeFileSync(join(etc, 'ssl', 'certs', 'ca-certificates.crt'), ca);
   writeFileSync(join(etc, 'containers', 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
   writeFileSync(join(etc, 'containers', 'registries.conf'), 'unqualified-search-registries = []\n');
+  // Debian's awk is /usr/bin/awk -> /etc/alternatives/awk -> mawk: the shared /etc keeps that link (the Fedora-based
+  // images have awk too; the build scripts read an image index with it)
+  mkdirSync(join(etc, 'alternatives'));
+  symlinkSync(realpathSync(which('awk')!), join(etc, 'alternatives', 'awk'));
   const cacert = join(dir, 'cacert.pem');
   writeFileSync(cacert, ca);
 

@@ -214,6 +214,10 @@ export async function buildNodeImages(registryHost: string, workDir: string, opt
     root.copyFile(buildctl, '/usr/bin/buildctl');
     root.copyFile(daemonless, '/usr/bin/buildctl-daemonless.sh');
     root.copyWithLibraries({ '/usr/bin/buildkit-runc': hostProgram('runc', 'runc') });
+    // moby/buildkit also ships BuildKit's own QEMU helpers (tonistiigi/binfmt's buildkit build) as
+    // /usr/bin/buildkit-qemu-<arch>, which run a foreign platform's RUN steps when binfmt_misc does not cover it;
+    // here Debian's static qemu-aarch64 stands for the aarch64 one
+    root.copyFile(hostProgram('qemu-aarch64-static', 'qemu-user-static'), '/usr/bin/buildkit-qemu-aarch64');
     root.mkdir('/var/lib/buildkit');
   };
   images.buildkit = {
