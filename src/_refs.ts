@@ -61,3 +61,20 @@ export function combineDestinations(registries: string[] | undefined, repository
     return ref.toString();
   });
 }
+
+/** The kubelet's limit on a termination message. */
+export const TERMINATION_MESSAGE_BYTES = 4096;
+
+/** "@sha256:" and 64 hex digits, and the newline a script writes after each line. */
+const DIGEST_LINE_SUFFIX = '@'.length + 'sha256:'.length + 64 + '\n'.length;
+
+/**
+ * Fails unless a termination message of one `<line>@sha256:<64 hex>` per line of `lines` fits the kubelet's 4096
+ * bytes (a longer message would lose lines at run time); `prop` and `value` name what made the lines.
+ */
+export function checkTerminationMessage(prop: string, value: unknown, lines: string[], what: string): void {
+  const bytes = lines.reduce((sum, line) => sum + Buffer.byteLength(line) + DIGEST_LINE_SUFFIX, 0);
+  if (bytes > TERMINATION_MESSAGE_BYTES) {
+    invalid(prop, value, `expected fewer or shorter ${prop}: their termination message (${what}) needs ${bytes} bytes, over the kubelet's ${TERMINATION_MESSAGE_BYTES}`);
+  }
+}

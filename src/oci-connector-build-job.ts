@@ -5,7 +5,7 @@ import { withCommit } from './_build';
 import { addBuildkitContainer, buildkitLayout, checkSecrets } from './_buildkit';
 import { buildkitAnnotationAttributes } from './_oci-annotations';
 import { escapeKubeletExpansion, expandedEnvValue, ImageJobPod } from './_pod';
-import { parseDestinations } from './_refs';
+import { checkTerminationMessage, parseDestinations } from './_refs';
 import { registryKey } from './_registry';
 import { BUILDKIT_BUILD_SCRIPT } from './_scripts';
 import { checkOneOf, checkRelativePath, invalid } from './_validate';
@@ -212,7 +212,7 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
       }
       seen.set(ref.worstCase, i);
     });
-    checkTerminationMessage(props.destinations, this.imageReferences, proxied);
+    checkConnectorTerminationMessage(props.destinations, this.imageReferences, proxied);
     this.proxyReferences = proxied.map(ref => ref.text);
     const cacheArgs = this.cacheArgs(props, proxy, upstream);
     const secrets = checkSecrets(props.secrets ?? []);
@@ -284,22 +284,13 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
   }
 }
 
-/** The kubelet's limit on a termination message. */
-const TERMINATION_MESSAGE_BYTES = 4096;
-
-/** "@sha256:" and 64 hex digits, and the newline the script writes after each line. */
-const DIGEST_LINE_SUFFIX = '@'.length + 'sha256:'.length + 64 + '\n'.length;
-
 /**
  * The script writes `<reference>@<digest>` for every destination, then every proxy reference; kubelet keeps
  * 4096 bytes of it, so a longer list would lose lines at run time.
  */
-function checkTerminationMessage(destinations: string[], refs: ImageReference[], proxied: ProxiedReference[]): void {
-  const lines = [...refs.map(String), ...proxied.map(ref => ref.worstCase)];
-  const bytes = lines.reduce((sum, line) => sum + Buffer.byteLength(line) + DIGEST_LINE_SUFFIX, 0);
-  if (bytes > TERMINATION_MESSAGE_BYTES) {
-    invalid('destinations', destinations, `expected fewer or shorter destinations: their termination message ("<reference>@sha256:<64 hex>" per destination and per proxy reference) needs ${bytes} bytes, over the kubelet's ${TERMINATION_MESSAGE_BYTES}`);
-  }
+function checkConnectorTerminationMessage(destinations: string[], refs: ImageReference[], proxied: ProxiedReference[]): void {
+  checkTerminationMessage('destinations', destinations, [...refs.map(String), ...proxied.map(ref => ref.worstCase)],
+    '"<reference>@sha256:<64 hex>" per destination and per proxy reference');
 }
 
 /** A reference on the proxy. */

@@ -29,7 +29,7 @@ describe('container scripts', () => {
   });
 
   test('every file under container-scripts/ is part of a composed script; the composition is the files, byte for byte', () => {
-    expect(Object.keys(SCRIPTS)).toHaveLength(12);
+    expect(Object.keys(SCRIPTS)).toHaveLength(14);
     const composed = Object.values(SCRIPTS).join('');
     for (const file of SCRIPT_FILES) {
       const text = readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, file), 'utf8');
