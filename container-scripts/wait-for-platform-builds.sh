@@ -1,8 +1,8 @@
-# The `wait-for-platforms` container of a kaniko fan-out: for each line "<platform> <Job name> <reference>" of
-# PLATFORM_BUILDS (in order), polls the Kubernetes API with the pod's projected token (API_TOKEN_FILE, API_CA_FILE)
+# The `wait-for-platforms` container of a kaniko fan-out: for each line "<platform> <Job name> <reference> <repository>"
+# of PLATFORM_BUILDS (in order), polls the Kubernetes API with the pod's projected token (API_TOKEN_FILE, API_CA_FILE)
 # until that Job in POD_NAMESPACE is Complete, or fails naming the platform when it is Failed; then reads the
-# exact "<reference>@sha256:<64 hex>" line from the termination message of the Job's succeeded pod, and writes
-# "<platform> <repository>@sha256:<64 hex>" to PLATFORM_DIGESTS_FILE.
+# exact "<reference>@sha256:<64 hex>" line (the reference as kaniko reports it) from the termination message of the
+# Job's succeeded pod, and writes "<platform> <repository>@sha256:<64 hex>" to PLATFORM_DIGESTS_FILE.
 require_env PLATFORM_BUILDS POD_NAMESPACE API_TOKEN_FILE API_CA_FILE PLATFORM_DIGESTS_FILE KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT
 poll_seconds=${POLL_SECONDS:-10}
 case "$poll_seconds" in
@@ -14,7 +14,7 @@ case "$KUBERNETES_SERVICE_HOST" in
 esac
 work_dir=$(mktemp -d)
 
-# `api_get PATH OUT`: GETs PATH into OUT and prints the HTTP status. The token goes to curl in a header file (never in
+# `api_get PATH OUT`: GETs PATH into OUT and prints the HTTP status (000 when the API server is unreachable). The token goes to curl in a header file (never in
 # its arguments), re-read on every call: the kubelet rotates it. The user agent is not curl's, or the API server
 # would pretty-print its JSON.
 api_get() {
@@ -23,7 +23,7 @@ api_get() {
     tr -d '\n' <"$API_TOKEN_FILE"
     printf '\n'
   } >"$work_dir/header"
-  curl -sS --retry 3 --cacert "$API_CA_FILE" -A cdk8s-image-jobs -H "@$work_dir/header" -o "$2" -w '%{http_code}' "$api$1" || printf 'unreachable'
+  curl -sS --retry 3 --cacert "$API_CA_FILE" -A cdk8s-image-jobs -H "@$work_dir/header" -o "$2" -w '%{http_code}' "$api$1" || true
 }
 
 # `digest_after PREFIX FILE`: the 64 hex digits that follow the fixed string PREFIX in FILE where PREFIX starts a
@@ -44,12 +44,12 @@ digest_after() {
 
 : >"$termination_log"
 : >"$PLATFORM_DIGESTS_FILE"
-while read -r platform job reference; do
+while read -r platform job reference repository; do
   [ -n "$platform" ] || continue
   case "$job" in
     '' | *[!a-z0-9.-]*) die "PLATFORM_BUILDS must hold \"<platform> <Job name> <reference>\" lines, got Job name '$job'" ;;
   esac
-  [ -n "$reference" ] || die "PLATFORM_BUILDS has no reference for $platform"
+  [ -n "$repository" ] || die "PLATFORM_BUILDS has no reference and repository for $platform"
   log "waiting for Job $job ($platform)"
   while :; do
     status=$(api_get "/apis/batch/v1/namespaces/$POD_NAMESPACE/jobs/$job" "$work_dir/job.json")
@@ -74,7 +74,7 @@ while read -r platform job reference; do
     *[!0-9a-f]*) die "the succeeded pods of Job $job ($platform) reported different digests for $reference: $(echo "$digests" | tr '\n' ' ')" ;;
   esac
   log "$platform: $reference@sha256:$digests"
-  printf '%s %s@sha256:%s\n' "$platform" "${reference%:*}" "$digests" >>"$PLATFORM_DIGESTS_FILE"
+  printf '%s %s@sha256:%s\n' "$platform" "$repository" "$digests" >>"$PLATFORM_DIGESTS_FILE"
 done <<EOF_BUILDS
 $PLATFORM_BUILDS
 EOF_BUILDS

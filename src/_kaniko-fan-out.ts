@@ -91,6 +91,7 @@ export function addKanikoFanOut(scope: Construct, props: BuildJobOptions, spec: 
     buildDestinations: [platform.reference],
     promotionDestinations: [],
     extraFlags: [`--custom-platform=${platform.name}`],
+    reportTag: true,
   }).job);
   const jobNames = (): string[] => platformJobs.map(job => ApiObject.of(job).name);
 
@@ -145,6 +146,14 @@ function platformsOf(props: BuildJobOptions, spec: KanikoFanOutSpec): Platform[]
     taken.set(tagKey(reference), `the tag of platforms[${i}]`);
     return { name, arch, tagSuffix, jobSuffix, reference };
   });
+}
+
+/**
+ * A reference as kaniko writes it in its termination line: go-containerregistry names Docker Hub `index.docker.io`
+ * (`docker.io/library/app:1` is reported as `index.docker.io/library/app:1`); every other registry as given.
+ */
+function kanikoReported(ref: ImageReference): string {
+  return ref.registry === 'docker.io' ? `index.docker.io/${ref.repository}:${ref.tag}` : String(ref);
 }
 
 function tagKey(ref: ImageReference): string {
@@ -208,7 +217,9 @@ function addAssembly(scope: Construct, props: BuildJobOptions, spec: KanikoFanOu
   const value = kplus.EnvValue.fromValue;
 
   // the references are constant, the Job names are read at synthesis (they carry the content hash of each Job)
-  const builds = Lazy.any({ produce: () => jobNames().map((name, i) => `${platforms[i].name} ${name} ${platforms[i].reference}`).join('\n') });
+  const builds = Lazy.any({
+    produce: () => jobNames().map((name, i) => `${platforms[i].name} ${name} ${kanikoReported(platforms[i].reference)} ${platforms[i].reference.name}`).join('\n'),
+  });
   pod.addContainer({
     name: 'wait-for-platforms',
     image: pod.images.downloadHelper,

@@ -119,6 +119,12 @@ export interface KanikoJobSpec {
   readonly kaniko: KanikoFlags;
   /** Flags for this Job only, e.g. `--custom-platform=linux/arm64` (not yet escaped). */
   readonly extraFlags?: string[];
+  /**
+   * Report `<repository>:<tag>@sha256:…` (`--image-name-tag-with-digest-file`) rather than `<repository>@sha256:…`:
+   * a fan-out's per-platform tag then names its platform in the line.
+   * @default false
+   */
+  readonly reportTag?: boolean;
 }
 
 /**
@@ -142,7 +148,7 @@ export function addKanikoJob(scope: Construct, props: BuildJobOptions, spec: Kan
     `--destination=${firstReference}`,
     ...others.map(d => `--destination=${d}`),
     `--digest-file=${DIGEST_FILE}`,
-    '--image-name-with-digest-file=/dev/termination-log',
+    `${spec.reportTag ? '--image-name-tag-with-digest-file' : '--image-name-with-digest-file'}=/dev/termination-log`,
     ...trust.flags.map(escapeKubeletExpansion),
     ...(spec.extraFlags ?? []).map(escapeKubeletExpansion),
     ...kaniko.flags.map(escapeKubeletExpansion),

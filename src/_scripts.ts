@@ -157,8 +157,8 @@ export const BUILDAH_BUILD_SCRIPT = [PRELUDE, BUILDAH, read('buildah-build')].jo
 
 /**
  * A kaniko fan-out's `wait-for-platforms` container (the download helper's curl image): for each
- * "<platform> <Job name> <reference>" line of PLATFORM_BUILDS, polls the Kubernetes API with the pod's projected
- * token until the Job is Complete (or fails naming the platform when it is Failed), reads the exact
+ * "<platform> <Job name> <reference> <repository>" line of PLATFORM_BUILDS, polls the Kubernetes API with the pod's
+ * projected token until the Job is Complete (or fails naming the platform when it is Failed), reads the exact
  * "<reference>@sha256:<64 hex>" from its succeeded pod's termination message, and writes
  * "<platform> <repository>@sha256:<64 hex>" lines to PLATFORM_DIGESTS_FILE.
  */

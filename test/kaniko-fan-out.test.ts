@@ -52,7 +52,9 @@ describe('KanikoBuildJob with platforms (fan-out)', () => {
       expect(kaniko.args).toContain(`--custom-platform=linux/${arch}`);
       expect(kaniko.args.filter((a: string) => a.startsWith('--destination='))).toEqual(['--destination=$(DESTINATION_REGISTRY)/$(DESTINATION_IMAGE_NAME):$(DESTINATION_IMAGE_TAG)']);
       expect(envOf(kaniko)).toMatchObject({ DESTINATION_REGISTRY: 'registry.internal:5000', DESTINATION_IMAGE_NAME: 'build/api', DESTINATION_IMAGE_TAG: `1.4.0-${arch}` });
-      expect(kaniko.args).toContain('--image-name-with-digest-file=/dev/termination-log');
+      // the termination line names the per-platform tag: <repository>:<tag>-<arch>@sha256:…
+      expect(kaniko.args).toContain('--image-name-tag-with-digest-file=/dev/termination-log');
+      expect(kaniko.args).not.toContain('--image-name-with-digest-file=/dev/termination-log');
       expect(kaniko.terminationMessagePolicy).toBe('FallbackToLogsOnError');
     });
   });
@@ -97,7 +99,7 @@ describe('KanikoBuildJob with platforms (fan-out)', () => {
     expect(wait.securityContext).toEqual(RESTRICTED_SECURITY_CONTEXT);
     expect(wait.image).toMatch(/^docker.io\/curlimages\/curl:/);
     expect(envOf(wait)).toMatchObject({
-      PLATFORM_BUILDS: platformJobs.map((j, i) => `linux/${['amd64', 'arm64'][i]} ${j.metadata.name} ${FIRST}-${['amd64', 'arm64'][i]}`).join('\n'),
+      PLATFORM_BUILDS: platformJobs.map((j, i) => `linux/${['amd64', 'arm64'][i]} ${j.metadata.name} ${FIRST}-${['amd64', 'arm64'][i]} registry.internal:5000/build/api`).join('\n'),
       API_TOKEN_FILE: '/var/run/secrets/kubernetes.io/serviceaccount/token',
       API_CA_FILE: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
       PLATFORM_DIGESTS_FILE: '/results/platform-digests',
@@ -185,6 +187,12 @@ describe('KanikoBuildJob with platforms (fan-out)', () => {
     expect(build.platformReferences.map(r => r.tag)).toEqual(['1.4.0-x86_64', '1.4.0-arm-v7']);
     expect(platformJobs[0].metadata.name).toMatch(/^test-api-x86-64-[0-9a-f]{8}$/);
     expect(platformJobs[1].spec.template.spec.nodeSelector).toEqual({ 'kubernetes.io/arch': 'arm', 'kubernetes.io/os': 'linux' });
+  });
+
+  test('a Docker Hub first destination is waited for as kaniko reports it (index.docker.io)', () => {
+    const { assembly, platformJobs } = fanOut({ destinations: ['docker.io/team/api:1.4.0'], platforms: ['linux/arm64'] });
+    expect(envOf(container(assembly, 'wait-for-platforms')).PLATFORM_BUILDS)
+      .toBe(`linux/arm64 ${platformJobs[0].metadata.name} index.docker.io/team/api:1.4.0-arm64 docker.io/team/api`);
   });
 
   test('serviceAccountName runs the per-platform Jobs; the assembly keeps its own', () => {
