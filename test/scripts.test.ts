@@ -11,7 +11,8 @@ const SCRIPTS: { [name: string]: string } = Object.fromEntries(Object.entries(sc
 /** Every file under container-scripts/, relative to it. */
 const SCRIPT_FILES = readdirSync(scripts.CONTAINER_SCRIPTS_DIR, { recursive: true, encoding: 'utf8' }).filter(f => f.endsWith('.sh')).sort();
 const {
-  BUILDAH_BUILD_SCRIPT, BUILDKIT_BUILD_SCRIPT, COMPOSE_AUTH_SCRIPT, FETCH_ARCHIVE_SCRIPT, FETCH_CONTEXT_SCRIPT, PROMOTE_SCRIPT, WAIT_FOR_PLATFORM_BUILDS_SCRIPT,
+  BUILDAH_BUILD_SCRIPT, BUILDKIT_BUILD_SCRIPT, COMPOSE_AUTH_SCRIPT, FETCH_ARCHIVE_SCRIPT, FETCH_CONTEXT_SCRIPT, PROMOTE_SCRIPT,
+  WAIT_FOR_PLATFORM_BUILDS_SCRIPT,
 } = scripts;
 
 describe('container scripts', () => {
