@@ -8,7 +8,7 @@ first=$(build_destination)
 [ -s "$PLATFORM_DIGESTS_FILE" ] || die "no per-platform digests in $PLATFORM_DIGESTS_FILE: the wait-for-platforms step recorded none"
 buildah_configure
 image_index=localhost/cdk8s-image-jobs/index:assemble
-buildah manifest create "$image_index" >/dev/null || die "buildah manifest create failed with exit code $? (buildah's message above)"
+buildah_in_storage manifest create "$image_index" >/dev/null || die "buildah manifest create failed with exit code $? (buildah's message above)"
 while read -r platform image; do
   case "$platform" in
     *[!a-z0-9_/]* | */*/*/* | [!a-z0-9]*) die "PLATFORM_DIGESTS_FILE must hold os/arch[/variant] platforms, got '$platform'" ;;

@@ -248,6 +248,10 @@ function addAssembly(scope: Construct, props: BuildJobOptions, spec: KanikoFanOu
     ['STORAGE_ROOT', value(STORAGE_ROOT)],
     ['CONTAINERS_STORAGE_CONF', value(`${STORAGE_ROOT}/storage.conf`)],
     ['CONTAINERS_REGISTRIES_CONF', value(`${STORAGE_ROOT}/registries.conf`)],
+    // buildah re-executes itself in a user namespace when root lacks SYS_ADMIN, which RuntimeDefault seccomp refuses
+    // (unshare(CLONE_NEWUSER): Operation not permitted). Its manifest commands need neither: this variable is how
+    // containers/storage marks a process as already past that step, so buildah runs on as the container's root.
+    ['_CONTAINERS_ROOTLESS_UID', value('1')],
     ...(insecureRegistries.length > 0 ? [['INSECURE_REGISTRIES', value(insecureRegistries.join(' '))] as [string, kplus.EnvValue]] : []),
     ...(buildAuth ? [['REGISTRY_AUTH_FILE', value(`${AUTH_DIR}/${DOCKER_CONFIG_FILE}`)] as [string, kplus.EnvValue]] : []),
   ];

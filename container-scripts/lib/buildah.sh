@@ -26,6 +26,12 @@ buildah_configure() {
   export TMPDIR
 }
 
+# `buildah_in_storage ARGS...`: buildah with the storage of buildah_configure said on its command line, which holds
+# even where buildah ignores CONTAINERS_STORAGE_CONF (with _CONTAINERS_ROOTLESS_UID set, see kaniko-assemble.sh).
+buildah_in_storage() {
+  buildah --root "$STORAGE_ROOT/storage" --runroot "$STORAGE_ROOT/run" --storage-driver "$STORAGE_DRIVER" "$@"
+}
+
 # `buildah_manifest SUBCOMMAND REFERENCE ARGS...`: `buildah manifest SUBCOMMAND` with the TLS setting of REFERENCE's
 # registry and the credentials file. buildah 1.28's manifest commands read neither CONTAINERS_REGISTRIES_CONF nor
 # REGISTRY_AUTH_FILE: both are said on their command line (and `manifest push` exits 0 when the push fails: check the
@@ -38,9 +44,9 @@ buildah_manifest() {
   done
   shift 2
   if [ -n "${REGISTRY_AUTH_FILE:-}" ]; then
-    buildah manifest "$subcommand" --tls-verify="$tls_verify" --authfile "$REGISTRY_AUTH_FILE" "$@"
+    buildah_in_storage manifest "$subcommand" --tls-verify="$tls_verify" --authfile "$REGISTRY_AUTH_FILE" "$@"
   else
-    buildah manifest "$subcommand" --tls-verify="$tls_verify" "$@"
+    buildah_in_storage manifest "$subcommand" --tls-verify="$tls_verify" "$@"
   fi
 }
 
