@@ -3,14 +3,13 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DIGEST_FILE, finishBuildPod, firstDestinationEnv, provideBuildCredentials, RESULTS_DIR } from './_build';
 import { DOCKER_CONFIG_FILE } from './_credentials';
-import { addKanikoJob, KanikoFlags } from './_kaniko';
+import { addKanikoJob, KanikoJobSpec } from './_kaniko';
 import { ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { checkTerminationMessage } from './_refs';
 import { canonicalRegistry } from './_registry';
 import { KANIKO_ASSEMBLE_SCRIPT, WAIT_FOR_PLATFORM_BUILDS_SCRIPT } from './_scripts';
 import { Env, SKOPEO_RESOURCES } from './_skopeo';
 import { invalid } from './_validate';
-import { BuildContext } from './build-context';
 import { BuildJobOptions } from './build-job-options';
 import { PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
@@ -41,17 +40,10 @@ const AUTH_DIR = '/buildah/auth';
 /** The longest tag a registry accepts. */
 const MAX_TAG = 128;
 
-/** What a fan-out builds, besides the props. */
-export interface KanikoFanOutSpec {
-  /** Checked `os/arch[/variant]` platforms, at least one. */
+/** What a fan-out builds, besides the props: what one kaniko Job builds, for every platform. */
+export interface KanikoFanOutSpec extends Omit<KanikoJobSpec, 'extraFlags' | 'reportTag'> {
+  /** Checked `os/arch[/variant]` platforms, at least one; `kaniko` was validated with `platformsManaged`. */
   readonly platforms: string[];
-  readonly context: BuildContext;
-  readonly dockerfile: string;
-  readonly buildDestinations: ImageReference[];
-  readonly promotionDestinations: ImageReference[];
-  readonly cacheRepository?: ImageReference;
-  /** Validated with `platformsManaged`: `extraArgs` sets no `--custom-platform`. */
-  readonly kaniko: KanikoFlags;
 }
 
 /** The Jobs of a fan-out. */

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import {
   ArgoCd, BuildContext, JobAnalysisTemplate, JobName, KanikoBuildJob, KanikoBuildJobProps, PodSecurityLevel, RegistryCredentials,
 } from '../src';
-import { container, containerNames, envOf, newChart, RESTRICTED_SECURITY_CONTEXT, synth } from './util';
+import { container, containerNames, envOf, newChart, RESTRICTED_SECURITY_CONTEXT, ROOT_BUILDER_SECURITY_CONTEXT, synth } from './util';
 
 const FIRST = 'registry.internal:5000/build/api:1.4.0';
 
@@ -108,15 +108,7 @@ describe('KanikoBuildJob with platforms (fan-out)', () => {
 
     // buildah: root, no privileges, baseline like kaniko
     expect(assemble.image).toMatch(/^quay.io\/buildah\/stable:/);
-    expect(assemble.securityContext).toEqual({
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      readOnlyRootFilesystem: false,
-      runAsGroup: 0,
-      runAsNonRoot: false,
-      runAsUser: 0,
-      seccompProfile: { type: 'RuntimeDefault' },
-    });
+    expect(assemble.securityContext).toEqual(ROOT_BUILDER_SECURITY_CONTEXT);
     expect(envOf(assemble)).toMatchObject({
       PLATFORM_DIGESTS_FILE: '/results/platform-digests',
       DESTINATION_REGISTRY: 'registry.internal:5000',
