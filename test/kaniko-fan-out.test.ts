@@ -1,7 +1,7 @@
 import { ApiObject, JsonPatch, Testing } from 'cdk8s';
 import { describe, expect, test } from 'vitest';
 import {
-  ArgoCd, BuildContext, JobAnalysisTemplate, JobName, KanikoBuildJob, KanikoBuildJobProps, PodSecurityLevel, RegistryCredentials,
+  ArgoCd, BuildContext, JobAnalysisTemplate, JobName, KanikoBuildJob, KanikoBuildJobProps, KargoNotification, PodSecurityLevel, RegistryCredentials,
 } from '../src';
 import { container, containerNames, envOf, newChart, RESTRICTED_SECURITY_CONTEXT, ROOT_BUILDER_SECURITY_CONTEXT, synth } from './util';
 
@@ -185,6 +185,14 @@ describe('KanikoBuildJob with platforms (fan-out)', () => {
     const { assembly, platformJobs } = fanOut({ destinations: ['docker.io/team/api:1.4.0'], platforms: ['linux/arm64'] });
     expect(envOf(container(assembly, 'wait-for-platforms')).PLATFORM_BUILDS)
       .toBe(`linux/arm64 ${platformJobs[0].metadata.name} index.docker.io/team/api:1.4.0-arm64 docker.io/team/api`);
+  });
+
+  test('kargoNotification notifies once, from the assembly, after the index is pushed', () => {
+    const { assembly, platformJobs } = fanOut({ kargoNotification: KargoNotification.webhook({ secretName: 'kargo-webhook' }) });
+    expect(containerNames(assembly)).toEqual({ init: ['wait-for-platforms', 'assemble'], main: ['notify-kargo'] });
+    for (const job of platformJobs) {
+      expect(containerNames(job)).toEqual({ init: ['fetch-context'], main: ['build'] });
+    }
   });
 
   test('serviceAccountName runs the per-platform Jobs; the assembly keeps its own', () => {
