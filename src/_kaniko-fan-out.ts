@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DIGEST_FILE, finishBuildPod, firstDestinationEnv, provideBuildCredentials, RESULTS_DIR } from './_build';
 import { DOCKER_CONFIG_FILE } from './_credentials';
+import { explicitNameLimit } from './_job-name';
 import { addKanikoJob, KanikoJobSpec } from './_kaniko';
 import { ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
 import { checkTerminationMessage } from './_refs';
@@ -158,7 +159,7 @@ function checkJobNameRoom(props: BuildJobOptions, i: number, platform: string, s
   if (naming?._name === undefined) {
     return; // a name derived from the construct path is trimmed to fit
   }
-  const max = naming._strategy === 'contentHashed' ? 54 : 63;
+  const max = explicitNameLimit(naming);
   const name = `${naming._name}-${suffix}`;
   if (name.length > max) {
     invalid('name', naming._name, `expected a name short enough for the per-platform Jobs: platforms[${i}] ("${platform}") names its Job "${name}", `
