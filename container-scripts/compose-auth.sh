@@ -1,6 +1,6 @@
 
 require_env AUTH_FILE AUTH_REGISTRIES HARBOR_USERNAME HARBOR_PASSWORD
-umask 077
+umask 027
 # Credential 0 is HARBOR_USERNAME/HARBOR_PASSWORD for AUTH_REGISTRIES; credential i (1..AUTH_MORE_CREDENTIALS) is
 # HARBOR_USERNAME_i/HARBOR_PASSWORD_i for AUTH_REGISTRIES_i: each is written under its own registries only.
 more=${AUTH_MORE_CREDENTIALS:-0}
@@ -29,4 +29,4 @@ write_entries() { # registries username password
   printf '}}\n'
 } >"$AUTH_FILE.tmp"
 mv -f "$AUTH_FILE.tmp" "$AUTH_FILE"
-log "wrote $((more + 1)) credential(s), each for its own registries, to $AUTH_FILE (mode 0600)"
+log "wrote $((more + 1)) credential(s), each for its own registries, to $AUTH_FILE (mode 0640: the pod's fsGroup reads it, rootless BuildKit as uid 1000 too)"

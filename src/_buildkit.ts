@@ -94,6 +94,7 @@ const GIT_TOKEN_DIR = '/run/git-auth-token';
 export function addBuildkitContainer(pod: ImageJobPod, spec: BuildkitContainerSpec): void {
   const layout = buildkitLayout(spec.mode);
   const gitToken = spec.binding.git ? gitAuthToken(spec.construct, spec.binding.git) : undefined;
+  refuseGitCa(pod, spec.construct, spec.binding.git);
   const mounts: Mount[] = [
     ...spec.binding.mounts,
     { path: '/results', volume: spec.results },
@@ -173,6 +174,19 @@ function buildkitContextArgs(construct: string, binding: ContextBinding, dockerf
 
 /** The context sources BuildKit reads: a directory in the pod, or a git repository it clones itself. */
 export const BUILDKIT_SOURCES = [...DIRECTORY_SOURCES, BuildContextSource.GIT];
+
+/**
+ * BuildKit cannot trust a private CA for its git clone: it runs git with a fixed environment and neither system nor
+ * user git config (util/gitutil), so only the trust store of its image decides. A bundle listing the git host is
+ * therefore refused rather than silently unused.
+ */
+function refuseGitCa(pod: ImageJobPod, construct: string, git: GitLocation | undefined): void {
+  const index = git ? pod.hostCaIndex(git.url) : -1;
+  if (index >= 0) {
+    invalid(`certificateAuthorities[${index}].registries`, new URL(git!.url).host,
+      `expected no git host with ${construct}: BuildKit runs git with a fixed environment and no git config, so only its image's trust store (/etc/ssl/certs) can trust that CA; add it to the BuildKit image or build with KanikoBuildJob`);
+  }
+}
 
 /** The Secret key of a private git context, and the host BuildKit looks its `GIT_AUTH_TOKEN.<host>` secret up by. */
 function gitAuthToken(construct: string, git: GitLocation): { secret: string; key: string; host: string } | undefined {

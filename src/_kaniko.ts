@@ -4,9 +4,10 @@ import { BuildInputs, buildInputFlags, checkExtraArgs, DIGEST_FILE, finishBuildP
 import { kplusResources } from './_kplus-props';
 import { OciAnnotationInputs, ociAnnotationFlags } from './_oci-annotations';
 import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
+import { Env } from './_skopeo';
 import { KANIKO_EXECUTOR_FLAGS } from './_tool-flags';
 import { checkRegistryHost, invalid } from './_validate';
-import { BuildContext, ContextBinding } from './build-context';
+import { BuildContext, ContextBinding, GitLocation } from './build-context';
 import { BuildJobOptions } from './build-job-options';
 import { PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
@@ -64,6 +65,26 @@ export function kanikoTrust(pod: ImageJobPod, registries: string[]): { flags: st
   return { flags: cas.map(ca => `--registry-certificate=${ca.host}=${ca.file}`), mounts: cas.map(ca => ca.mount) };
 }
 
+
+/** The directory the official and osscontainertools kaniko images keep their trust store in (their `SSL_CERT_DIR`). */
+const KANIKO_IMAGE_CERTS_DIR = '/kaniko/ssl/certs';
+
+/** Where the git host's CA bundle is mounted for kaniko's own clone. */
+const KANIKO_GIT_CA_DIR = '/etc/kaniko/git-ca';
+
+/**
+ * kaniko's trust in the CA bundle that lists the host of its `git://` context, if any. kaniko clones with go-git
+ * over Go's default HTTP client and has no per-host CA option for it; Go reads its trust store from `SSL_CERT_DIR`,
+ * a colon list, so the bundle's directory joins the image's own. That trust is process-wide: the executor then
+ * trusts the git host's CA for the registries it contacts too (an addition, never a replacement).
+ */
+export function kanikoGitTrust(pod: ImageJobPod, git: GitLocation | undefined): { env: Env; mounts: Mount[] } {
+  const ca = git ? pod.hostCa(git.url, KANIKO_GIT_CA_DIR) : undefined;
+  if (!ca) {
+    return { env: [], mounts: [] };
+  }
+  return { env: [['SSL_CERT_DIR', kplus.EnvValue.fromValue(`${KANIKO_IMAGE_CERTS_DIR}:${KANIKO_GIT_CA_DIR}`)]], mounts: [ca.mount] };
+}
 
 /** The build inputs every kaniko-based construct shares. */
 export interface KanikoFlagInputs extends BuildInputs, OciAnnotationInputs {
@@ -139,7 +160,8 @@ export function addKanikoJob(scope: Construct, props: BuildJobOptions, spec: Kan
 
   const value = kplus.EnvValue.fromValue;
   const trust = kanikoTrust(pod, [...spec.buildDestinations.map(d => d.registry), ...(cacheRepository ? [cacheRepository.registry] : [])]);
-  const mounts: Mount[] = [...binding.mounts, { path: RESULTS_DIR, volume: results }, ...trust.mounts];
+  const gitTrust = kanikoGitTrust(pod, binding.git);
+  const mounts: Mount[] = [...binding.mounts, { path: RESULTS_DIR, volume: results }, ...trust.mounts, ...gitTrust.mounts];
   if (buildAuth) {
     mounts.push({ path: '/kaniko/.docker', volume: buildAuth, readOnly: true });
   }
@@ -163,6 +185,7 @@ export function addKanikoJob(scope: Construct, props: BuildJobOptions, spec: Kan
       ...firstEnv,
       ['DOCKER_CONFIG', value('/kaniko/.docker')],
       ...binding.env,
+      ...gitTrust.env,
     ],
     mounts,
     profile: ContainerProfile.ROOT_BUILDER,

@@ -10,6 +10,7 @@ import { checkEnvName, checkInteger, checkLabelKey, checkLabelValue, checkObject
 import { ArgoCd } from './argo-cd';
 import { ContainerNaming, ImageJobOptions, PodSecurityLevel } from './image-job';
 import { KargoNotification } from './kargo-notification';
+import { NodeLabel, NodeLabelMatch } from './node-label';
 import { PodEnvValue } from './pod-env-value';
 import { CertificateAuthoritySource, RegistryCertificateAuthority } from './registry-certificate-authority';
 
@@ -378,20 +379,29 @@ export class ImageJobPod {
   }
 
   /**
+   * The bundle given for the host of `url` (a download or git server), mounted read-only at `path` as
+   * `<path>/ca.crt`: the bundle whose `registries` list that host. The bundle for every registry is not used for
+   * such hosts, as the Job does not name them as registries; undefined when no bundle lists the host.
+   */
+  public hostCa(url: string, path: string): { file: string; mount: Mount } | undefined {
+    const i = this.hostCaIndex(url);
+    return i < 0 ? undefined : { file: `${path}/ca.crt`, mount: { path, volume: this.caVolume(i), readOnly: true } };
+  }
+
+  /** The index in `certificateAuthorities` of the bundle whose `registries` list the host of `url`, or -1. */
+  public hostCaIndex(url: string): number {
+    const host = registryKey(new URL(url).host);
+    return this.authorities.findIndex(a => (a.registries ?? []).some(r => registryKey(r) === host));
+  }
+
+  /**
    * curl's trust for a download from `url`: `CURL_CA_BUNDLE` names the bundle whose `registries` list the URL's
    * host, so curl trusts exactly that CA for it. Without such a bundle, the image's trust store (the bundle for
    * every registry is not used for downloads: curl would then trust nothing else).
    */
   public downloadTrust(url: string): { env: [string, kplus.EnvValue][]; mounts: Mount[] } {
-    const host = registryKey(new URL(url).host);
-    const i = this.authorities.findIndex(a => (a.registries ?? []).some(r => registryKey(r) === host));
-    if (i < 0) {
-      return { env: [], mounts: [] };
-    }
-    return {
-      env: [['CURL_CA_BUNDLE', kplus.EnvValue.fromValue(`${DOWNLOAD_CA_DIR}/ca.crt`)]],
-      mounts: [{ path: DOWNLOAD_CA_DIR, volume: this.caVolume(i), readOnly: true }],
-    };
+    const ca = this.hostCa(url, DOWNLOAD_CA_DIR);
+    return ca ? { env: [['CURL_CA_BUNDLE', kplus.EnvValue.fromValue(ca.file)]], mounts: [ca.mount] } : { env: [], mounts: [] };
   }
 
   /** Adds a confined container; init containers run in the order they are added. */
@@ -475,24 +485,42 @@ function sameNameJobs(job: ApiObject): ApiObject[] {
     && c.kind === job.kind && c.apiVersion === job.apiVersion && c.name === job.name && (c.metadata.namespace ?? '') === namespace);
 }
 
-/** Required node affinity (`nodeAffinity`, checked against `nodeSelector`) and the anti-affinity of `spreadAcrossNodes`. */
+/**
+ * Node affinity (`nodeAffinity` and `requiredNodeLabels` in one required term, checked against `nodeSelector` and
+ * each other; `preferredNodes`) and the anti-affinity of `spreadAcrossNodes`.
+ */
 function affinityOf(options: ImageJobOptions, nodeSelector: Map<string, string>, component: string): any {
-  const required = Object.keys(options.nodeAffinity ?? {}).sort().map(key => {
+  const fromMap = Object.keys(options.nodeAffinity ?? {}).sort().map(key => {
     checkLabelKey('nodeAffinity key', key);
     const values = options.nodeAffinity![key];
     if (!Array.isArray(values) || values.length === 0) {
       invalid(`nodeAffinity.${key}`, values, 'expected a non-empty list of label values');
     }
     values.forEach((v, i) => checkLabelValue(`nodeAffinity.${key}[${i}]`, v));
-    const selected = nodeSelector.get(key);
-    if (selected !== undefined && !values.includes(selected)) {
-      invalid(`nodeAffinity.${key}`, values, `expected to include "${selected}", which nodeSelector requires: no node could match both`);
+    return { prop: `nodeAffinity.${key}`, label: NodeLabel.oneOf(key, values) };
+  });
+  const listed = checkNodeLabels('requiredNodeLabels', options.requiredNodeLabels).map((label, i) => ({ prop: `requiredNodeLabels[${i}]`, label }));
+  const required = [...fromMap, ...listed];
+  checkSatisfiable(required, nodeSelector);
+  const preferred = (options.preferredNodes ?? []).map((preference, i) => {
+    const labels = checkNodeLabels(`preferredNodes[${i}].labels`, preference?.labels);
+    if (labels.length === 0) {
+      invalid(`preferredNodes[${i}].labels`, labels, 'expected at least one NodeLabel');
     }
-    return { key, operator: 'In', values: [...new Set(values)].sort() };
+    const weight = checkInteger(`preferredNodes[${i}].weight`, preference.weight ?? 100, 1, 100);
+    return { weight, preference: { matchExpressions: labels.map(matchExpression) } };
   });
   const affinity: any = {};
+  const nodeAffinity: any = {};
   if (required.length > 0) {
-    affinity.nodeAffinity = { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: required }] } };
+    const matchExpressions = required.map(r => matchExpression(r.label));
+    nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = { nodeSelectorTerms: [{ matchExpressions }] };
+  }
+  if (preferred.length > 0) {
+    nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution = preferred;
+  }
+  if (Object.keys(nodeAffinity).length > 0) {
+    affinity.nodeAffinity = nodeAffinity;
   }
   if (options.spreadAcrossNodes) {
     affinity.podAntiAffinity = {
@@ -503,6 +531,64 @@ function affinityOf(options: ImageJobOptions, nodeSelector: Map<string, string>,
     };
   }
   return Object.keys(affinity).length > 0 ? affinity : undefined;
+}
+
+/** A node selector requirement as Kubernetes writes it. */
+function matchExpression(label: NodeLabel): any {
+  return label.values.length > 0 ? { key: label.key, operator: label.match, values: label.values } : { key: label.key, operator: label.match };
+}
+
+function checkNodeLabels(prop: string, labels: NodeLabel[] | undefined): NodeLabel[] {
+  if (labels === undefined) {
+    return [];
+  }
+  if (!Array.isArray(labels)) {
+    invalid(prop, labels, 'expected a list of NodeLabel.oneOf() / noneOf() / present() / absent()');
+  }
+  labels.forEach((label, i) => {
+    if (!(label instanceof NodeLabel)) {
+      invalid(`${prop}[${i}]`, label, 'expected NodeLabel.oneOf(), noneOf(), present() or absent()');
+    }
+  });
+  return labels;
+}
+
+/**
+ * Refuses required node labels no node could carry together with `nodeSelector` and each other: the values a label
+ * may take (nodeSelector's, `ONE_OF`'s), minus those `NONE_OF` excludes, must stay non-empty, and a label cannot be
+ * required both absent and present.
+ */
+function checkSatisfiable(required: { prop: string; label: NodeLabel }[], nodeSelector: Map<string, string>): void {
+  const allowed = new Map<string, { by: string; values: string[] }>();
+  for (const [key, value] of nodeSelector) {
+    allowed.set(key, { by: 'nodeSelector', values: [value] });
+  }
+  const present = new Map<string, string>();
+  for (const { prop, label } of required) {
+    if (label.match === NodeLabelMatch.ONE_OF) {
+      const before = allowed.get(label.key);
+      const values = before ? before.values.filter(v => label.values.includes(v)) : label.values;
+      if (values.length === 0) {
+        invalid(prop, label.values, `expected to include ${before!.values.map(v => `"${v}"`).join(' or ')}, which ${before!.by} requires: no node could match both`);
+      }
+      allowed.set(label.key, { by: before ? `${before.by} and ${prop}` : prop, values });
+    }
+    if (label.match !== NodeLabelMatch.ABSENT) {
+      present.set(label.key, present.get(label.key) ?? prop);
+    }
+  }
+  for (const [key] of nodeSelector) {
+    present.set(key, present.get(key) ?? 'nodeSelector');
+  }
+  for (const { prop, label } of required) {
+    const values = allowed.get(label.key);
+    if (label.match === NodeLabelMatch.NONE_OF && values && values.values.every(v => label.values.includes(v))) {
+      invalid(prop, label.values, `expected to leave one of ${values.values.map(v => `"${v}"`).join(', ')}, which ${values.by} requires: no node could match both`);
+    }
+    if (label.match === NodeLabelMatch.ABSENT && present.has(label.key)) {
+      invalid(prop, label.key, `expected a label ${present.get(label.key)} does not require: no node could match both`);
+    }
+  }
 }
 
 /** At most one bundle for every registry, and each listed registry in one bundle only. */

@@ -90,7 +90,7 @@ export const FETCH_ARCHIVE_SCRIPT = [PRELUDE, DOWNLOAD, ARCHIVE_FORMAT, read('fe
 
 /**
  * Writes a docker config.json for AUTH_REGISTRIES (space-separated host[:port]) from HARBOR_USERNAME and
- * HARBOR_PASSWORD to AUTH_FILE, mode 0600. The password only passes through the shell's builtin printf
+ * HARBOR_PASSWORD to AUTH_FILE, mode 0640 (the pod's fsGroup reads it: rootless BuildKit runs as uid 1000). The password only passes through the shell's builtin printf
  * and base64's standard input, so it never appears in any process's arguments.
  */
 export const COMPOSE_AUTH_SCRIPT = [PRELUDE, read('compose-auth')].join('');

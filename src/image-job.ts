@@ -5,6 +5,7 @@ import { ArgoCd } from './argo-cd';
 import { ImageReference } from './image-reference';
 import { JobName } from './job-name';
 import { KargoNotification } from './kargo-notification';
+import { NodeLabel, NodePreference } from './node-label';
 import { PodEnvValue } from './pod-env-value';
 import { RegistryCertificateAuthority } from './registry-certificate-authority';
 import { Toleration } from './toleration';
@@ -174,10 +175,12 @@ export interface ImageJobOptions {
   readonly toolImages?: ToolImagesOptions;
 
   /**
-   * Private certificate authorities the registry tools trust, each for its `registries` or (at most one bundle
-   * without `registries`) for every registry the Job names. Mounted read-only into the skopeo, buildah and
-   * kaniko containers; verification stays on. Registries reached without TLS verification are a separate,
-   * explicit choice (`insecureRegistries`, `destinationTlsVerify`).
+   * Private certificate authorities the tools trust, each for the hosts in its `registries` or (at most one bundle
+   * without `registries`) for every registry the Job names. Mounted read-only into the skopeo, buildah, kaniko
+   * and BuildKit containers; verification stays on. A download host (curl) or the git host of
+   * `BuildContext.fromGit` (kaniko's clone) is trusted only through a bundle whose `registries` list it; BuildKit
+   * cannot trust a CA for its git clone, so such a bundle is refused there. Registries reached without TLS
+   * verification are a separate, explicit choice (`insecureRegistries`, `destinationTlsVerify`).
    *
    * @default - the tool images' system trust stores only
    */
@@ -238,6 +241,24 @@ export interface ImageJobOptions {
    * @default - no node affinity
    */
   readonly nodeAffinity?: { [labelKey: string]: string[] };
+
+  /**
+   * More required node labels, for what `nodeAffinity`'s "one of these values" cannot say: keep builds off spot or
+   * GPU nodes (`NodeLabel.noneOf`, `NodeLabel.absent`), or onto nodes carrying a label (`NodeLabel.present`). All
+   * of them and `nodeAffinity` must hold (one node selector term). A requirement no node could meet together with
+   * `nodeSelector` or another requirement (a value excluded, a label required absent and present) is refused.
+   *
+   * @default - no requirement beyond `nodeAffinity` and `nodeSelector`
+   */
+  readonly requiredNodeLabels?: NodeLabel[];
+
+  /**
+   * Soft node preferences: the scheduler favours nodes matching them (e.g. a cheaper pool) and still runs the pod
+   * elsewhere when none is free.
+   *
+   * @default - no preference
+   */
+  readonly preferredNodes?: NodePreference[];
 
   /**
    * Prefer nodes that run no other pod of the same kind of Job (pod anti-affinity on

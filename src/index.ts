@@ -9,6 +9,7 @@ export * from './image-archive';
 export * from './tool-images';
 export * from './image-job';
 export * from './toleration';
+export * from './node-label';
 export * from './tool-resources';
 export * from './job-name';
 export * from './argo-cd';

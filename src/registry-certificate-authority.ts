@@ -4,8 +4,9 @@ import { checkObjectName, checkSecretKey, invalid } from './_validate';
 /** Options for a `RegistryCertificateAuthority`. */
 export interface RegistryCertificateAuthorityOptions {
   /**
-   * The registries (`host[:port]`) this CA bundle is trusted for, such as a private base image's registry the
-   * Job cannot know. A registry may appear in one bundle only.
+   * The hosts (`host[:port]`) this CA bundle is trusted for: registries, such as a private base image's registry
+   * the Job cannot know, a context or archive download host, or the git host of `BuildContext.fromGit`. A host may
+   * appear in one bundle only.
    *
    * @default - every registry the Job itself names (destinations, source, cache) that no other bundle lists
    */
@@ -21,11 +22,12 @@ export enum CertificateAuthoritySource {
 }
 
 /**
- * A PEM bundle of private certificate authorities the tools trust for registries, in addition to their
- * image's system trust store. TLS verification stays on: this only adds trust. The bundle is mounted
- * read-only into the containers that talk to the registries (never copied into the image being built):
- * as `/etc/containers/certs.d/<host>/ca.crt` for skopeo and buildah, and as `--registry-certificate
- * <host>=<file>` for kaniko.
+ * A PEM bundle of private certificate authorities the tools trust for registries, download hosts and git hosts,
+ * in addition to their image's system trust store. TLS verification stays on: this only adds trust. The bundle
+ * is mounted read-only into the containers that talk to those hosts (never copied into the image being built):
+ * as `/etc/containers/certs.d/<host>/ca.crt` for skopeo and buildah, as `--registry-certificate <host>=<file>`
+ * for kaniko, as `ca = [...]` in BuildkitBuildJob's `buildkitd.toml`, as `CURL_CA_BUNDLE` for a download, and
+ * in kaniko's `SSL_CERT_DIR` for the clone of a git context.
  */
 export class RegistryCertificateAuthority {
   /**

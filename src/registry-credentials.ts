@@ -56,7 +56,7 @@ export enum CredentialsSource {
  *
  * The tools always receive a docker `config.json` file, never a password on the command line or in the
  * YAML: a docker-config Secret is mounted read-only, and a username/password Secret is turned into a
- * `config.json` (mode 0600) on a memory-backed emptyDir by a small init container.
+ * `config.json` (mode 0640, readable by the pod's group only) on a memory-backed emptyDir by a small init container.
  */
 export class RegistryCredentials {
   /**

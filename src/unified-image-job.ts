@@ -138,7 +138,7 @@ const REQUIRED: { [mode: string]: string[] } = {
  * an unknown value fails the init container.
  *
  * Improvements over the hand-written Job: downloads retried and verified, promotion by the digest kaniko recorded
- * (never a tag lookup), credentials composed into a 0600 file instead of living in the main container's
+ * (never a tag lookup), credentials composed into a 0640 file (the pod's group only) instead of living in the main container's
  * environment, the missing variables named when an action lacks them, and `<ref>@<digest>` lines in the
  * termination message.
  *

@@ -3,8 +3,8 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { describe, expect, test } from 'vitest';
 import {
-  BuildContext, ContainerNaming, ImageJobOptions, KanikoBatchShape, KanikoBuildBatch, KanikoBuildJob, KargoNotification, PodEnvValue,
-  RegistryCredentials, SkopeoPromoteJob, ToolImages,
+  BuildContext, ContainerNaming, ImageJobOptions, KanikoBatchShape, KanikoBuildBatch, KanikoBuildJob, KargoNotification, NodeLabel,
+  NodeLabelMatch, PodEnvValue, RegistryCredentials, SkopeoPromoteJob, ToolImages,
 } from '../src';
 import { newChart, synth, synthJob } from './util';
 
@@ -90,6 +90,59 @@ describe('pod options every construct shares', () => {
     });
   });
 
+  test('requiredNodeLabels join nodeAffinity in one required term; preferredNodes are weighted preferences', () => {
+    const pod = promote({
+      nodeSelector: { 'kubernetes.io/os': 'linux' },
+      nodeAffinity: { 'node.corp.io/pool': ['build'] },
+      requiredNodeLabels: [
+        NodeLabel.noneOf('node.kubernetes.io/lifecycle', ['spot', 'preemptible', 'spot']),
+        NodeLabel.absent('nvidia.com/gpu.present'),
+        NodeLabel.present('node-role.corp.io/builder'),
+        NodeLabel.oneOf('kubernetes.io/os', ['windows', 'linux']),
+      ],
+      preferredNodes: [
+        { labels: [NodeLabel.oneOf('topology.kubernetes.io/zone', ['zone-a'])], weight: 20 },
+        { labels: [NodeLabel.present('node.corp.io/fast-disk'), NodeLabel.noneOf('node.corp.io/tier', ['legacy'])] },
+      ],
+    }).spec.template.spec;
+    expect(pod.affinity).toEqual({
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{
+            matchExpressions: [
+              { key: 'node.corp.io/pool', operator: 'In', values: ['build'] },
+              { key: 'node.kubernetes.io/lifecycle', operator: 'NotIn', values: ['preemptible', 'spot'] },
+              { key: 'nvidia.com/gpu.present', operator: 'DoesNotExist' },
+              { key: 'node-role.corp.io/builder', operator: 'Exists' },
+              { key: 'kubernetes.io/os', operator: 'In', values: ['linux', 'windows'] },
+            ],
+          }],
+        },
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 20, preference: { matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['zone-a'] }] } },
+          {
+            weight: 100,
+            preference: {
+              matchExpressions: [
+                { key: 'node.corp.io/fast-disk', operator: 'Exists' },
+                { key: 'node.corp.io/tier', operator: 'NotIn', values: ['legacy'] },
+              ],
+            },
+          },
+        ],
+      },
+    });
+    // preferences alone: no required term
+    expect(promote({ preferredNodes: [{ labels: [NodeLabel.present('node.corp.io/ssd')] }] }).spec.template.spec.affinity).toEqual({
+      nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchExpressions: [{ key: 'node.corp.io/ssd', operator: 'Exists' }] } }] },
+    });
+  });
+
+  test('NodeLabel: values sorted and unique, match and key exposed', () => {
+    expect(NodeLabel.noneOf('lifecycle', ['spot', 'a', 'spot'])).toMatchObject({ key: 'lifecycle', match: NodeLabelMatch.NONE_OF, values: ['a', 'spot'] });
+    expect(NodeLabel.absent('gpu')).toMatchObject({ key: 'gpu', match: NodeLabelMatch.ABSENT, values: [] });
+  });
+
   test('registryMirrors rewrites every default tool image in one place; explicit images stay as given', () => {
     const chart = newChart();
     new KanikoBuildJob(chart, 'api', {
@@ -122,6 +175,20 @@ describe('pod options every construct shares', () => {
     [{ nodeSelector: { 'kubernetes.io/arch': 'arm64' }, nodeAffinity: { 'kubernetes.io/arch': ['amd64'] } },
       /^nodeAffinity.kubernetes.io\/arch: got \["amd64"\]; expected to include "arm64", which nodeSelector requires: no node could match both$/],
     [{ nodeAffinity: { pool: [] } }, /^nodeAffinity.pool: got \[\]; expected a non-empty list of label values$/],
+    [{ nodeSelector: { lifecycle: 'spot' }, requiredNodeLabels: [NodeLabel.noneOf('lifecycle', ['spot'])] },
+      /^requiredNodeLabels\[0\]: got \["spot"\]; expected to leave one of "spot", which nodeSelector requires: no node could match both$/],
+    [{ nodeAffinity: { pool: ['a', 'b'] }, requiredNodeLabels: [NodeLabel.noneOf('pool', ['b', 'a'])] },
+      /^requiredNodeLabels\[0\]: got \["a","b"\]; expected to leave one of "a", "b", which nodeAffinity.pool requires: no node could match both$/],
+    [{ nodeSelector: { 'kubernetes.io/arch': 'arm64' }, requiredNodeLabels: [NodeLabel.oneOf('kubernetes.io/arch', ['amd64'])] },
+      /^requiredNodeLabels\[0\]: got \["amd64"\]; expected to include "arm64", which nodeSelector requires: no node could match both$/],
+    [{ nodeSelector: { gpu: 'true' }, requiredNodeLabels: [NodeLabel.absent('gpu')] },
+      /^requiredNodeLabels\[0\]: got "gpu"; expected a label nodeSelector does not require: no node could match both$/],
+    [{ requiredNodeLabels: [NodeLabel.absent('builder'), NodeLabel.present('builder')] },
+      /^requiredNodeLabels\[0\]: got "builder"; expected a label requiredNodeLabels\[1\] does not require: no node could match both$/],
+    [{ requiredNodeLabels: [{ key: 'pool', match: 'In', values: ['a'] } as any] },
+      /^requiredNodeLabels\[0\]: got .*; expected NodeLabel.oneOf\(\), noneOf\(\), present\(\) or absent\(\)$/],
+    [{ preferredNodes: [{ labels: [NodeLabel.present('ssd')], weight: 0 }] }, /^preferredNodes\[0\].weight: got 0; expected a whole number from 1 to 100$/],
+    [{ preferredNodes: [{ labels: [] }] }, /^preferredNodes\[0\].labels: got \[\]; expected at least one NodeLabel$/],
     [{ podLabels: { 'bad key!': 'x' } }, /^podLabels key: got "bad key!"/],
     [{ toolImages: { registryMirrors: { 'https://docker.io': 'harbor.corp.io/hub' } } }, /^toolImages.registryMirrors key: got "https:\/\/docker.io"/],
     [{ toolImages: { registryMirrors: { 'docker.io': 'https://harbor.corp.io/hub/' } } },
@@ -129,6 +196,15 @@ describe('pod options every construct shares', () => {
     [{ toolImages: { registryMirrors: { 'docker.io': 'a.io', 'index.docker.io': 'b.io' } } }, /^toolImages.registryMirrors key: got "index.docker.io"; expected each registry once/],
   ])('bad input %#: one-line error', (options, message) => {
     expect(() => promote(options as ImageJobOptions)).toThrow(message);
+  });
+
+  test.each([
+    [() => NodeLabel.oneOf('pool', []), /^NodeLabel.oneOf values: got \[\]; expected a non-empty list of values of label pool$/],
+    [() => NodeLabel.noneOf('bad key!', ['x']), /^NodeLabel.noneOf key: got "bad key!"/],
+    [() => NodeLabel.present('bad key!'), /^NodeLabel.present key: got "bad key!"/],
+    [() => NodeLabel.oneOf('pool', ['no spaces']), /^NodeLabel.oneOf values\[0\]: got "no spaces"; expected a Kubernetes label value/],
+  ])('NodeLabel bad input %#: one-line error', (build, message) => {
+    expect(build).toThrow(message);
   });
 });
 

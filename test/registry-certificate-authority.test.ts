@@ -1,7 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import { describe, expect, test } from 'vitest';
 import {
-  BuildahBuildJob, BuildContext, CertificateAuthoritySource, ImageArchive, KanikoBuildJob, OciConnector, OciConnectorBuildJob,
+  BuildahBuildJob, BuildContext, BuildkitBuildJob, CertificateAuthoritySource, ImageArchive, KanikoBuildJob, OciConnector, OciConnectorBuildJob,
   RegistryCertificateAuthority, SkopeoPromoteJob, TarPushJob,
 } from '../src';
 import { container, newChart, synth, synthJob, volumeAt } from './util';
@@ -102,6 +102,51 @@ describe('RegistryCertificateAuthority', () => {
     expect(volumeAt(listed, fetch, '/etc/download-ca').volume.configMap.name).toBe('corp-ca');
     // the bundle for every registry is not used for downloads: curl would trust nothing else
     expect(container(build([CORP_CA]), 'fetch-context').env.map((e: any) => e.name)).not.toContain('CURL_CA_BUNDLE');
+  });
+
+  test('git contexts: kaniko trusts the bundle listing the git host through SSL_CERT_DIR, next to its image\'s own store', () => {
+    const build = (authorities: RegistryCertificateAuthority[]) => {
+      const chart = newChart();
+      new KanikoBuildJob(chart, 'api', {
+        context: BuildContext.fromGit('https://git.corp.io/platform/api.git', { ref: 'main' }),
+        destinations: ['harbor.corp.io/build/api:1'],
+        certificateAuthorities: authorities,
+      });
+      return synthJob(chart);
+    };
+    const listed = build([CORP_CA, RegistryCertificateAuthority.fromSecret('git-tls', 'ca.crt', { registries: ['git.corp.io'] })]);
+    const kaniko = container(listed, 'build');
+    expect(kaniko.env.find((e: any) => e.name === 'SSL_CERT_DIR')).toEqual({ name: 'SSL_CERT_DIR', value: '/kaniko/ssl/certs:/etc/kaniko/git-ca' });
+    expect(caMounts(listed, kaniko, '/etc/kaniko/git-ca')).toEqual({
+      '/etc/kaniko/git-ca': { secretName: 'git-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 },
+    });
+    // the registry keeps its own bundle through --registry-certificate
+    expect(kaniko.args).toContain('--registry-certificate=harbor.corp.io=/etc/kaniko/registry-certs/harbor.corp.io/ca.crt');
+    // the bundle for every registry is not the git host's: the image's trust store decides
+    const unlisted = container(build([CORP_CA]), 'build');
+    expect(unlisted.env.map((e: any) => e.name)).not.toContain('SSL_CERT_DIR');
+    expect(unlisted.volumeMounts.map((m: any) => m.mountPath)).not.toContain('/etc/kaniko/git-ca');
+  });
+
+  test('git contexts: BuildKit cannot trust a CA for its clone, so a bundle listing the git host is refused', () => {
+    const build = () => new BuildkitBuildJob(newChart(), 'api', {
+      context: BuildContext.fromGit('https://git.corp.io/platform/api.git'),
+      destinations: ['harbor.corp.io/build/api:1'],
+      certificateAuthorities: [CORP_CA, RegistryCertificateAuthority.fromSecret('git-tls', 'ca.crt', { registries: ['git.corp.io'] })],
+    });
+    expect(build).toThrow(/^certificateAuthorities\[1\].registries: got "git.corp.io"; expected no git host with BuildkitBuildJob: BuildKit runs git with a fixed environment and no git config/);
+    expect(() => new BuildkitBuildJob(newChart(), 'api', {
+      context: BuildContext.fromGit('https://git.corp.io/platform/api.git'),
+      destinations: ['harbor.corp.io/build/api:1'],
+      certificateAuthorities: [CORP_CA],
+    })).not.toThrow();
+    // OciConnectorBuildJob's BuildKit clones the same way: only a context download may have a bundle
+    expect(() => new OciConnectorBuildJob(new Chart(Testing.app(), 'test', { namespace: 'builds' }), 'abc', {
+      connector: OciConnector.fromName('harbor'),
+      context: BuildContext.fromGit('https://git.corp.io/platform/abc.git'),
+      destinations: ['harbor.corp.io/test/abc:v1'],
+      certificateAuthorities: [RegistryCertificateAuthority.fromSecret('git-tls', 'ca.crt', { registries: ['git.corp.io'] })],
+    })).toThrow(/^certificateAuthorities\[0\]: got "git-tls"; expected a bundle whose registries list only the context download host/);
   });
 
   test('OciConnectorBuildJob: a bundle may only serve the context download; one BuildKit would ignore is refused', () => {

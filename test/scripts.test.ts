@@ -67,7 +67,7 @@ describe('container scripts', () => {
     expect(seen).toBeGreaterThan(0);
   });
 
-  test('the compose script writes a 0600 config.json and never prints the password', () => {
+  test('the compose script writes a 0640 config.json and never prints the password', () => {
     // GIVEN
     const dir = mkdtempSync(join(tmpdir(), 'compose-'));
     const password = 'pa$$ w0rd "quoted" \\ back';
@@ -86,7 +86,7 @@ describe('container scripts', () => {
     // THEN
     expect(result.status).toBe(0);
     const file = join(dir, 'config.json');
-    expect(statSync(file).mode.toString(8)).toMatch(/600$/);
+    expect(statSync(file).mode.toString(8)).toMatch(/640$/);
     const config = JSON.parse(readFileSync(file, 'utf8'));
     const token = Buffer.from(`robot$ci:${password}`).toString('base64');
     expect(config).toEqual({ auths: { 'harbor.example.com': { auth: token }, 'registry.internal:5000': { auth: token } } });

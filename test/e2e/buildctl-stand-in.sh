@@ -2,7 +2,7 @@
 # Stand-in for buildctl-daemonless.sh in the e2e tier (see test/e2e/README.md). It does NOT run BuildKit and
 # does not run the Dockerfile. It:
 # - checks BUILDKITD_FLAGS the way buildkitd would read them (only the flags the constructs use) and reads the
-#   --config buildkitd.toml for [registry."host"] http/insecure settings;
+#   --config buildkitd.toml for [registry."host"] http/insecure settings and ca = ["file"] trust;
 # - parses its arguments like `buildctl build` (urfave/cli), refusing any flag BuildKit does not define (the list
 #   is /e2e/buildctl/build-flags, from BUILDCTL_BUILD_FLAGS in src/_tool-flags.ts) and any single-value flag given
 #   twice;
@@ -10,7 +10,7 @@
 #   --secret src files;
 # - assembles a real one-layer OCI image from the context directory (tar + gzip + sha256, written by hand) and
 #   pushes it with skopeo to every name of --output type=image,name=…,push=true, with $DOCKER_CONFIG/config.json
-#   and plain http for registries buildkitd.toml marks http or insecure;
+#   plain http for registries buildkitd.toml marks http or insecure, and each registry's ca file;
 # - writes --metadata-file with containerimage.digest, as buildctl does.
 set -eu
 flags=${BUILDCTL_STAND_IN_FLAGS:-/e2e/buildctl/build-flags}
@@ -49,6 +49,7 @@ done
 set +f
 [ "$expect_config" = false ] || die "buildkitd: flag needs an argument: --config"
 plain_http=''
+registry_cas=''
 if [ -n "$config" ]; then
   [ -r "$config" ] || die "buildkitd: failed to load config $config"
   section=''
@@ -57,6 +58,11 @@ if [ -n "$config" ]; then
       '[registry."'*'"]'*) section=${line#\[registry.\"} && section=${section%%\"*} ;;
       '['*) section='' ;;
       *http*=*true* | *insecure*=*true*) [ -z "$section" ] || plain_http="$plain_http $section" ;;
+      *'ca = ["'*'"]'*)
+        ca_file=${line#*\"} && ca_file=${ca_file%%\"*}
+        [ -n "$section" ] || die "buildkitd: ca $ca_file outside a [registry] table"
+        [ -r "$ca_file" ] || die "buildkitd: cannot read ca $ca_file"
+        registry_cas="$registry_cas $section=$ca_file" ;;
     esac
   done <"$config"
 fi
@@ -249,6 +255,11 @@ for name in $names; do
     [ "$insecure_host" != "$host" ] || tls=false
   done
   set -- --preserve-digests --dest-tls-verify="$tls" --digestfile "$work/pushed"
+  # ca = [file]: BuildKit adds the file to its trust for that registry; skopeo reads a directory's *.crt
+  for registry_ca in $registry_cas; do
+    ca_file=${registry_ca#*=}
+    [ "${registry_ca%%=*}" != "$host" ] || set -- "$@" --dest-cert-dir "${ca_file%/*}"
+  done
   [ ! -f "$auth_file" ] || set -- "$@" --dest-authfile "$auth_file"
   printf '#1 exporting to image\n#1 pushing %s\n' "$name" >&2
   skopeo copy "$@" "oci:$layout:built" "docker://$name" || die "failed to push $name"

@@ -6,6 +6,8 @@
  * them; the records prove that each registry received its own credentials and no other registry's.
  */
 import { createHash } from 'crypto';
+import { mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   containerOf, describeRun, E2eEnvironment, expectNoSecretLeak, ociArchiveOf, startEnvironment, synthesize, usernamePasswordSecret,
@@ -14,7 +16,8 @@ import { RecordingRegistry } from './fixtures';
 import { pushImage, singleImage, tarGz } from './oci';
 import { PodResult } from './runner';
 import {
-  BuildahBuildJob, BuildContext, ImageArchive, KanikoBuildJob, RegistryCredentials, SkopeoPromoteJob, TarPushJob,
+  BuildahBuildJob, BuildContext, BuildkitBuildJob, ImageArchive, KanikoBatchShape, KanikoBuildBatch, KanikoBuildJob, RegistryCredentials,
+  SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode,
 } from '../../src';
 
 const ALPHA = { username: 'alpha-robot', password: `alpha ${Math.random().toString(36).slice(2)} 'q' $(id)` };
@@ -111,6 +114,60 @@ describe('credentials per registry', () => {
     }));
     const result = await env.runner.run([...objects, ...SECRETS()]);
     expectOwnCredentialsOnly(result, [alpha, beta]);
+  });
+
+  test('KanikoBuildBatch (stand-in executor, a context from a directory): combine() pushes to both registries, each with its own robot', async () => {
+    const contextsDirectory = join(env.dir, 'batch-contexts');
+    mkdirSync(join(contextsDirectory, 'api'), { recursive: true });
+    writeFileSync(join(contextsDirectory, 'api', 'Dockerfile'), 'FROM scratch\nCOPY app.txt /app.txt\n');
+    writeFileSync(join(contextsDirectory, 'api', 'app.txt'), 'batch per-registry credentials\n');
+    clearRecords();
+    const objects = synthesize(chart => new KanikoBuildBatch(chart, 'batch', {
+      contextsDirectory,
+      registries: [alpha.host, beta.host],
+      repositoryPrefix: 'batch',
+      tags: ['1.0'],
+      insecureRegistries: [alpha.host, beta.host],
+      credentials: RegistryCredentials.combine([alphaOnly(), betaOnly()]),
+      shape: KanikoBatchShape.JOBS,
+    }));
+    const result = await env.runner.run([...objects, ...SECRETS()]);
+    expectOwnCredentialsOnly(result, [alpha, beta]);
+    expect(await alpha.backend.repositories()).toContain('batch/api');
+    expect(await beta.backend.repositories()).toContain('batch/api');
+  });
+
+  test('BuildkitBuildJob (buildctl stand-in): combine() pushes both destinations, each with its own robot', async () => {
+    const url = env.files.serve('/contexts/per-registry-buildkit.tar.gz', CONTEXT);
+    clearRecords();
+    const objects = synthesize(chart => new BuildkitBuildJob(chart, 'build', {
+      context: BuildContext.fromUrl(url, { sha256: CONTEXT_SHA256 }),
+      destinations: [`${alpha.host}/build/buildkit:1`, `${beta.host}/build/buildkit:1`],
+      insecureRegistries: [alpha.host, beta.host],
+      credentials: RegistryCredentials.combine([alphaOnly(), betaOnly()]),
+    }));
+    const result = await env.runner.run([...objects, ...SECRETS()]);
+    expectOwnCredentialsOnly(result, [alpha, beta]);
+    expect(await beta.backend.repositories()).toContain('build/buildkit');
+  });
+
+  test('UnifiedImageJob build_and_push: the intermediate registry gets the build robot, the destination the destination robot', async () => {
+    const url = env.files.serve('/contexts/per-registry-unified.tar.gz', CONTEXT);
+    clearRecords();
+    const objects = synthesize(chart => new UnifiedImageJob(chart, 'unified', {
+      toolsImage: 'harbor.example.com/platform/unified-tools:1.0.0',
+      mode: UnifiedJobMode.BUILD_AND_PUSH,
+      context: BuildContext.fromUrl(url, { sha256: CONTEXT_SHA256 }),
+      intermediateDestination: `${alpha.host}/build/unified:1`,
+      buildCredentials: RegistryCredentials.fromUsernamePassword('alpha-robot'),
+      insecureRegistries: [alpha.host],
+      destinations: [`${beta.host}/platform/unified:1`],
+      credentials: RegistryCredentials.fromUsernamePassword('beta-robot'),
+      destinationTlsVerify: false,
+    }));
+    const result = await env.runner.run([...objects, ...SECRETS()]);
+    expectOwnCredentialsOnly(result, [alpha, beta]);
+    expect(await beta.backend.repositories()).toContain('platform/unified');
   });
 
   describe('BuildahBuildJob with a layer cache on another registry', () => {

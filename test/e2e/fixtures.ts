@@ -104,7 +104,8 @@ export function selfSignedCertificate(dir: string): { cert: string; key: string 
 }
 
 /**
- * A private CA (CA:TRUE, not trusted by any image stand-in) and a server certificate it issued for 127.0.0.1:
+ * A private CA (CA:TRUE, not trusted by any image stand-in) and a server certificate it issued for 127.0.0.1 and
+ * `LISTEN_ADDRESS`:
  * the way a company's registry certificate is signed, unlike the self-signed test CA.
  */
 export function privateCaCertificate(dir: string): { ca: string; cert: string; key: string } {
@@ -116,7 +117,7 @@ export function privateCaCertificate(dir: string): { ca: string; cert: string; k
   const key = join(dir, 'server.key');
   const csr = join(dir, 'server.csr');
   const extensions = join(dir, 'server.ext');
-  writeFileSync(extensions, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  writeFileSync(extensions, `subjectAltName=IP:127.0.0.1,IP:${LISTEN_ADDRESS},DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
   run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', csr]);
   run('openssl', ['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-days', '2', '-extfile', extensions, '-out', cert]);
   return { ca, cert, key };

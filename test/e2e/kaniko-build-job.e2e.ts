@@ -98,9 +98,9 @@ describe('KanikoBuildJob', () => {
     expect(result.stats['workspace:context/Dockerfile']).toMatchObject({ uid: 65532, gid: 65532 });
     expect(result.stats['workspace:context.tar.gz']).toBeUndefined();
 
-    // the auth file: 0600, owned by the non-root helper user.
+    // the auth file: 0640, owned by the non-root helper user and the pod's group.
     expect(result.stats['promotion-auth:config.json']).toMatchObject({ uid: 65532, gid: 65532 });
-    expect(result.stats['promotion-auth:config.json'].mode.toString(8)).toBe('600');
+    expect(result.stats['promotion-auth:config.json'].mode.toString(8)).toBe('640');
 
     // the builder got the kubelet-expanded destination and the user's `$` literally.
     const build_ = containerOf(result, 'build');

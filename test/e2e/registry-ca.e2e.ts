@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
-import { mkdirSync, readFileSync } from 'fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { containerOf, describeRun, E2eEnvironment, ociArchiveOf, startEnvironment, synthesize } from './environment';
@@ -15,8 +15,8 @@ import { FileServer, privateCaCertificate, Registry } from './fixtures';
 import { pushImage, singleImage, tarGz } from './oci';
 import { PodResult } from './runner';
 import {
-  BuildahBuildJob, BuildContext, ImageArchive, KanikoBuildJob, RegistryCertificateAuthority, SkopeoPromoteJob, TarPushJob, UnifiedImageJob,
-  UnifiedJobMode,
+  BuildahBuildJob, BuildContext, BuildkitBuildJob, ImageArchive, KanikoBatchShape, KanikoBuildBatch, KanikoBuildJob, RegistryCertificateAuthority,
+  SkopeoPromoteJob, TarPushJob, UnifiedImageJob, UnifiedJobMode,
 } from '../../src';
 
 const CONTEXT = tarGz({ 'Dockerfile': 'FROM scratch\nCOPY app.txt /app.txt\n', 'app.txt': 'trusted through a private CA\n' });
@@ -138,6 +138,55 @@ describe('RegistryCertificateAuthority', () => {
   });
 
   describe.each([
+    ['with the bundle for every registry', true],
+    ['without a bundle', false],
+  ])('KanikoBuildBatch (stand-in executor, a context from a directory) %s', (_, trusted) => {
+    test(trusted ? 'pushes' : `fails with "${UNKNOWN_AUTHORITY}", pushing nothing`, async () => {
+      const contextsDirectory = join(env.dir, `batch-${trusted}`);
+      mkdirSync(join(contextsDirectory, 'app'), { recursive: true });
+      writeFileSync(join(contextsDirectory, 'app', 'Dockerfile'), 'FROM scratch\nCOPY app.txt /app.txt\n');
+      writeFileSync(join(contextsDirectory, 'app', 'app.txt'), `batch ${trusted}\n`);
+      const result = await run(synthesize(chart => new KanikoBuildBatch(chart, 'batch', {
+        contextsDirectory,
+        registries: [corp.host],
+        repositoryPrefix: `batch-${trusted}`,
+        tags: ['1'],
+        shape: KanikoBatchShape.JOBS,
+        certificateAuthorities: trusted ? [RegistryCertificateAuthority.fromConfigMap('corp-ca')] : undefined,
+      })));
+      if (trusted) {
+        expect(result.phase, describeRun(result)).toBe('Succeeded');
+        expect(await corp.repositories()).toContain(`batch-${trusted}/app`);
+      } else {
+        await expectUntrusted(result, 'build', `batch-${trusted}/app`);
+      }
+    });
+  });
+
+  describe.each([
+    ['with the bundle for that registry (Secret)', true],
+    ['without a bundle', false],
+  ])('BuildkitBuildJob (buildctl stand-in, ca = [...] in the buildkitd.toml its script writes) %s', (_, trusted) => {
+    test(trusted ? 'pushes' : `fails with "${UNKNOWN_AUTHORITY}", pushing nothing`, async () => {
+      const url = env.files.serve(`/contexts/buildkit-ca-${trusted}.tar.gz`, CONTEXT);
+      const repository = `build/buildkit-${trusted}`;
+      const result = await run(synthesize(chart => new BuildkitBuildJob(chart, 'build', {
+        context: BuildContext.fromUrl(url, { sha256: CONTEXT_SHA256 }),
+        destinations: [`${corp.host}/${repository}:1`],
+        certificateAuthorities: trusted ? [RegistryCertificateAuthority.fromSecret('corp-tls', 'ca.crt', { registries: [corp.host] })] : undefined,
+      })));
+      if (trusted) {
+        expect(result.phase, describeRun(result)).toBe('Succeeded');
+        const push = containerOf(result, 'build').processes.find(p => p.argv[0] === 'skopeo' && p.argv.includes('copy'))!.argv;
+        expect(push).toContain(`/etc/buildkit-certs/${corp.host}`);
+        expect(await corp.repositories()).toContain(repository);
+      } else {
+        await expectUntrusted(result, 'build', repository);
+      }
+    });
+  });
+
+  describe.each([
     ['with the bundle for that registry', true],
     ['without a bundle', false],
   ])('BuildahBuildJob (real buildah, certs.d) %s', (_, trusted) => {
@@ -205,6 +254,38 @@ describe('RegistryCertificateAuthority', () => {
         expect(await corp.repositories()).toContain(repository);
       } else {
         await expectUntrusted(result, 'main-task-executor', repository);
+      }
+    });
+  });
+
+  describe.each([
+    ['with the bundle for every registry', true],
+    ['without a bundle', false],
+  ])('UnifiedImageJob build_and_push (kaniko stand-in, then skopeo, in the unified tools image) %s', (_, trusted) => {
+    test(trusted ? 'builds to the intermediate registry and promotes' : `fails with "${UNKNOWN_AUTHORITY}", pushing nothing`, async () => {
+      const url = env.files.serve(`/contexts/unified-build-ca-${trusted}.tar.gz`, CONTEXT);
+      const intermediate = `build/unified-build-${trusted}`;
+      const repository = `platform/unified-build-${trusted}`;
+      const result = await run(synthesize(chart => new UnifiedImageJob(chart, 'unified', {
+        toolsImage: 'harbor.example.com/platform/unified-tools:1.0.0',
+        mode: UnifiedJobMode.BUILD_AND_PUSH,
+        context: BuildContext.fromUrl(url, { sha256: CONTEXT_SHA256 }),
+        intermediateDestination: `${corp.host}/${intermediate}:1`,
+        destinations: [`${corp.host}/${repository}:1`],
+        certificateAuthorities: trusted ? [RegistryCertificateAuthority.fromConfigMap('corp-ca')] : undefined,
+      })));
+      if (trusted) {
+        expect(result.phase, describeRun(result)).toBe('Succeeded');
+        const main = containerOf(result, 'main-task-executor');
+        const executor = main.processes.find(p => p.argv[0] === '/kaniko/executor')!;
+        expect(executor.argv).toContain(`--registry-certificate=${corp.host}=/etc/kaniko/registry-certs/${corp.host}/ca.crt`);
+        const lines = main.terminationMessage.trim().split('\n');
+        expect(lines).toHaveLength(2);
+        expect(lines[1]).toBe(`${corp.host}/${repository}:1@${lines[0].split('@')[1]}`);
+        expect(await corp.repositories()).toEqual(expect.arrayContaining([intermediate, repository]));
+      } else {
+        await expectUntrusted(result, 'main-task-executor', intermediate);
+        expect(await corp.repositories()).not.toContain(repository);
       }
     });
   });

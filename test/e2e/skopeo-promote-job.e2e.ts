@@ -55,7 +55,7 @@ describe('SkopeoPromoteJob', () => {
     expectNoSecretLeak(result, [env.harborPassword]);
   });
 
-  test('promotes with a username/password Secret: the composed auth file is 0600 and owned by the non-root user', async () => {
+  test('promotes with a username/password Secret: the composed auth file is 0640 and owned by the non-root user and the pod\'s group', async () => {
     // GIVEN
     const image = singleImage({ 'app.txt': 'username/password\n' });
     await pushImage(env.intermediate.host, 'build/web', 'candidate', image);
@@ -69,7 +69,7 @@ describe('SkopeoPromoteJob', () => {
     expect(result.phase, describeRun(result)).toBe('Succeeded');
     expect(result.containers.map(c => c.name)).toEqual(['compose-destination-auth', 'promote']);
     expect(result.stats['destination-auth:config.json']).toMatchObject({ uid: 65532, gid: 65532 });
-    expect(result.stats['destination-auth:config.json'].mode.toString(8)).toBe('600');
+    expect(result.stats['destination-auth:config.json'].mode.toString(8)).toBe('640');
     expect(promoted(result)).toEqual([`${env.harbor.host}/platform/web:2.0.0@${image.digest}`]);
     expect(skopeoInspectDigest(env, `${env.harbor.host}/platform/web:2.0.0`)).toBe(image.digest);
     // the compose step ran busybox's base64, and the password never reached its argv.

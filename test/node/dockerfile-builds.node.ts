@@ -4,12 +4,17 @@
  * base image is the tier's busybox image; every digest is checked against `skopeo inspect`.
  */
 import { createHash } from 'crypto';
+import { mkdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { GitServer } from './git-server';
 import { containerOf, describeJob, expectServed, HARBOR_USER, NodeEnvironment } from './node';
-import { BuildahBuildJob, BuildContext, BuildkitBuildJob, BuildkitMode, KanikoBuildJob, KanikoBuildJobProps, RegistryCredentials } from '../../src';
+import {
+  BuildahBuildJob, BuildContext, BuildkitBuildJob, BuildkitMode, KanikoBuildJob, KanikoBuildJobProps, RegistryCertificateAuthority,
+  RegistryCredentials,
+} from '../../src';
 import { synthesize, usernamePasswordSecret } from '../e2e/environment';
+import { privateCaCertificate } from '../e2e/fixtures';
 import { tarGz } from '../e2e/oci';
 
 let env: NodeEnvironment;
@@ -138,6 +143,57 @@ describe('KanikoBuildJob with a git context on a real node', () => {
   });
 });
 
+describe('KanikoBuildJob with a git context behind a private CA on a real node', () => {
+  const UNKNOWN_AUTHORITY = 'x509: certificate signed by unknown authority';
+
+  test('the real kaniko clones with the CA bundle listing the git host, and fails with x509 without it, pushing nothing', async () => {
+    const dir = join(env.dir, 'git-private-ca');
+    mkdirSync(dir, { recursive: true });
+    // a certificate no image trusts: the tier's images trust only the tier's own test CA
+    const tls = privateCaCertificate(dir);
+    const git = await GitServer.start(join(dir, 'repositories'), tls);
+    try {
+      const url = git.repository('private-ca', {
+        'Dockerfile': 'ARG BASE\nFROM ${BASE}\nCOPY app.txt /app.txt\nRUN echo "cloned through the private CA: $(cat /app.txt)"\n',
+        'app.txt': 'api sources\n',
+      });
+      const gitHost = new URL(url).host;
+      const bundle = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'git-ca' }, data: { 'ca.crt': readFileSync(tls.ca, 'utf8') } };
+      const build = async (repository: string, trusted: boolean) => {
+        let level = '';
+        const objects = synthesize(chart => {
+          level = new KanikoBuildJob(chart, 'build', {
+            context: BuildContext.fromGit(url, { ref: 'main' }),
+            destinations: [`${env.intermediate.host}/${repository}:1.0.0`],
+            insecureRegistries: [env.intermediate.host, imagesRegistry],
+            buildArgs: { BASE: base },
+            certificateAuthorities: trusted ? [RegistryCertificateAuthority.fromConfigMap('git-ca', 'ca.crt', { registries: [gitHost] })] : undefined,
+          }).podSecurityLevel;
+        });
+        return env.runJob(objects, level, [bundle], 400_000);
+      };
+
+      const untrusted = await build('git-untrusted', false);
+      expect(untrusted.phase, describeJob(untrusted)).toBe('Failed');
+      // kaniko fails while resolving its context, before the build: it prints the error, then its usage text,
+      // so the error is in the log, and the termination message (the log's last 2048 bytes) is that usage text
+      const refused = containerOf(untrusted, 'build');
+      expect(refused.log).toMatch(new RegExp(`error resolving source context: .*${new URL(url).host}.*${UNKNOWN_AUTHORITY}`));
+      expect(refused.exitCode).toBe(1);
+      expect(git.requests).toEqual([]);
+      expect(await env.intermediate.repositories()).not.toContain('git-untrusted');
+
+      const trusted = await build('git-trusted', true);
+      expect(trusted.phase, describeJob(trusted)).toBe('Complete');
+      expect(containerOf(trusted, 'build').log).toContain('cloned through the private CA: api sources');
+      expect(git.requests).toContain('POST /private-ca.git/git-upload-pack');
+      expect(expectServed(env, containerOf(trusted, 'build').terminationMessage)).toHaveLength(1);
+    } finally {
+      await git.stop();
+    }
+  });
+});
+
 describe('BuildahBuildJob on a real node, with Debian\'s buildah', () => {
   test('builds a multi-stage Dockerfile with RUN steps and promotes the digest', async () => {
     let level = '';
@@ -186,4 +242,23 @@ describe('BuildkitBuildJob on a real node, with the real BuildKit images', () =>
       expect(expectServed(env, containerOf(run, 'promote').terminationMessage)).toEqual([`${env.harbor.host}/platform/buildkit-${mode}-app:1.4.0@${digest}`]);
     });
   }
+});
+
+describe('BuildkitBuildJob rootless with username/password credentials on a real node', () => {
+  test('rootless BuildKit (uid 1000) reads the composed config.json and pushes to the TLS + htpasswd registry', async () => {
+    let level = '';
+    const objects = synthesize(chart => {
+      level = new BuildkitBuildJob(chart, 'build', {
+        context: context({ 'Dockerfile': 'ARG BASE\nFROM ${BASE}\nCOPY app.txt /app.txt\n', 'app.txt': 'pushed with composed credentials\n' }),
+        destinations: [`${env.harbor.host}/platform/buildkit-credentials:1.0.0`],
+        insecureRegistries: [imagesRegistry],
+        buildArgs: { BASE: base },
+        credentials: RegistryCredentials.fromUsernamePassword('harbor-credentials'),
+      }).podSecurityLevel;
+    });
+    const run = await env.runJob(objects, level, [usernamePasswordSecret('harbor-credentials', HARBOR_USER, env.harborPassword)], 400_000);
+    expect(run.phase, describeJob(run)).toBe('Complete');
+    expect(expectServed(env, containerOf(run, 'build').terminationMessage)).toHaveLength(1);
+    expect(await env.harbor.repositories()).toContain('platform/buildkit-credentials');
+  });
 });
