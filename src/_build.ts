@@ -160,25 +160,46 @@ export interface BuildPodSpec {
  */
 export function prepareBuildPod(pod: ImageJobPod, props: BuildJobOptions, spec: BuildPodSpec): BuildPod {
   const [first, ...others] = spec.buildDestinations;
-  const cache = spec.cacheRepository ? [{ prop: 'cache.repository', registry: spec.cacheRepository.registry }] : [];
-  const buildAuth = provideCredentials(pod, props.credentials, 'build', spec.buildDestinations.map(d => d.registry), cache);
-  const promotionAuth = props.promotion
-    ? provideCredentials(pod, props.promotion.credentials, 'promotion', spec.promotionDestinations.map(d => d.registry))
-    : undefined;
+  const { buildAuth, promotionAuth } = provideBuildCredentials(pod, props, spec.buildDestinations, spec.promotionDestinations, spec.cacheRepository);
   const binding = spec.context._bind(pod, { workspaceSizeLimit: props.contextSizeLimit ?? Size.gibibytes(2), dockerfile: spec.dockerfile });
   const results = pod.emptyDir('results', Size.mebibytes(1));
-  const names = props.promotion ? INTERMEDIATE_NAMES : DESTINATION_NAMES;
-  const value = kplus.EnvValue.fromValue;
-  const firstEnv: Env = [[names.registry, value(first.registry)], [names.image, value(first.repository)], [names.tag, value(first.tag!)]];
-  const firstReference = `$(${names.registry})/$(${names.image}):$(${names.tag})`;
+  const { firstEnv, firstReference } = firstDestinationEnv(first, props.promotion !== undefined);
   return { first, firstEnv, firstReference, others, buildAuth, promotionDestinations: spec.promotionDestinations, promotionAuth, binding, results };
 }
 
+/** The credentials of a builder's pod: for its destinations (and cache), and for the promotion's destinations. */
+export function provideBuildCredentials(
+  pod: ImageJobPod, props: BuildJobOptions, buildDestinations: ImageReference[], promotionDestinations: ImageReference[],
+  cacheRepository?: ImageReference,
+): { buildAuth?: kplus.Volume; promotionAuth?: kplus.Volume } {
+  const cache = cacheRepository ? [{ prop: 'cache.repository', registry: cacheRepository.registry }] : [];
+  const buildAuth = provideCredentials(pod, props.credentials, 'build', buildDestinations.map(d => d.registry), cache);
+  const promotionAuth = props.promotion
+    ? provideCredentials(pod, props.promotion.credentials, 'promotion', promotionDestinations.map(d => d.registry))
+    : undefined;
+  return { buildAuth, promotionAuth };
+}
+
+/** The first destination as the build container's variables (see INTERMEDIATE_NAMES) and as kubelet references to them. */
+export function firstDestinationEnv(first: ImageReference, promoted: boolean): { firstEnv: Env; firstReference: string } {
+  const names = promoted ? INTERMEDIATE_NAMES : DESTINATION_NAMES;
+  const value = kplus.EnvValue.fromValue;
+  return {
+    firstEnv: [[names.registry, value(first.registry)], [names.image, value(first.repository)], [names.tag, value(first.tag!)]],
+    firstReference: `$(${names.registry})/$(${names.image}):$(${names.tag})`,
+  };
+}
+
+/** What the promoter needs from a builder's pod. */
+export type PromotedBuild = Pick<BuildPod, 'first' | 'buildAuth' | 'promotionDestinations' | 'promotionAuth' | 'results'>;
+
 /**
  * Ends a Dockerfile builder's pod: with `promotion`, the promoter copies the recorded digest (the builder
- * was added as an init container), and it becomes the default container.
+ * was added as an init container), and it becomes the default container; without, `builder` is.
  */
-export function finishBuildPod(pod: ImageJobPod, props: BuildJobOptions, build: BuildPod, sourceTlsVerify: boolean): void {
+export function finishBuildPod(
+  pod: ImageJobPod, props: BuildJobOptions, build: PromotedBuild, sourceTlsVerify: boolean, builder = 'build',
+): void {
   if (props.promotion) {
     addPromotion(pod, {
       promotion: props.promotion,
@@ -190,7 +211,7 @@ export function finishBuildPod(pod: ImageJobPod, props: BuildJobOptions, build: 
       results: build.results,
     });
   }
-  pod.setDefaultContainer(props.promotion ? 'promote' : 'build');
+  pod.setDefaultContainer(props.promotion ? 'promote' : builder);
 }
 
 /** What the promoter needs from a builder. */

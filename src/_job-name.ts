@@ -31,6 +31,11 @@ function describe(naming: JobName): string {
   return naming._name === undefined ? `JobName.${naming._strategy}()` : `JobName.${naming._strategy}(${JSON.stringify(naming._name)})`;
 }
 
+/** The longest explicit name (or base) `naming` allows for a plain Job: 63, less the "-<hash>" suffix for `contentHashed`. */
+export function explicitNameLimit(naming: JobName): number {
+  return naming._strategy === 'contentHashed' ? MAX_JOB_NAME - 1 - HASH_DIGITS : MAX_JOB_NAME;
+}
+
 /** Checks that `ImageJobOptions.name` is a `JobName` (plain strings were accepted before content hashing). */
 export function checkJobName(naming: JobName | undefined): JobName | undefined {
   if (naming !== undefined && !(naming instanceof JobName)) {

@@ -1,11 +1,16 @@
 import * as kplus from 'cdk8s-plus-28';
-import { BuildInputs, buildInputFlags, checkExtraArgs } from './_build';
+import { Construct } from 'constructs';
+import { BuildInputs, buildInputFlags, checkExtraArgs, DIGEST_FILE, finishBuildPod, prepareBuildPod, RESULTS_DIR } from './_build';
+import { kplusResources } from './_kplus-props';
 import { OciAnnotationInputs, ociAnnotationFlags } from './_oci-annotations';
-import { ImageJobPod, Mount } from './_pod';
+import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
 import { Env } from './_skopeo';
 import { KANIKO_EXECUTOR_FLAGS } from './_tool-flags';
 import { checkRegistryHost, invalid } from './_validate';
-import { GitLocation } from './build-context';
+import { BuildContext, ContextBinding, GitLocation } from './build-context';
+import { BuildJobOptions } from './build-job-options';
+import { PodSecurityLevel } from './image-job';
+import { ImageReference } from './image-reference';
 
 /** kaniko defaults for builds in a Job: redo snapshots, retries, plain-text logs with timestamps. */
 const KANIKO_DEFAULT_FLAGS: [string, string][] = [
@@ -41,6 +46,11 @@ const KANIKO_MANAGED_FLAGS: { [flag: string]: string } = {
   '--cache-ttl': 'cache',
   '--insecure-registry': 'insecureRegistries',
   '--registry-certificate': 'certificateAuthorities',
+};
+
+/** Flags a kaniko fan-out (`platforms`) owns. */
+const KANIKO_PLATFORM_FLAGS: { [flag: string]: string } = {
+  '--custom-platform': 'platforms',
 };
 
 /**
@@ -80,6 +90,8 @@ export function kanikoGitTrust(pod: ImageJobPod, git: GitLocation | undefined): 
 export interface KanikoFlagInputs extends BuildInputs, OciAnnotationInputs {
   readonly insecureRegistries?: string[];
   readonly extraArgs?: string[];
+  /** True for a fan-out: `--custom-platform` is then set per platform, not by `extraArgs`. */
+  readonly platformsManaged?: boolean;
 }
 
 /** Validated kaniko flags, in a fixed order (not yet escaped for kubelet expansion). */
@@ -96,7 +108,8 @@ export interface KanikoFlags {
 export function kanikoFlags(inputs: KanikoFlagInputs, more: string[] = []): KanikoFlags {
   const insecureRegistries = (inputs.insecureRegistries ?? []).map((host, i) => checkRegistryHost(`insecureRegistries[${i}]`, host));
   const extraArgs = inputs.extraArgs ?? [];
-  const overridden = checkExtraArgs(extraArgs, KANIKO_EXECUTOR_FLAGS, KANIKO_MANAGED_FLAGS, KANIKO_DEFAULT_FLAGS.map(([flag]) => flag), '--compressed-caching=false');
+  const managed = inputs.platformsManaged ? { ...KANIKO_MANAGED_FLAGS, ...KANIKO_PLATFORM_FLAGS } : KANIKO_MANAGED_FLAGS;
+  const overridden = checkExtraArgs(extraArgs, KANIKO_EXECUTOR_FLAGS, managed, KANIKO_DEFAULT_FLAGS.map(([flag]) => flag), '--compressed-caching=false');
   const reproducible = extraArgs.findIndex(arg => arg === '--reproducible' || arg === '--reproducible=true');
   if (reproducible >= 0 && inputs.imageCreated === undefined) {
     invalid(`extraArgs[${reproducible}]`, extraArgs[reproducible],
@@ -114,4 +127,106 @@ export function kanikoFlags(inputs: KanikoFlagInputs, more: string[] = []): Kani
       ...extraArgs,
     ],
   };
+}
+
+/** What one kaniko Job builds, besides the props. */
+export interface KanikoJobSpec {
+  readonly context: BuildContext;
+  readonly dockerfile: string;
+  readonly buildDestinations: ImageReference[];
+  readonly promotionDestinations: ImageReference[];
+  readonly cacheRepository?: ImageReference;
+  /** The validated flags (`kanikoFlags`), before the ones `extraFlags` adds. */
+  readonly kaniko: KanikoFlags;
+  /** Flags for this Job only, e.g. `--custom-platform=linux/arm64` (not yet escaped). */
+  readonly extraFlags?: string[];
+  /**
+   * Report `<repository>:<tag>@sha256:…` (`--image-name-tag-with-digest-file`) rather than `<repository>@sha256:…`:
+   * a fan-out's per-platform tag then names its platform in the line.
+   * @default false
+   */
+  readonly reportTag?: boolean;
+}
+
+/**
+ * Adds a kaniko build Job to `scope` (construct id `Resource`): [compose-*-auth] → [fetch-context] → kaniko (`build`),
+ * then with `props.promotion` the skopeo promoter. Returns its pod.
+ */
+export function addKanikoJob(scope: Construct, props: BuildJobOptions, spec: KanikoJobSpec): ImageJobPod {
+  const pod = new ImageJobPod(scope, props, 'kaniko-build', PodSecurityLevel.BASELINE);
+  const { cacheRepository, kaniko } = spec;
+  const build = prepareBuildPod(pod, props, spec);
+  const { first, firstEnv, firstReference, others, buildAuth, binding, results } = build;
+
+  const value = kplus.EnvValue.fromValue;
+  const trust = kanikoTrust(pod, [...spec.buildDestinations.map(d => d.registry), ...(cacheRepository ? [cacheRepository.registry] : [])]);
+  const gitTrust = kanikoGitTrust(pod, binding.git);
+  const mounts: Mount[] = [...binding.mounts, { path: RESULTS_DIR, volume: results }, ...trust.mounts, ...gitTrust.mounts];
+  if (buildAuth) {
+    mounts.push({ path: '/kaniko/.docker', volume: buildAuth, readOnly: true });
+  }
+  const args = [
+    ...kanikoContextArgs(binding),
+    `--destination=${firstReference}`,
+    ...others.map(d => `--destination=${d}`),
+    `--digest-file=${DIGEST_FILE}`,
+    `${spec.reportTag ? '--image-name-tag-with-digest-file' : '--image-name-with-digest-file'}=/dev/termination-log`,
+    ...trust.flags.map(escapeKubeletExpansion),
+    ...(spec.extraFlags ?? []).map(escapeKubeletExpansion),
+    ...kaniko.flags.map(escapeKubeletExpansion),
+  ];
+  pod.addContainer({
+    name: 'build',
+    image: pod.images.kaniko,
+    command: ['/kaniko/executor'],
+    args,
+    env: [
+      ['DOCKERFILE_PATH', value(spec.dockerfile)],
+      ...firstEnv,
+      ['DOCKER_CONFIG', value('/kaniko/.docker')],
+      ...binding.env,
+      ...gitTrust.env,
+    ],
+    mounts,
+    profile: ContainerProfile.ROOT_BUILDER,
+    // kaniko's errors go to its log only
+    messageFromLogsOnError: true,
+    resources: kplusResources(props.resources, BUILDER_RESOURCES),
+  }, props.promotion !== undefined);
+
+  finishBuildPod(pod, props, build, !kaniko.insecureRegistries.includes(first.registry));
+  return pod;
+}
+
+/** kaniko's flags for a context: a prepared or mounted directory, its own `git://` clone, or an `s3://` / `gs://` archive. */
+function kanikoContextArgs(binding: ContextBinding): string[] {
+  if (binding.git) {
+    const { url, ref, subPath } = binding.git;
+    return [
+      `--context=git://${url.replace(/^https:\/\//, '')}${gitFragment(ref)}`,
+      // a bare branch or tag name: kaniko looks it up among the remote's branches, then its tags
+      ...(ref && !ref.startsWith('refs/') && !COMMIT.test(ref) ? [`--git=branch=${ref}`] : []),
+      ...(subPath ? [`--context-sub-path=${subPath}`] : []),
+      // a relative --dockerfile is resolved inside the cloned context
+      '--dockerfile=$(DOCKERFILE_PATH)',
+    ];
+  }
+  if (binding.remote) {
+    // kaniko downloads and unpacks the archive itself; the Dockerfile path is relative to it
+    return [`--context=${binding.remote}`, '--dockerfile=$(DOCKERFILE_PATH)'];
+  }
+  return [`--context=dir://${binding.directory}`, `--dockerfile=${binding.directory}/$(DOCKERFILE_PATH)`];
+}
+
+const COMMIT = /^[a-f0-9]{40}$/;
+
+/** kaniko's `#ref` or `#ref#commit` suffix: a full ref as is, a commit checked out after cloning the default branch. */
+function gitFragment(ref: string | undefined): string {
+  if (ref === undefined) {
+    return '';
+  }
+  if (ref.startsWith('refs/')) {
+    return `#${ref}`;
+  }
+  return COMMIT.test(ref) ? `#HEAD#${ref}` : '';
 }

@@ -113,6 +113,12 @@ export const DETERMINE_ACTION_SCRIPT = [PRELUDE, read('determine-action')].join(
 export const UNIFIED_SCRIPT = [PRELUDE, DOWNLOAD, UNPACK_CONTEXT, SELECT_BY_INDEX, PREPARE_CONTEXT, ARCHIVE_FORMAT, SKOPEO, PROMOTE, PUSH_ARCHIVE, read('unified')].join('');
 
 /**
+ * `buildah_configure` (storage, registries.conf and TMPDIR from the environment), `buildah_manifest` (a manifest
+ * command with its registry's TLS setting and the credentials file), `check_digest` and `build_destination`.
+ */
+const BUILDAH = read('lib/buildah');
+
+/**
  * `buildctl-daemonless.sh build "$@" --metadata-file "$METADATA_FILE"` (the flags arrive as the script's
  * arguments, never as shell text), then `digest` holds the `containerimage.digest` from the metadata: the image's
  * manifest digest, or the index digest of a multi-platform build. Not a function: inline, as the connector's script
@@ -157,7 +163,23 @@ export const BUILDKIT_DIRECT_BUILD_SCRIPT = [PRELUDE, PLATFORM_DIGESTS, read('bu
  * STORAGE_DRIVER (vfs or kernel overlay) in STORAGE_ROOT, short names resolved on docker.io,
  * INSECURE_REGISTRIES over plain http, RUN_CAPABILITIES for RUN steps, network locks in STORAGE_ROOT.
  */
-export const BUILDAH_BUILD_SCRIPT = [PRELUDE, PLATFORM_DIGESTS, read('buildah-build')].join('');
+export const BUILDAH_BUILD_SCRIPT = [PRELUDE, BUILDAH, PLATFORM_DIGESTS, read('buildah-build')].join('');
+
+/**
+ * A kaniko fan-out's `wait-for-platforms` container (the download helper's curl image): for each
+ * "<platform> <Job name> <reference> <repository>" line of PLATFORM_BUILDS, polls the Kubernetes API with the pod's
+ * projected token until the Job is Complete (or fails naming the platform when it is Failed), reads the exact
+ * "<reference>@sha256:<64 hex>" from its succeeded pod's termination message, and writes
+ * "<platform> <repository>@sha256:<64 hex>" lines to PLATFORM_DIGESTS_FILE.
+ */
+export const WAIT_FOR_PLATFORM_BUILDS_SCRIPT = [PRELUDE, read('wait-for-platform-builds')].join('');
+
+/**
+ * A kaniko fan-out's `assemble` container (buildah): adds each image of PLATFORM_DIGESTS_FILE by digest to one image
+ * index, pushes it with `buildah manifest push --all` to every destination, and writes "<destination>@<index digest>"
+ * lines then the per-platform lines to the termination message and the bare index digest to DIGEST_FILE.
+ */
+export const KANIKO_ASSEMBLE_SCRIPT = [PRELUDE, BUILDAH, read('kaniko-assemble')].join('');
 
 /**
  * The `notify-kargo` container (the download helper's curl image): POSTs to the Kargo webhook receiver whose URL is

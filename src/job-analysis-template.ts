@@ -26,7 +26,8 @@ export interface JobAnalysisTemplateProps {
   /**
    * The construct whose Job the metric runs. Its pod is taken as rendered when the template is created (make
    * every change to `job` before), and its plain Job leaves the chart: Argo Rollouts creates the Job for each
-   * AnalysisRun. The ConfigMaps, Secrets references and RBAC the construct adds stay.
+   * AnalysisRun. The ConfigMaps, Secrets references and RBAC the construct adds stay. A construct that synthesizes
+   * several Jobs (a `KanikoBuildJob` with `platforms`) is refused: the metric runs one Job.
    */
   readonly job: IImageJob;
 
@@ -140,6 +141,11 @@ export class JobAnalysisTemplate extends Construct {
 
     this.podSecurityLevel = props.job.podSecurityLevel;
     const source = ApiObject.of(props.job.job);
+    const otherJobs = props.job.node.findAll().filter(c => ApiObject.isApiObject(c) && c.kind === 'Job' && c !== source);
+    if (otherJobs.length > 0) {
+      invalid('job', props.job.node.path, `expected a construct with one Job: it synthesizes ${otherJobs.length + 1} (a KanikoBuildJob with platforms fans out), `
+        + 'and an Argo Rollouts metric runs one; verify with a single-platform build, or with a SkopeoPromoteJob of the pushed index');
+    }
     const job = source.toJson();
     // Argo Rollouts creates the Job: the plain one leaves the chart
     source.node.scope!.node.tryRemoveChild(source.node.id);

@@ -1,13 +1,13 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { cacheRepositoryOf, checkBuildContext, DIGEST_FILE, finishBuildPod, prepareBuildPod, RESULTS_DIR, withCommit } from './_build';
-import { kanikoFlags, kanikoGitTrust, kanikoTrust } from './_kaniko';
-import { kplusResources } from './_kplus-props';
-import { BUILDER_RESOURCES, ContainerProfile, escapeKubeletExpansion, ImageJobPod, Mount } from './_pod';
+import { cacheRepositoryOf, checkBuildContext, withCommit } from './_build';
+import { addKanikoJob, kanikoFlags } from './_kaniko';
+import { addKanikoFanOut } from './_kaniko-fan-out';
+import { checkPlatforms } from './_platforms';
 import { parseDestinations } from './_refs';
 import { checkRelativePath, checkWholeSeconds } from './_validate';
-import { BuildContext, ContextBinding } from './build-context';
+import { BuildContext } from './build-context';
 import { BuildJobOptions } from './build-job-options';
 import { IImageJob, PodSecurityLevel } from './image-job';
 import { ImageReference } from './image-reference';
@@ -59,6 +59,37 @@ export interface KanikoBuildJobProps extends BuildJobOptions {
    * @default - none
    */
   readonly extraArgs?: string[];
+
+  /**
+   * Target platforms as `linux/<arch>[/<variant>]`, each once, e.g. `['linux/amd64', 'linux/arm64']`. kaniko builds one
+   * architecture per run, so this fans out into plain Jobs (no controller):
+   *
+   * - one kaniko Job per platform (`platformJobs`), named `<Job name>-<arch>[-<variant>]` (then the content hash, as
+   *   every Job), scheduled on nodes labelled `kubernetes.io/arch: <arch>` and `kubernetes.io/os: linux`, built with
+   *   `--custom-platform=<platform>` and pushed to `<first destination's tag>-<arch>[-<variant>]` in the first
+   *   destination's repository (`platformReferences`), never promoted;
+   * - the assembly Job (`job`, the one to watch): its `wait-for-platforms` init container polls the Kubernetes API
+   *   until every per-platform Job is Complete and reads the exact digest from each Job's succeeded pod's termination
+   *   message, then buildah adds each image by digest to one image index and pushes it (`manifest push --all`) to every
+   *   destination; `promotion` copies that index by digest (`skopeo copy --all`).
+   *
+   * The assembly runs as a ServiceAccount of its own (synthesized with a Role and a RoleBinding): it may `get` exactly
+   * the per-platform Jobs (by name) and `list` pods in the namespace, which exposes the pods' specs and statuses
+   * (never Secret values: only their names). Only `wait-for-platforms` gets the token (a projected
+   * `serviceAccountToken` with the namespace's `kube-root-ca.crt`); the pod keeps `automountServiceAccountToken: false`.
+   * `serviceAccountName`, when set, is used by the per-platform Jobs only.
+   *
+   * The assembly's termination message holds `<destination>@<index digest>` per destination, then one line per
+   * platform, `<os/arch[/variant]> <first destination's repository>@sha256:<manifest digest>`, whose first token has
+   * no `@`. When one platform's Job fails (after its `backoffLimit`), the assembly ends Failed naming the platform and
+   * its Job, nothing reaches the destinations, and the other per-platform tags may exist. Its `activeDeadline` bounds
+   * the wait. To run again, delete the failed Jobs (their names are content-hashed: an unchanged build keeps them) and
+   * re-apply. Every Job fits Pod Security `baseline`. `argoCd`, an architecture or OS `nodeSelector`, non-Linux
+   * platforms and a `--custom-platform` in `extraArgs` are refused.
+   *
+   * @default - one kaniko Job for the node's platform (or a `--custom-platform` in `extraArgs`); a single image, no index
+   */
+  readonly platforms?: string[];
 }
 
 /**
@@ -72,14 +103,18 @@ export interface KanikoBuildJobProps extends BuildJobOptions {
  */
 export class KanikoBuildJob extends Construct implements IImageJob {
   /**
-   * The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover.
+   * The underlying Job (construct id `Resource`): the escape hatch for anything the props do not cover. With
+   * `platforms`, the assembly Job (see `platformJobs`).
    *
    * A cdk8s-plus-28 `Job` whatever cdk8s-plus version your app uses; `ApiObject.of(x.job).addJsonPatch(…)`
    * patches it from any version.
    */
   public readonly job: kplus.Job;
 
-  /** Every reference the Job pushes to, in push order. */
+  /**
+   * Every reference the Job pushes to, in push order: with `platforms`, where the image index goes (the per-platform
+   * tags are in `platformReferences`).
+   */
   public readonly imageReferences: ImageReference[];
 
   /** kaniko runs as root with no privilege escalation and RuntimeDefault seccomp: `baseline`. */
@@ -90,6 +125,21 @@ export class KanikoBuildJob extends Construct implements IImageJob {
 
   /** The references the image is promoted to (empty without `promotion`). */
   public readonly promotionDestinations: ImageReference[];
+
+  /** The platforms of a fan-out, in the order given (empty: one kaniko Job, a single image). */
+  public readonly platforms: string[];
+
+  /**
+   * With `platforms`, the per-platform kaniko Jobs in the order of `platforms` (`job` is then the assembly Job);
+   * empty otherwise. Like `job`, each is an escape hatch: `ApiObject.of(x.platformJobs[i]).addJsonPatch(…)`.
+   */
+  public readonly platformJobs: kplus.Job[];
+
+  /**
+   * With `platforms`, what each per-platform Job pushes (`<first destination>-<arch>[-<variant>]`), in the order of
+   * `platforms`; empty otherwise. These tags are not in `imageReferences`, which lists where the image index goes.
+   */
+  public readonly platformReferences: ImageReference[];
 
   /**
    * @param scope the chart or construct to add the Job to
@@ -103,88 +153,27 @@ export class KanikoBuildJob extends Construct implements IImageJob {
     this.buildDestinations = parseDestinations('destinations', props.destinations);
     this.promotionDestinations = props.promotion ? parseDestinations('promotion.destinations', props.promotion.destinations) : [];
     this.imageReferences = [...this.buildDestinations, ...this.promotionDestinations];
+    this.platforms = checkPlatforms(props.platforms ?? []);
     const cacheRepository = props.cache ? cacheRepositoryOf(props.cache.repository, this.buildDestinations[0], 'kaniko') : undefined;
-    const kaniko = kanikoFlags({ ...props, buildArgs: withCommit(props.buildArgs, props.commitSha) }, cacheRepository ? [
+    const inputs = { ...props, buildArgs: withCommit(props.buildArgs, props.commitSha), platformsManaged: this.platforms.length > 0 };
+    const kaniko = kanikoFlags(inputs, cacheRepository ? [
       '--cache=true',
       `--cache-repo=${cacheRepository}`,
       ...(props.cache?.ttl ? [`--cache-ttl=${checkWholeSeconds('cache.ttl', props.cache.ttl, 1)}s`] : []),
     ] : []);
+    const spec = {
+      context, dockerfile, buildDestinations: this.buildDestinations, promotionDestinations: this.promotionDestinations, cacheRepository, kaniko,
+    };
 
-    const pod = new ImageJobPod(this, props, 'kaniko-build', this.podSecurityLevel);
-    this.job = pod.job;
-    const build = prepareBuildPod(pod, props, {
-      context, dockerfile, buildDestinations: this.buildDestinations, promotionDestinations: this.promotionDestinations, cacheRepository,
-    });
-    const { first, firstEnv, firstReference, others, buildAuth, binding, results } = build;
-
-    const value = kplus.EnvValue.fromValue;
-    const trust = kanikoTrust(pod, [...this.buildDestinations.map(d => d.registry), ...(cacheRepository ? [cacheRepository.registry] : [])]);
-    const gitTrust = kanikoGitTrust(pod, binding.git);
-    const mounts: Mount[] = [...binding.mounts, { path: RESULTS_DIR, volume: results }, ...trust.mounts, ...gitTrust.mounts];
-    if (buildAuth) {
-      mounts.push({ path: '/kaniko/.docker', volume: buildAuth, readOnly: true });
+    if (this.platforms.length === 0) {
+      this.job = addKanikoJob(this, props, spec).job;
+      this.platformJobs = [];
+      this.platformReferences = [];
+    } else {
+      const fanOut = addKanikoFanOut(this, props, { ...spec, platforms: this.platforms });
+      this.job = fanOut.job;
+      this.platformJobs = fanOut.platformJobs;
+      this.platformReferences = fanOut.platformReferences;
     }
-    const args = [
-      ...kanikoContextArgs(binding),
-      `--destination=${firstReference}`,
-      ...others.map(d => `--destination=${d}`),
-      `--digest-file=${DIGEST_FILE}`,
-      '--image-name-with-digest-file=/dev/termination-log',
-      ...trust.flags.map(escapeKubeletExpansion),
-      ...kaniko.flags.map(escapeKubeletExpansion),
-    ];
-    pod.addContainer({
-      name: 'build',
-      image: pod.images.kaniko,
-      command: ['/kaniko/executor'],
-      args,
-      env: [
-        ['DOCKERFILE_PATH', value(dockerfile)],
-        ...firstEnv,
-        ['DOCKER_CONFIG', value('/kaniko/.docker')],
-        ...binding.env,
-        ...gitTrust.env,
-      ],
-      mounts,
-      profile: ContainerProfile.ROOT_BUILDER,
-      // kaniko's errors go to its log only
-      messageFromLogsOnError: true,
-      resources: kplusResources(props.resources, BUILDER_RESOURCES),
-    }, props.promotion !== undefined);
-
-    finishBuildPod(pod, props, build, !kaniko.insecureRegistries.includes(first.registry));
   }
-}
-
-/** kaniko's flags for a context: a prepared or mounted directory, its own `git://` clone, or an `s3://` / `gs://` archive. */
-function kanikoContextArgs(binding: ContextBinding): string[] {
-  if (binding.git) {
-    const { url, ref, subPath } = binding.git;
-    return [
-      `--context=git://${url.replace(/^https:\/\//, '')}${gitFragment(ref)}`,
-      // a bare branch or tag name: kaniko looks it up among the remote's branches, then its tags
-      ...(ref && !ref.startsWith('refs/') && !COMMIT.test(ref) ? [`--git=branch=${ref}`] : []),
-      ...(subPath ? [`--context-sub-path=${subPath}`] : []),
-      // a relative --dockerfile is resolved inside the cloned context
-      '--dockerfile=$(DOCKERFILE_PATH)',
-    ];
-  }
-  if (binding.remote) {
-    // kaniko downloads and unpacks the archive itself; the Dockerfile path is relative to it
-    return [`--context=${binding.remote}`, '--dockerfile=$(DOCKERFILE_PATH)'];
-  }
-  return [`--context=dir://${binding.directory}`, `--dockerfile=${binding.directory}/$(DOCKERFILE_PATH)`];
-}
-
-const COMMIT = /^[a-f0-9]{40}$/;
-
-/** kaniko's `#ref` or `#ref#commit` suffix: a full ref as is, a commit checked out after cloning the default branch. */
-function gitFragment(ref: string | undefined): string {
-  if (ref === undefined) {
-    return '';
-  }
-  if (ref.startsWith('refs/')) {
-    return `#${ref}`;
-  }
-  return COMMIT.test(ref) ? `#HEAD#${ref}` : '';
 }

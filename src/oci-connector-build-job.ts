@@ -8,7 +8,7 @@ import { escapeKubeletExpansion, expandedEnvValue, ImageJobPod } from './_pod';
 import { parseDestinations } from './_refs';
 import { registryKey } from './_registry';
 import { BUILDKIT_BUILD_SCRIPT } from './_scripts';
-import { digestLinesBytes, TERMINATION_MESSAGE_BYTES } from './_termination-message';
+import { checkTerminationMessage } from './_termination-message';
 import { checkOneOf, checkRelativePath, invalid } from './_validate';
 import { BuildContext, BuildContextSource } from './build-context';
 import { BuildkitMode, BuildkitSecret, CacheMode } from './buildkit-options';
@@ -213,7 +213,7 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
       }
       seen.set(ref.worstCase, i);
     });
-    checkTerminationMessage(props.destinations, this.imageReferences, proxied);
+    checkConnectorTerminationMessage(props.destinations, this.imageReferences, proxied);
     this.proxyReferences = proxied.map(ref => ref.text);
     const cacheArgs = this.cacheArgs(props, proxy, upstream);
     const secrets = checkSecrets(props.secrets ?? []);
@@ -289,12 +289,9 @@ export class OciConnectorBuildJob extends Construct implements IImageJob {
  * The script writes `<reference>@<digest>` for every destination, then every proxy reference; kubelet keeps
  * 4096 bytes of it, so a longer list would lose lines at run time.
  */
-function checkTerminationMessage(destinations: string[], refs: ImageReference[], proxied: ProxiedReference[]): void {
-  const lines = [...refs.map(String), ...proxied.map(ref => ref.worstCase)];
-  const bytes = digestLinesBytes(lines);
-  if (bytes > TERMINATION_MESSAGE_BYTES) {
-    invalid('destinations', destinations, `expected fewer or shorter destinations: their termination message ("<reference>@sha256:<64 hex>" per destination and per proxy reference) needs ${bytes} bytes, over the kubelet's ${TERMINATION_MESSAGE_BYTES}`);
-  }
+function checkConnectorTerminationMessage(destinations: string[], refs: ImageReference[], proxied: ProxiedReference[]): void {
+  checkTerminationMessage('destinations', destinations, [...refs.map(String), ...proxied.map(ref => ref.worstCase)],
+    '"<reference>@sha256:<64 hex>" per destination and per proxy reference');
 }
 
 /** A reference on the proxy. */

@@ -235,10 +235,10 @@ describe('BuildahBuildJob', () => {
     expect(envOf(c).PLATFORMS).toBe('linux/amd64,linux/arm64');
     expect(c.args).toEqual(['buildah-build', '--format=oci']);
     expect(BUILDAH_BUILD_SCRIPT).toContain('--platform "$PLATFORMS" --manifest "$image_index"');
-    expect(BUILDAH_BUILD_SCRIPT).toContain('set -- --all --tls-verify="$tls_verify" --digestfile');
+    expect(BUILDAH_BUILD_SCRIPT).toContain('buildah_manifest push "$destination" --all --digestfile');
     expect(envOf(container(job, 'promote'))).toMatchObject({ SOURCE_DIGEST_FILE: '/results/digest', COPY_ALL_PLATFORMS: 'true' });
     // the platform lines come from the index read back from the first destination by digest, not from the local list
-    expect(BUILDAH_BUILD_SCRIPT).toContain('buildah manifest add "$@" "$pushed_index" "docker://${first%:*}@$digest"');
+    expect(BUILDAH_BUILD_SCRIPT).toContain('buildah_manifest add "$first" --all "$pushed_index" "docker://${first%:*}@$digest"');
     expect(BUILDAH_BUILD_SCRIPT).toContain('record_platform_digests "$work_dir/pushed-index.json" "${first%:*}"');
   });
 

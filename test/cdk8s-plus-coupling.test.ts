@@ -78,6 +78,7 @@ describe('cdk8s-plus coupling', () => {
       'IImageJob.job: Job',
       'KanikoBuildBatch.jobs: Job',
       'KanikoBuildJob.job: Job',
+      'KanikoBuildJob.platformJobs: Job',
       'OciConnectorBuildJob.job: Job',
       'OciConnectorBuildJob.role: Role',
       'SkopeoPromoteJob.job: Job',

@@ -1,7 +1,7 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import { describe, expect, test } from 'vitest';
 import { BuildContext, JobName, KanikoBuildJob, KanikoBuildJobProps, PodSecurityLevel, RegistryCredentials, TolerationEffect, ToolImages } from '../src';
-import { container, containerNames, envOf, KANIKO_DEFAULT_ARGS, newChart, RESTRICTED_SECURITY_CONTEXT, synthJob, volumeAt } from './util';
+import { container, containerNames, envOf, KANIKO_DEFAULT_ARGS, newChart, RESTRICTED_SECURITY_CONTEXT, ROOT_BUILDER_SECURITY_CONTEXT, synthJob, volumeAt } from './util';
 
 const CONTEXT_URL = 'https://artifacts.example.com/api.tar.gz';
 const SHA = 'f'.repeat(64);
@@ -59,15 +59,7 @@ describe('KanikoBuildJob', () => {
       ...KANIKO_DEFAULT_ARGS,
     ]);
     // root, nothing more: baseline
-    expect(kanikoContainer.securityContext).toEqual({
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      readOnlyRootFilesystem: false,
-      runAsGroup: 0,
-      runAsNonRoot: false,
-      runAsUser: 0,
-      seccompProfile: { type: 'RuntimeDefault' },
-    });
+    expect(kanikoContainer.securityContext).toEqual(ROOT_BUILDER_SECURITY_CONTEXT);
     expect(kanikoContainer.resources).toEqual({
       requests: { 'cpu': '1', 'memory': '2048Mi', 'ephemeral-storage': '10Gi' },
       limits: { memory: '4096Mi' },

@@ -13,7 +13,7 @@ const SCRIPTS: { [name: string]: string } = Object.fromEntries(Object.entries(sc
 const SCRIPT_FILES = readdirSync(scripts.CONTAINER_SCRIPTS_DIR, { recursive: true, encoding: 'utf8' }).filter(f => f.endsWith('.sh')).sort();
 const {
   BUILDAH_BUILD_SCRIPT, BUILDKIT_BUILD_SCRIPT, BUILDKIT_DIRECT_BUILD_SCRIPT, COMPOSE_AUTH_SCRIPT, FETCH_ARCHIVE_SCRIPT, FETCH_CONTEXT_SCRIPT,
-  PROMOTE_SCRIPT,
+  PROMOTE_SCRIPT, WAIT_FOR_PLATFORM_BUILDS_SCRIPT,
 } = scripts;
 
 describe('container scripts', () => {
@@ -33,7 +33,7 @@ describe('container scripts', () => {
   });
 
   test('every file under container-scripts/ is part of a composed script; the composition is the files, byte for byte', () => {
-    expect(Object.keys(SCRIPTS)).toHaveLength(12);
+    expect(Object.keys(SCRIPTS)).toHaveLength(14);
     const composed = Object.values(SCRIPTS).join('');
     for (const file of SCRIPT_FILES) {
       const text = readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, file), 'utf8');
@@ -48,7 +48,7 @@ describe('container scripts', () => {
       expect(SCRIPTS[script]).toBe(['lib/prelude.sh', ...libs, `${own}-begin.sh`, 'lib/buildkit-build.sh', `${own}.sh`]
         .map(f => readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, f), 'utf8')).join(''));
     }
-    expect(SCRIPTS.BUILDAH_BUILD_SCRIPT).toBe(['lib/prelude.sh', 'lib/platform-digests.sh', 'buildah-build.sh']
+    expect(SCRIPTS.BUILDAH_BUILD_SCRIPT).toBe(['lib/prelude.sh', 'lib/buildah.sh', 'lib/platform-digests.sh', 'buildah-build.sh']
       .map(f => readFileSync(join(scripts.CONTAINER_SCRIPTS_DIR, f), 'utf8')).join(''));
   });
 
@@ -539,11 +539,14 @@ describe('container scripts', () => {
       expect(result.status, result.stderr).toBe(0);
       const calls = readFileSync(join(dir, 'calls'), 'utf8').split('\n');
       // the first destination is insecure, the second is not; the read-back goes to the first, by digest
-      expect(calls.filter(call => call.startsWith('manifest'))).toEqual([
-        expect.stringMatching(/^manifest push --all --tls-verify=false --digestfile \S+ --authfile \S+ localhost\/cdk8s-image-jobs\/index:build docker:\/\/registry.internal:5000\/build\/app:1.0.0$/),
-        expect.stringMatching(/^manifest push --all --tls-verify=true --digestfile \S+ --authfile \S+ localhost\/cdk8s-image-jobs\/index:build docker:\/\/harbor.example.com\/platform\/app:1.0.0$/),
+      // manifest commands name the storage buildah_configure wrote (STORAGE_ROOT, STORAGE_DRIVER) on their command line
+      const storage = /^--root \S+\/storage --runroot \S+\/run --storage-driver vfs /;
+      expect(calls.filter(call => call.includes('manifest push') || call.includes('manifest add')).every(call => storage.test(call))).toBe(true);
+      expect(calls.map(call => call.replace(storage, '')).filter(call => call.startsWith('manifest'))).toEqual([
+        expect.stringMatching(/^manifest push --tls-verify=false --authfile \S+ --all --digestfile \S+ localhost\/cdk8s-image-jobs\/index:build docker:\/\/registry.internal:5000\/build\/app:1.0.0$/),
+        expect.stringMatching(/^manifest push --tls-verify=true --authfile \S+ --all --digestfile \S+ localhost\/cdk8s-image-jobs\/index:build docker:\/\/harbor.example.com\/platform\/app:1.0.0$/),
         'manifest create localhost/cdk8s-image-jobs/index:pushed',
-        expect.stringMatching(new RegExp(`^manifest add --all --tls-verify=false --authfile \\S+ localhost/cdk8s-image-jobs/index:pushed docker://registry.internal:5000/build/app@${DIGEST_A}$`)),
+        expect.stringMatching(new RegExp(`^manifest add --tls-verify=false --authfile \\S+ --all localhost/cdk8s-image-jobs/index:pushed docker://registry.internal:5000/build/app@${DIGEST_A}$`)),
         'manifest inspect localhost/cdk8s-image-jobs/index:pushed',
       ]);
       expect(readFileSync(join(dir, 'termination-log'), 'utf8')).toBe([
@@ -553,6 +556,106 @@ describe('container scripts', () => {
         `linux/amd64 registry.internal:5000/build/app@sha256:${'f'.repeat(64)}`,
         '',
       ].join('\n'));
+    });
+  });
+
+  describe('the wait-for-platforms script of a kaniko fan-out', () => {
+    const REF = 'registry.internal:5000/build/app:1.0.0-arm64';
+    const REPO = 'registry.internal:5000/build/app';
+    const DIGEST = 'c'.repeat(64);
+
+    /**
+     * Runs the script with a fake `curl` on PATH: a GET of Job <name> answers the next line of `jobs/<name>` (a
+     * status, a space, a body file), a GET of pods answers 200 with `pods.json`. Records each call's header file.
+     */
+    function runWait(jobs: { [name: string]: [number, string][] }, podsJson: string, builds: string) {
+      const dir = mkdtempSync(join(tmpdir(), 'wait-'));
+      mkdirSync(join(dir, 'jobs'));
+      for (const [name, answers] of Object.entries(jobs)) {
+        answers.forEach(([, body], i) => writeFileSync(join(dir, 'jobs', `${name}.${i}`), body));
+        writeFileSync(join(dir, 'jobs', name), answers.map(([status], i) => `${status} ${join(dir, 'jobs', `${name}.${i}`)}`).join('\n') + '\n');
+      }
+      writeFileSync(join(dir, 'pods.json'), podsJson);
+      writeFileSync(join(dir, 'token'), 'the-token');
+      const tool = join(dir, 'curl');
+      writeFileSync(tool, [
+        '#!/bin/sh',
+        'while [ $# -gt 1 ]; do',
+        '  case "$1" in',
+        '    -o) out=$2; shift ;;',
+        `    -H) cat "\${2#@}" >>"${dir}/headers" ;;`,
+        '  esac',
+        '  shift',
+        'done',
+        `printf '%s\\n' "$1" >>"${dir}/calls"`,
+        'case "$1" in',
+        `  */pods?*) cp "${dir}/pods.json" "$out"; printf 200 ;;`,
+        '  */jobs/*)',
+        `    list="${dir}/jobs/\${1##*/}"`,
+        `    n=$(grep -c "\${1##*/}\\$" "${dir}/calls")`,
+        '    line=$(sed -n "${n}p" "$list")',
+        '    [ -n "$line" ] || line=$(tail -n 1 "$list")',
+        '    cp "${line#* }" "$out"; printf %s "${line%% *}" ;;',
+        'esac',
+        '',
+      ].join('\n'));
+      chmodSync(tool, 0o755);
+      const result = spawnSync('sh', ['-c', WAIT_FOR_PLATFORM_BUILDS_SCRIPT], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${dir}:${process.env.PATH}`,
+          TMPDIR: dir,
+          TERMINATION_LOG: join(dir, 'termination-log'),
+          PLATFORM_BUILDS: builds,
+          POD_NAMESPACE: 'builds',
+          API_TOKEN_FILE: join(dir, 'token'),
+          API_CA_FILE: join(dir, 'ca.crt'),
+          PLATFORM_DIGESTS_FILE: join(dir, 'digests'),
+          KUBERNETES_SERVICE_HOST: '10.96.0.1',
+          KUBERNETES_SERVICE_PORT: '443',
+          POLL_SECONDS: '0',
+        },
+      });
+      const read = (name: string) => { try { return readFileSync(join(dir, name), 'utf8'); } catch { return ''; } };
+      return { result, calls: read('calls'), headers: read('headers'), terminationLog: read('termination-log'), digests: read('digests') };
+    }
+
+    const complete = '{"status":{"conditions":[{"type":"Complete","status":"True","lastProbeTime":"x"}],"succeeded":1}}';
+    const running = '{"status":{"active":1}}';
+    const failed = '{"status":{"conditions":[{"type":"Failed","status":"True","reason":"BackoffLimitExceeded"}],"failed":1}}';
+    const pods = (message: string) => JSON.stringify({ items: [{ metadata: { name: 'p' }, status: { containerStatuses: [{ state: { terminated: { message } } }] } }] });
+
+    test('control: waits until the Job is Complete, then takes the exact digest of the reference from its pod', () => {
+      // another reference that ends like this one, and a longer tag that starts like it, are not this one
+      const message = `evil.registry.internal:5000/build/app:1.0.0-arm64@sha256:${'e'.repeat(64)}\n${REF}@sha256:${DIGEST}\n${REF}x@sha256:${'f'.repeat(64)}\n`;
+      const { result, calls, headers, digests } = runWait({ 'job-arm64': [[404, '{}'], [200, running], [200, complete]] }, pods(message),
+        `linux/arm64 job-arm64 ${REF} ${REPO}`);
+      expect(result.stderr).toContain('every platform is built');
+      expect(result.status).toBe(0);
+      expect(digests).toBe(`linux/arm64 registry.internal:5000/build/app@sha256:${DIGEST}\n`);
+      expect(calls.trim().split('\n')).toEqual([
+        ...Array(3).fill('https://10.96.0.1:443/apis/batch/v1/namespaces/builds/jobs/job-arm64'),
+        'https://10.96.0.1:443/api/v1/namespaces/builds/pods?labelSelector=job-name%3Djob-arm64&fieldSelector=status.phase%3DSucceeded',
+      ]);
+      // the token goes in a header file, never in curl's arguments
+      expect(headers).toBe('Authorization: Bearer the-token\n'.repeat(4));
+      expect(calls).not.toContain('the-token');
+    });
+
+    test('a failed Job ends the wait with one line naming the platform and the Job', () => {
+      const { result, terminationLog, digests } = runWait({ 'job-amd64': [[200, complete]], 'job-arm64': [[200, failed]] },
+        pods(`registry.internal:5000/build/app:1.0.0-amd64@sha256:${DIGEST}\n`),
+        `linux/amd64 job-amd64 registry.internal:5000/build/app:1.0.0-amd64 ${REPO}\nlinux/arm64 job-arm64 ${REF} ${REPO}`);
+      expect(result.status).toBe(1);
+      expect(terminationLog).toBe('error: the linux/arm64 build failed: Job job-arm64 ended Failed (kubectl logs job/job-arm64); nothing was pushed to the destinations\n');
+      expect(digests).toBe(`linux/amd64 registry.internal:5000/build/app@sha256:${DIGEST}\n`);
+    });
+
+    test('a refused request names the Role; a message without the reference fails', () => {
+      expect(runWait({ 'job-arm64': [[403, '{}']] }, '{}', `linux/arm64 job-arm64 ${REF} ${REPO}`).terminationLog)
+        .toBe('error: the Kubernetes API refused to read Job job-arm64 (linux/arm64): HTTP 403; the pod\'s service account needs the Role this construct synthesizes\n');
+      expect(runWait({ 'job-arm64': [[200, complete]] }, pods(`${REF}-other@sha256:${DIGEST}\n`), `linux/arm64 job-arm64 ${REF} ${REPO}`).terminationLog)
+        .toBe(`error: the succeeded pod of Job job-arm64 (linux/arm64) reported no ${REF}@sha256:<digest> in its termination message\n`);
     });
   });
 });

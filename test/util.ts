@@ -171,6 +171,17 @@ export const RESTRICTED_SECURITY_CONTEXT = {
   seccompProfile: { type: 'RuntimeDefault' },
 };
 
+/** The security context of kaniko (and of a kaniko fan-out's buildah assembly): root, nothing more, `baseline`. */
+export const ROOT_BUILDER_SECURITY_CONTEXT = {
+  allowPrivilegeEscalation: false,
+  privileged: false,
+  readOnlyRootFilesystem: false,
+  runAsGroup: 0,
+  runAsNonRoot: false,
+  runAsUser: 0,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
 /** kaniko's documented defaults, in the order the constructs emit them, after the build flags. */
 export const KANIKO_DEFAULT_ARGS = [
   '--snapshot-mode=redo',

@@ -20,6 +20,9 @@ const POD_SUBNET = '10.88.0.0/16';
 const BRIDGE = 'cni0';
 const ETCD_PORT = 2379;
 const API_PORT = 6443;
+/** The Service range, and its first address: the `kubernetes` Service pods reach the API server at. */
+const SERVICE_RANGE = '10.96.0.0/24';
+const KUBERNETES_SERVICE_ADDRESS = '10.96.0.1';
 
 /** The programs the cluster runs, each from an environment variable or a Debian package. */
 export interface ClusterPrograms {
@@ -364,7 +367,7 @@ export class NodeCluster {
       openssl('x509', '-req', '-in', join(pki, `${name}.csr`), '-CA', join(pki, 'ca.crt'), '-CAkey', join(pki, 'ca.key'),
         '-CAcreateserial', '-days', '2', '-extfile', join(pki, `${name}.ext`), '-out', join(pki, `${name}.crt`));
     };
-    leaf('apiserver', '/CN=kube-apiserver', `subjectAltName=IP:127.0.0.1,IP:${NODE_ADDRESS},IP:10.96.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n`);
+    leaf('apiserver', '/CN=kube-apiserver', `subjectAltName=IP:127.0.0.1,IP:${NODE_ADDRESS},IP:${KUBERNETES_SERVICE_ADDRESS},DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n`);
     leaf('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', 'extendedKeyUsage=clientAuth\n');
     openssl('genrsa', '-out', join(pki, 'sa.key'), '2048');
     openssl('rsa', '-in', join(pki, 'sa.key'), '-pubout', '-out', join(pki, 'sa.pub'));
@@ -415,13 +418,14 @@ export class NodeCluster {
     const pki = this.path('pki');
     const apiserver = this.startDaemon('kube-apiserver', this.programs.kubeApiserver, [
       `--etcd-servers=http://127.0.0.1:${ETCD_PORT}`,
-      '--bind-address=127.0.0.1', `--secure-port=${API_PORT}`, `--advertise-address=${NODE_ADDRESS}`,
-      '--service-cluster-ip-range=10.96.0.0/24',
+      // every address of the tier's network namespace: pods reach it through the `kubernetes` Service (see createPodBridge)
+      '--bind-address=0.0.0.0', `--secure-port=${API_PORT}`, `--advertise-address=${NODE_ADDRESS}`,
+      `--service-cluster-ip-range=${SERVICE_RANGE}`,
       `--tls-cert-file=${join(pki, 'apiserver.crt')}`, `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
       `--client-ca-file=${join(pki, 'ca.crt')}`, `--token-auth-file=${join(pki, 'tokens.csv')}`,
       `--service-account-key-file=${join(pki, 'sa.pub')}`, `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
       '--service-account-issuer=https://kubernetes.default.svc',
-      '--authorization-mode=AlwaysAllow', '--allow-privileged=true',
+      '--authorization-mode=Node,RBAC', '--allow-privileged=true',
       '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,PodSecurity,DefaultStorageClass,PersistentVolumeClaimResize',
       '--feature-gates=ServerSideFieldValidation=true',
       '--kubelet-preferred-address-types=Hostname',
@@ -663,6 +667,9 @@ export function createPodBridge(): void {
   run('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
   run('ip', ['addr', 'add', `${NODE_ADDRESS}/16`, 'dev', BRIDGE]);
   run('ip', ['link', 'set', BRIDGE, 'up']);
+  // kube-proxy's one rule the tier needs: pods reach the API server at the `kubernetes` Service (KUBERNETES_SERVICE_HOST)
+  run('iptables', ['-t', 'nat', '-A', 'PREROUTING', '-d', `${KUBERNETES_SERVICE_ADDRESS}/32`, '-p', 'tcp', '--dport', '443',
+    '-j', 'DNAT', '--to-destination', `${NODE_ADDRESS}:${API_PORT}`]);
 }
 
 function randomToken(): string {
