@@ -25,9 +25,12 @@ export function build(app: App): Chart {
     runtimeClassName: 'gvisor',
     podLabels: { 'corp.example/cost-center': 'platform' },
     podAnnotations: { 'sidecar.istio.io/inject': 'false' },
-    nodeAffinity: { 'node.corp.example/pool': ['builds'] },
-    // never on spot nodes or GPU nodes; rather in the zone next to Harbor
-    requiredNodeLabels: [NodeLabel.noneOf('node.kubernetes.io/lifecycle', ['spot']), NodeLabel.absent('nvidia.com/gpu.present')],
+    // on the build pool, never on spot nodes or GPU nodes; rather in the zone next to Harbor
+    requiredNodeLabels: [
+      NodeLabel.oneOf('node.corp.example/pool', ['builds']),
+      NodeLabel.noneOf('node.kubernetes.io/lifecycle', ['spot']),
+      NodeLabel.absent('nvidia.com/gpu.present'),
+    ],
     preferredNodes: [{ labels: [NodeLabel.oneOf('topology.kubernetes.io/zone', ['corp-a'])], weight: 50 }],
     spreadAcrossNodes: true,
   };

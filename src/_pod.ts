@@ -486,21 +486,11 @@ function sameNameJobs(job: ApiObject): ApiObject[] {
 }
 
 /**
- * Node affinity (`nodeAffinity` and `requiredNodeLabels` in one required term, checked against `nodeSelector` and
- * each other; `preferredNodes`) and the anti-affinity of `spreadAcrossNodes`.
+ * Node affinity (`requiredNodeLabels` in one required term, checked against `nodeSelector` and each other;
+ * `preferredNodes`) and the anti-affinity of `spreadAcrossNodes`.
  */
 function affinityOf(options: ImageJobOptions, nodeSelector: Map<string, string>, component: string): any {
-  const fromMap = Object.keys(options.nodeAffinity ?? {}).sort().map(key => {
-    checkLabelKey('nodeAffinity key', key);
-    const values = options.nodeAffinity![key];
-    if (!Array.isArray(values) || values.length === 0) {
-      invalid(`nodeAffinity.${key}`, values, 'expected a non-empty list of label values');
-    }
-    values.forEach((v, i) => checkLabelValue(`nodeAffinity.${key}[${i}]`, v));
-    return { prop: `nodeAffinity.${key}`, label: NodeLabel.oneOf(key, values) };
-  });
-  const listed = checkNodeLabels('requiredNodeLabels', options.requiredNodeLabels).map((label, i) => ({ prop: `requiredNodeLabels[${i}]`, label }));
-  const required = [...fromMap, ...listed];
+  const required = checkNodeLabels('requiredNodeLabels', options.requiredNodeLabels).map((label, i) => ({ prop: `requiredNodeLabels[${i}]`, label }));
   checkSatisfiable(required, nodeSelector);
   const preferred = (options.preferredNodes ?? []).map((preference, i) => {
     const labels = checkNodeLabels(`preferredNodes[${i}].labels`, preference?.labels);

@@ -235,20 +235,12 @@ export interface ImageJobOptions {
   readonly podAnnotations?: { [key: string]: string };
 
   /**
-   * Required node affinity: for each node label, the values one of which the node must carry (`In`). Contradicting
-   * `nodeSelector` (a value it sets missing here) is refused.
+   * Required node affinity: node labels the node must carry, all of them (one node selector term). Onto a pool
+   * (`NodeLabel.oneOf('node.corp.io/pool', ['builds'])`), off spot or GPU nodes (`NodeLabel.noneOf`,
+   * `NodeLabel.absent`), onto nodes carrying a label (`NodeLabel.present`). A requirement no node could meet together
+   * with `nodeSelector` or another requirement (a value excluded, a label required absent and present) is refused.
    *
-   * @default - no node affinity
-   */
-  readonly nodeAffinity?: { [labelKey: string]: string[] };
-
-  /**
-   * More required node labels, for what `nodeAffinity`'s "one of these values" cannot say: keep builds off spot or
-   * GPU nodes (`NodeLabel.noneOf`, `NodeLabel.absent`), or onto nodes carrying a label (`NodeLabel.present`). All
-   * of them and `nodeAffinity` must hold (one node selector term). A requirement no node could meet together with
-   * `nodeSelector` or another requirement (a value excluded, a label required absent and present) is refused.
-   *
-   * @default - no requirement beyond `nodeAffinity` and `nodeSelector`
+   * @default - no requirement beyond `nodeSelector`
    */
   readonly requiredNodeLabels?: NodeLabel[];
 

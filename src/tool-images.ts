@@ -29,8 +29,9 @@ export interface ToolImagesOptions {
   readonly skopeo?: string;
 
   /**
-   * The small helper image that downloads build contexts and composes registry credentials. It must
-   * provide `sh`, `curl`, `sha256sum`, `tar`, `gzip` and `base64`.
+   * The small helper image that downloads build contexts, composes registry credentials and (in a kaniko
+   * fan-out, `KanikoBuildJob.platforms`) waits for the per-platform Jobs through the Kubernetes API. It must
+   * provide `sh`, `curl`, `sha256sum`, `tar`, `gzip`, `base64`, `awk`, `grep`, `sort` and `tr`.
    *
    * @default ToolImages.DOWNLOAD_HELPER
    */
@@ -52,8 +53,9 @@ export interface ToolImagesOptions {
   readonly buildkitRootless?: string;
 
   /**
-   * The buildah image for `BuildahBuildJob`. It must provide `buildah` and a POSIX `sh` with `mktemp`, and run
-   * as root.
+   * The buildah image for `BuildahBuildJob` and for the assembly step of a kaniko fan-out
+   * (`KanikoBuildJob.platforms`). It must provide `buildah` and a POSIX `sh` with `mktemp` and, for `platforms`,
+   * `awk`, and run as root.
    *
    * @default ToolImages.BUILDAH
    */

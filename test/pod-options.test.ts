@@ -67,7 +67,7 @@ describe('pod options every construct shares', () => {
   test('node affinity and spreading across nodes', () => {
     const pod = promote({
       nodeSelector: { 'kubernetes.io/arch': 'amd64' },
-      nodeAffinity: { 'node.corp.io/pool': ['build', 'batch'], 'kubernetes.io/arch': ['amd64'] },
+      requiredNodeLabels: [NodeLabel.oneOf('kubernetes.io/arch', ['amd64']), NodeLabel.oneOf('node.corp.io/pool', ['build', 'batch'])],
       spreadAcrossNodes: true,
     }).spec.template.spec;
     expect(pod.affinity).toEqual({
@@ -90,11 +90,11 @@ describe('pod options every construct shares', () => {
     });
   });
 
-  test('requiredNodeLabels join nodeAffinity in one required term; preferredNodes are weighted preferences', () => {
+  test('requiredNodeLabels are one required term (In, NotIn, Exists, DoesNotExist); preferredNodes are weighted preferences', () => {
     const pod = promote({
       nodeSelector: { 'kubernetes.io/os': 'linux' },
-      nodeAffinity: { 'node.corp.io/pool': ['build'] },
       requiredNodeLabels: [
+        NodeLabel.oneOf('node.corp.io/pool', ['build']),
         NodeLabel.noneOf('node.kubernetes.io/lifecycle', ['spot', 'preemptible', 'spot']),
         NodeLabel.absent('nvidia.com/gpu.present'),
         NodeLabel.present('node-role.corp.io/builder'),
@@ -172,13 +172,10 @@ describe('pod options every construct shares', () => {
     [{ imagePullSecrets: ['Mirror_Pull'] }, /^imagePullSecrets\[0\]: got "Mirror_Pull"; expected a Kubernetes name/],
     [{ priorityClassName: 'Low Priority' }, /^priorityClassName: got "Low Priority"/],
     [{ runtimeClassName: 'run/sc' }, /^runtimeClassName: got "run\/sc"/],
-    [{ nodeSelector: { 'kubernetes.io/arch': 'arm64' }, nodeAffinity: { 'kubernetes.io/arch': ['amd64'] } },
-      /^nodeAffinity.kubernetes.io\/arch: got \["amd64"\]; expected to include "arm64", which nodeSelector requires: no node could match both$/],
-    [{ nodeAffinity: { pool: [] } }, /^nodeAffinity.pool: got \[\]; expected a non-empty list of label values$/],
     [{ nodeSelector: { lifecycle: 'spot' }, requiredNodeLabels: [NodeLabel.noneOf('lifecycle', ['spot'])] },
       /^requiredNodeLabels\[0\]: got \["spot"\]; expected to leave one of "spot", which nodeSelector requires: no node could match both$/],
-    [{ nodeAffinity: { pool: ['a', 'b'] }, requiredNodeLabels: [NodeLabel.noneOf('pool', ['b', 'a'])] },
-      /^requiredNodeLabels\[0\]: got \["a","b"\]; expected to leave one of "a", "b", which nodeAffinity.pool requires: no node could match both$/],
+    [{ requiredNodeLabels: [NodeLabel.oneOf('pool', ['a', 'b']), NodeLabel.noneOf('pool', ['b', 'a'])] },
+      /^requiredNodeLabels\[1\]: got \["a","b"\]; expected to leave one of "a", "b", which requiredNodeLabels\[0\] requires: no node could match both$/],
     [{ nodeSelector: { 'kubernetes.io/arch': 'arm64' }, requiredNodeLabels: [NodeLabel.oneOf('kubernetes.io/arch', ['amd64'])] },
       /^requiredNodeLabels\[0\]: got \["amd64"\]; expected to include "arm64", which nodeSelector requires: no node could match both$/],
     [{ nodeSelector: { gpu: 'true' }, requiredNodeLabels: [NodeLabel.absent('gpu')] },
