@@ -123,6 +123,17 @@ export function privateCaCertificate(dir: string): { ca: string; cert: string; k
   return { ca, cert, key };
 }
 
+/**
+ * A CA bundle as a cluster holds it: the PEM under `ca.crt` in a ConfigMap `corp-ca` and in a Secret `corp-tls`
+ * (what `RegistryCertificateAuthority.fromConfigMap('corp-ca')` and `.fromSecret('corp-tls')` read).
+ */
+export function caBundleObjects(pem: string): any[] {
+  return [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'corp-ca' }, data: { 'ca.crt': pem } },
+    { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'corp-tls' }, stringData: { 'ca.crt': pem } },
+  ];
+}
+
 /** Stops a child process by its PID: SIGTERM, then SIGKILL after `graceMs`. */
 export async function stopProcess(child: ChildProcess, graceMs = 3000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) {

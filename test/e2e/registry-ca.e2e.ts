@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { containerOf, describeRun, E2eEnvironment, ociArchiveOf, startEnvironment, synthesize } from './environment';
-import { FileServer, privateCaCertificate, Registry } from './fixtures';
+import { caBundleObjects, FileServer, privateCaCertificate, Registry } from './fixtures';
 import { pushImage, singleImage, tarGz } from './oci';
 import { PodResult } from './runner';
 import {
@@ -41,15 +41,9 @@ afterAll(async () => {
   await env?.stop();
 });
 
-/** The CA bundle as the cluster holds it: a ConfigMap `corp-ca` and a Secret `corp-tls`, both with `ca.crt`. */
-const BUNDLES = () => [
-  { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'corp-ca' }, data: { 'ca.crt': pem } },
-  { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'corp-tls' }, stringData: { 'ca.crt': pem } },
-];
-
 /** Runs the objects with the bundles in the cluster. */
 function run(objects: any[]): Promise<PodResult> {
-  return env.runner.run([...objects, ...BUNDLES()], { timeoutMs: 180000 });
+  return env.runner.run([...objects, ...caBundleObjects(pem)], { timeoutMs: 180000 });
 }
 
 /** The run failed in `container` with the unknown-authority error, and `repository` never reached the registry. */

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { containerOf, describeJob, JobRun, NodeEnvironment } from './node';
 import { BuildContext, BuildkitBuildJob, BuildkitMode, RegistryCertificateAuthority } from '../../src';
 import { synthesize } from '../e2e/environment';
-import { privateCaCertificate, Registry } from '../e2e/fixtures';
+import { caBundleObjects, privateCaCertificate, Registry } from '../e2e/fixtures';
 import { tarGz } from '../e2e/oci';
 
 const UNKNOWN_AUTHORITY = 'x509: certificate signed by unknown authority';
@@ -39,12 +39,6 @@ afterAll(async () => {
   await env?.stop();
 });
 
-/** The CA bundle as the cluster holds it: a ConfigMap `corp-ca` and a Secret `corp-tls`, both with `ca.crt`. */
-const BUNDLES = () => [
-  { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'corp-ca' }, data: { 'ca.crt': pem } },
-  { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'corp-tls' }, stringData: { 'ca.crt': pem } },
-];
-
 /** Builds a RUN step on the tier's busybox and pushes to the private-CA registry, with `authority` or without a bundle. */
 async function build(mode: BuildkitMode, repository: string, authority?: RegistryCertificateAuthority): Promise<JobRun> {
   const base = env.tier.images.busybox;
@@ -62,7 +56,7 @@ async function build(mode: BuildkitMode, repository: string, authority?: Registr
       certificateAuthorities: authority ? [authority] : undefined,
     }).podSecurityLevel;
   });
-  return env.runJob(objects, level, BUNDLES(), 400_000);
+  return env.runJob(objects, level, caBundleObjects(pem), 400_000);
 }
 
 /** The digest the private-CA registry serves for `ref`, from the test's skopeo trusting only the private CA. */
