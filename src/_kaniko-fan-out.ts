@@ -2,7 +2,7 @@ import { ApiObject, JsonPatch, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DIGEST_FILE, finishBuildPod, firstDestinationEnv, provideBuildCredentials, RESULTS_DIR } from './_build';
-import { DOCKER_CONFIG_FILE } from './_credentials';
+import { buildahWorkspace } from './_buildah';
 import { explicitNameLimit } from './_job-name';
 import { addKanikoJob, KanikoJobSpec } from './_kaniko';
 import { ContainerProfile, HELPER_RESOURCES, ImageJobPod, Mount } from './_pod';
@@ -34,9 +34,6 @@ const TOKEN_EXPIRATION_SECONDS = 3600;
 
 /** The per-platform digests, written by the wait step and read by the assembly. */
 const PLATFORM_DIGESTS_FILE = `${RESULTS_DIR}/platform-digests`;
-
-const STORAGE_ROOT = '/var/lib/containers';
-const AUTH_DIR = '/buildah/auth';
 
 /** The longest tag a registry accepts. */
 const MAX_TAG = 128;
@@ -232,28 +229,21 @@ function addAssembly(scope: Construct, props: BuildJobOptions, spec: KanikoFanOu
 
   const { firstEnv } = firstDestinationEnv(first, props.promotion !== undefined);
   const insecureRegistries = spec.kaniko.insecureRegistries;
+  // manifests only, but a cross-registry push may stage blobs in TMPDIR
+  const workspace = buildahWorkspace(pod, 'vfs', Size.gibibytes(4), insecureRegistries, buildAuth);
   const env: Env = [
     ['PLATFORM_DIGESTS_FILE', value(PLATFORM_DIGESTS_FILE)],
     ...firstEnv,
     ...(others.length > 0 ? [['ADDITIONAL_DESTINATIONS', value(others.map(String).join(' '))] as [string, kplus.EnvValue]] : []),
     ['DIGEST_FILE', value(DIGEST_FILE)],
-    ['STORAGE_DRIVER', value('vfs')],
-    ['STORAGE_ROOT', value(STORAGE_ROOT)],
-    ['CONTAINERS_STORAGE_CONF', value(`${STORAGE_ROOT}/storage.conf`)],
-    ['CONTAINERS_REGISTRIES_CONF', value(`${STORAGE_ROOT}/registries.conf`)],
+    ...workspace.storageEnv,
     // buildah re-executes itself in a user namespace when root lacks SYS_ADMIN, which RuntimeDefault seccomp refuses
     // (unshare(CLONE_NEWUSER): Operation not permitted). Its manifest commands need neither: this variable is how
     // containers/storage marks a process as already past that step, so buildah runs on as the container's root.
     ['_CONTAINERS_ROOTLESS_UID', value('1')],
-    ...(insecureRegistries.length > 0 ? [['INSECURE_REGISTRIES', value(insecureRegistries.join(' '))] as [string, kplus.EnvValue]] : []),
-    ...(buildAuth ? [['REGISTRY_AUTH_FILE', value(`${AUTH_DIR}/${DOCKER_CONFIG_FILE}`)] as [string, kplus.EnvValue]] : []),
+    ...workspace.registryEnv,
   ];
-  const mounts: Mount[] = [
-    { path: RESULTS_DIR, volume: results },
-    // manifests only, but a cross-registry push may stage blobs in TMPDIR
-    { path: STORAGE_ROOT, volume: pod.emptyDir('buildah-storage', Size.gibibytes(4)) },
-    ...(buildAuth ? [{ path: AUTH_DIR, volume: buildAuth, readOnly: true }] : []),
-  ];
+  const mounts: Mount[] = [{ path: RESULTS_DIR, volume: results }, ...workspace.mounts];
   pod.addContainer({
     name: 'assemble',
     image: pod.images.buildah,

@@ -6,7 +6,7 @@ import {
   buildInputFlags, cacheRepositoryOf, checkBuildContext, checkExtraArgs, DIGEST_FILE, DIRECTORY_SOURCES, finishBuildPod, prepareBuildPod,
   requireContextSource, RESULTS_DIR, withCommit,
 } from './_build';
-import { DOCKER_CONFIG_FILE } from './_credentials';
+import { BUILDAH_STORAGE_ROOT, buildahWorkspace } from './_buildah';
 import { kplusResources } from './_kplus-props';
 import { ociAnnotationFlags, ociAnnotations } from './_oci-annotations';
 import { checkPlatforms } from './_platforms';
@@ -171,9 +171,6 @@ const PLATFORM_FLAGS: { [flag: string]: string } = {
   '--all-platforms': 'platforms',
 };
 
-const STORAGE_ROOT = '/var/lib/containers';
-const AUTH_DIR = '/buildah/auth';
-
 /**
  * Builds an image from a Dockerfile with buildah (`buildah bud --isolation chroot`), pushes it with
  * `--digestfile`, and optionally promotes that exact digest to final registries: the maintained alternative
@@ -263,14 +260,8 @@ export class BuildahBuildJob extends Construct implements IImageJob {
     });
     const { first, firstEnv, others, buildAuth, binding, results } = build;
 
-    const mounts: Mount[] = [
-      ...binding.mounts,
-      { path: RESULTS_DIR, volume: results },
-      { path: STORAGE_ROOT, volume: pod.emptyDir('buildah-storage', storageSizeLimit) },
-    ];
-    if (buildAuth) {
-      mounts.push({ path: AUTH_DIR, volume: buildAuth, readOnly: true });
-    }
+    const workspace = buildahWorkspace(pod, this.storageDriver, storageSizeLimit, insecureRegistries, buildAuth);
+    const mounts: Mount[] = [...binding.mounts, { path: RESULTS_DIR, volume: results }, ...workspace.mounts];
     const value = kplus.EnvValue.fromValue;
     const env: [string, kplus.EnvValue][] = [
       ['CONTEXT_DIR', value(binding.directory!)], // a directory source (requireContextSource)
@@ -280,14 +271,10 @@ export class BuildahBuildJob extends Construct implements IImageJob {
       ['DIGEST_FILE', value(DIGEST_FILE)],
       ...(this.platforms.length > 0 ? [['PLATFORMS', value(this.platforms.join(','))] as [string, kplus.EnvValue]] : []),
       ...(imageCreated ? [['IMAGE_CREATED', value(imageCreated)] as [string, kplus.EnvValue]] : []),
-      ['STORAGE_DRIVER', value(this.storageDriver)],
-      ['STORAGE_ROOT', value(STORAGE_ROOT)],
-      ['CONTAINERS_STORAGE_CONF', value(`${STORAGE_ROOT}/storage.conf`)],
-      ['CONTAINERS_REGISTRIES_CONF', value(`${STORAGE_ROOT}/registries.conf`)],
-      ['CONTAINERS_CONF', value(`${STORAGE_ROOT}/containers.conf`)],
+      ...workspace.storageEnv,
+      ['CONTAINERS_CONF', value(`${BUILDAH_STORAGE_ROOT}/containers.conf`)],
       ['RUN_CAPABILITIES', value(BUILDAH_RUN_CAPABILITIES.join(' '))],
-      ...(insecureRegistries.length > 0 ? [['INSECURE_REGISTRIES', value(insecureRegistries.join(' '))] as [string, kplus.EnvValue]] : []),
-      ...(buildAuth ? [['REGISTRY_AUTH_FILE', value(`${AUTH_DIR}/${DOCKER_CONFIG_FILE}`)] as [string, kplus.EnvValue]] : []),
+      ...workspace.registryEnv,
     ];
     pod.addContainer({
       name: 'build',
